@@ -1,0 +1,110 @@
+// The dossier state machine (DOMAIN.md §3.4): which actions are legal in
+// which status, and what each one changes. Pure: values in, values out; the
+// caller supplies "now" and the actor, and persists the result.
+//
+// Transitions (portal codes in brackets):
+//   submit                 → NEW[1], or RECEIVED[2] with receive_now
+//   accept        NEW[1]   → RECEIVED[2]              sets received/due time
+//   request_supplement NEW[1] → SUPPLEMENT_REQUESTED[5]    reception, once
+//                 PROCESSING[4] → SUPPLEMENT_REQUESTED[5]  once per agency;
+//                                                      opens a clock pause
+//   supply_documents [5] → NEW[1] (reception) / PROCESSING[4] (closes pause)
+//   refuse        NEW[1], [5] at reception, RECEIVED[2] → REFUSED[3]
+//   hand_over     RECEIVED[2] → PROCESSING[4]          holder := agency
+//   request_payment PROCESSING[4] → FINANCIAL_OBLIGATION[6]  opens a pause
+//   confirm_payment [6] → PROCESSING[4]                closes the pause
+//   record_decision PROCESSING[4] → PROCESSING[4]      once
+//   mark_result_ready PROCESSING[4] with a decision → RESULT_READY[9]
+//   return_result RESULT_READY[9] → RETURNED[10]
+//   withdraw      [1,2,4,5,6] before a decision → WITHDRAWN[7]
+//   stop          [2,4,5 (processing),6] → STOPPED[8]
+//   reschedule    [2,4,5,6] once, ≥ 1 day before the due date (Form 04)
+// Terminal: REFUSED, WITHDRAWN, STOPPED, RETURNED accept nothing.
+// An illegal action is FAILED_PRECONDITION naming the status and the
+// actions allowed in it.
+#ifndef ONESTOP_SERVER_CORE_WORKFLOW_H_
+#define ONESTOP_SERVER_CORE_WORKFLOW_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "onestop/v1/dossier.pb.h"
+#include "onestop/v1/dossier_service.pb.h"
+#include "server/core/catalogue.h"
+
+namespace onestop::core {
+
+// One lifecycle action as the domain sees it (transport-neutral).
+struct Action {
+  onestop::v1::ActionKind kind = onestop::v1::ACTION_KIND_UNSPECIFIED;
+  // Free-text note, or the reason for refuse/withdraw/stop/deny/reschedule.
+  std::string note;
+  // request_supplement: everything missing (at least one item).
+  std::vector<std::string> missing_items;
+  // supply_documents: what was handed in.
+  std::vector<onestop::v1::SubmittedDocument> documents;
+  // record_decision.
+  onestop::v1::DecisionOutcome outcome = onestop::v1::DECISION_OUTCOME_UNSPECIFIED;
+  // return_result.
+  onestop::v1::ReturnMode return_mode = onestop::v1::RETURN_MODE_UNSPECIFIED;
+  // hand_over: target agency; empty means the deciding agency.
+  std::string to_agency_code;
+  // reschedule: the new appointment.
+  absl::Time new_due_time = absl::InfinitePast();
+};
+
+// Who acts and when.
+struct ActionContext {
+  absl::Time now;
+  std::string actor;
+};
+
+// A new dossier ready to be created by the store.
+struct NewDossier {
+  onestop::v1::Dossier dossier;      // code empty, etag 0, no history
+  onestop::v1::HistoryEntry entry;   // sequence 1
+  std::string code_prefix;           // "<agency code>-<YYMMDD>-"
+};
+
+// A state change ready to be persisted.
+struct Transition {
+  onestop::v1::Dossier dossier;     // the next state (etag unchanged)
+  onestop::v1::HistoryEntry entry;  // sequence = last + 1
+};
+
+// Validates a submission and builds the new dossier. INVALID_ARGUMENT for
+// a missing/oversized/invalid-UTF-8 field, an unspecified channel, or a
+// procedure not offered at the agency's level; NOT_FOUND for an unknown
+// agency or procedure; FAILED_PRECONDITION if the agency is not valid on
+// the reception day.
+absl::StatusOr<NewDossier> PrepareSubmission(
+    const onestop::v1::SubmitDossierRequest& request, const Catalogue& catalogue,
+    const ActionContext& context);
+
+// Applies `action` to `current`, which must carry its full history (the new
+// entry's sequence is history_size() + 1). Errors: FAILED_PRECONDITION
+// for an action illegal in the current status (or a second reception
+// supplement request, second decision, second reschedule), INVALID_ARGUMENT
+// for malformed action fields, NOT_FOUND for an unknown target agency.
+absl::StatusOr<Transition> ApplyAction(const onestop::v1::Dossier& current,
+                                       const Action& action,
+                                       const Catalogue& catalogue,
+                                       const ActionContext& context);
+
+// The actions legal in `dossier`'s status, for error messages and clients.
+std::vector<onestop::v1::ActionKind> AllowedActions(const onestop::v1::Dossier& dossier);
+
+// True for REFUSED, WITHDRAWN, STOPPED, RETURNED.
+bool IsTerminal(onestop::v1::DossierStatus status);
+
+// Lower-case snake names used in messages and the CLI: "accept",
+// "request_supplement", …; and the Vietnamese status labels.
+std::string ActionName(onestop::v1::ActionKind kind);
+std::string StatusName(onestop::v1::DossierStatus status);
+std::string StatusLabelVi(onestop::v1::DossierStatus status);
+
+}  // namespace onestop::core
+
+#endif  // ONESTOP_SERVER_CORE_WORKFLOW_H_

@@ -1,0 +1,131 @@
+// DossierStore: the one storage interface every backend implements (SQLite
+// now, PostgreSQL later) and every backend proves with the shared
+// conformance suite in tests/storage/.
+//
+// The store speaks the proto messages and knows no domain rules: the
+// domain core decides the next state; the store makes it durable,
+// atomically and conditionally. Each successful write commits, in ONE
+// transaction: the dossier's new state, one appended history entry, one
+// change-feed event with the next global revision, and (when given) the
+// idempotency record. A write that fails changes nothing.
+//
+// Error codes, uniform across backends:
+//   NOT_FOUND          unknown dossier code
+//   ABORTED            expected etag differs from the stored one
+//   ALREADY_EXISTS     request_id already recorded (read it with FindRequest)
+//   UNAVAILABLE        transient (database busy/locked); retry the call
+//   RESOURCE_EXHAUSTED disk full
+//   INTERNAL           corrupt data or broken invariant
+//
+// Thread safety: all methods may be called concurrently from any thread.
+// Calls block on I/O: never call them from a gRPC reactor thread.
+#ifndef ONESTOP_STORAGE_DOSSIER_STORE_H_
+#define ONESTOP_STORAGE_DOSSIER_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "onestop/v1/dossier.pb.h"
+
+namespace onestop::storage {
+
+// Client request identity for idempotent writes.
+struct IdempotencyKey {
+  std::string request_id;
+  // Digest of the request's content; a retry must carry the same one.
+  std::string fingerprint;
+};
+
+// What FindRequest returns for a recorded request_id.
+struct RecordedRequest {
+  std::string fingerprint;
+  // The dossier exactly as the original call returned it.
+  onestop::v1::Dossier response;
+};
+
+struct CreateDossierWrite {
+  // The new dossier. `code` and `etag` are ignored: the store issues the
+  // code and sets etag 1. `history` is ignored; use `entry`.
+  onestop::v1::Dossier dossier;
+  // The first history entry (sequence 1).
+  onestop::v1::HistoryEntry entry;
+  // The code is `code_prefix` followed by the next sequence number for
+  // that prefix, zero-padded to at least 4 digits ("…-200106-0001").
+  // Sequences start at 1 and have no gaps among committed writes.
+  std::string code_prefix;
+  std::optional<IdempotencyKey> idempotency;
+};
+
+struct UpdateDossierWrite {
+  // The dossier's next state; `code` names it. `history` is ignored.
+  onestop::v1::Dossier dossier;
+  // The etag the caller read; the write succeeds only if it is current.
+  // The stored etag becomes expected_etag + 1.
+  int64_t expected_etag = 0;
+  // The history entry to append (its sequence must be the next one).
+  onestop::v1::HistoryEntry entry;
+  std::optional<IdempotencyKey> idempotency;
+};
+
+// Filters for List; all optional, combined with AND.
+struct DossierQuery {
+  // Receiving or holding agency (exact code).
+  std::string agency_code;
+  onestop::v1::DossierStatus status = onestop::v1::DOSSIER_STATUS_UNSPECIFIED;
+  std::string procedure_code;
+  // Only open dossiers (status 2, 4, 5, 6) whose due_time is before this.
+  std::optional<absl::Time> open_and_due_before;
+  // Only rows with a position below this (from a previous page's
+  // `last_position`); 0 starts at the newest.
+  int64_t before_position = 0;
+  // Maximum rows to return, ≥ 1.
+  int page_size = 50;
+};
+
+struct DossierPage {
+  // Newest first, without history.
+  std::vector<onestop::v1::Dossier> dossiers;
+  // Position of the last row returned (pass as before_position), 0 if none.
+  int64_t last_position = 0;
+  // True if rows remain beyond this page.
+  bool more = false;
+};
+
+class DossierStore {
+ public:
+  virtual ~DossierStore() = default;
+
+  // Creates a dossier and issues its code. Returns the stored dossier
+  // (code set, etag 1, with its one history entry).
+  virtual absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) = 0;
+
+  // Replaces a dossier's state if `expected_etag` is current and appends
+  // the entry. Returns the stored dossier (etag bumped, full history).
+  virtual absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) = 0;
+
+  // Returns the dossier with its full history, oldest entry first.
+  virtual absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) = 0;
+
+  virtual absl::StatusOr<DossierPage> List(const DossierQuery& query) = 0;
+
+  // The result recorded for `request_id`, or nullopt if none.
+  virtual absl::StatusOr<std::optional<RecordedRequest>> FindRequest(
+      const std::string& request_id) = 0;
+
+  // Up to `limit` events with revision > `after_revision`, in revision
+  // order.
+  virtual absl::StatusOr<std::vector<onestop::v1::DossierEvent>> ReadEvents(
+      int64_t after_revision, int limit) = 0;
+
+  // The highest committed revision (0 if none).
+  virtual absl::StatusOr<int64_t> LastRevision() = 0;
+};
+
+}  // namespace onestop::storage
+
+#endif  // ONESTOP_STORAGE_DOSSIER_STORE_H_

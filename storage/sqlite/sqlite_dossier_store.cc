@@ -1,0 +1,1 @@
+#include "storage/sqlite/sqlite_dossier_store.h"
