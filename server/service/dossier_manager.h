@@ -1,0 +1,96 @@
+// DossierManager: the application layer between the gRPC handlers and the
+// store. It runs one use case per method: validate, read, ask the domain
+// core for the next state, write conditionally, and derive read-time fields
+// (timeliness). Handlers only translate messages and map errors.
+//
+// Idempotency: a write with a request_id first looks the id up; a recorded
+// id with the same fingerprint returns the recorded response and writes
+// nothing, with another fingerprint it is INVALID_ARGUMENT. Records are kept
+// for the life of the database (retention comes with the feed issue).
+//
+// Thread-safe; methods block on the store, so call them from executor
+// threads, never from a gRPC reaction.
+#ifndef ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
+#define ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "onestop/v1/dossier_service.pb.h"
+#include "server/core/catalogue.h"
+#include "server/core/deadline.h"
+#include "server/core/workflow.h"
+#include "server/util/clock.h"
+#include "storage/dossier_store.h"
+
+namespace onestop::service {
+
+struct DossierManagerOptions {
+  core::TimelinessOptions timeliness;
+  int default_page_size = 50;
+  int max_page_size = 500;
+};
+
+// One lifecycle action on an existing dossier, as received from a client.
+struct ActionCommand {
+  std::string code;
+  int64_t etag = 0;
+  std::string request_id;  // optional
+  // Identifies the request's content for idempotency (method + fields).
+  std::string fingerprint;
+  core::Action action;
+};
+
+class DossierManager {
+ public:
+  // `store` and `clock` are not owned and must outlive the manager.
+  DossierManager(storage::DossierStore* store,
+                 std::shared_ptr<const core::Catalogue> catalogue,
+                 const Clock* clock, DossierManagerOptions options = {});
+
+  // Registers (and with receive_now receives) a dossier. Errors: see
+  // core::PrepareSubmission and storage::DossierStore::Create.
+  absl::StatusOr<onestop::v1::Dossier> Submit(
+      const onestop::v1::SubmitDossierRequest& request,
+      const std::string& fingerprint, const std::string& actor);
+
+  // Applies one action. Errors: INVALID_ARGUMENT (bad code, reused
+  // request_id), NOT_FOUND, ABORTED (stale etag), FAILED_PRECONDITION
+  // (illegal in the current status), plus store errors.
+  absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command,
+                                           const std::string& actor);
+
+  // The dossier with history and timeliness. INVALID_ARGUMENT for an empty
+  // or malformed code; NOT_FOUND if unknown.
+  absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code);
+
+  // One page of dossiers. INVALID_ARGUMENT for a negative page size, an
+  // unknown status value, or a page token from another query.
+  absl::StatusOr<onestop::v1::ListDossiersResponse> List(
+      const onestop::v1::ListDossiersRequest& request);
+
+  std::shared_ptr<const core::Catalogue> catalogue() const;
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  // Fills derived fields (portal code, timeliness) for a client.
+  void Decorate(onestop::v1::Dossier& dossier, absl::Time now,
+                const core::Catalogue& catalogue) const;
+  // The recorded response for `request_id`, nullopt if unused,
+  // INVALID_ARGUMENT if used with another fingerprint.
+  absl::StatusOr<std::optional<onestop::v1::Dossier>> Replay(
+      const std::string& request_id, const std::string& fingerprint);
+
+  storage::DossierStore* const store_;
+  const Clock* const clock_;
+  const DossierManagerOptions options_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const core::Catalogue> catalogue_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_

@@ -1,0 +1,72 @@
+// gRPC handlers for onestop.v1.DossierService: translate requests into
+// DossierManager calls on the executor and map errors. No business logic.
+#ifndef ONESTOP_SERVER_SERVICE_DOSSIER_SERVICE_H_
+#define ONESTOP_SERVER_SERVICE_DOSSIER_SERVICE_H_
+
+#include "onestop/v1/dossier_service.grpc.pb.h"
+#include "server/service/dossier_manager.h"
+#include "server/service/executor.h"
+
+namespace onestop::service {
+
+class DossierServiceImpl final : public onestop::v1::DossierService::CallbackService {
+ public:
+  // `manager` and `executor` are not owned and must outlive the server.
+  DossierServiceImpl(DossierManager* manager, Executor* executor)
+      : manager_(manager), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* SubmitDossier(grpc::CallbackServerContext* context,
+                                          const onestop::v1::SubmitDossierRequest* request,
+                                          onestop::v1::SubmitDossierResponse* response) override;
+  grpc::ServerUnaryReactor* GetDossier(grpc::CallbackServerContext* context,
+                                       const onestop::v1::GetDossierRequest* request,
+                                       onestop::v1::GetDossierResponse* response) override;
+  grpc::ServerUnaryReactor* ListDossiers(grpc::CallbackServerContext* context,
+                                         const onestop::v1::ListDossiersRequest* request,
+                                         onestop::v1::ListDossiersResponse* response) override;
+  grpc::ServerUnaryReactor* AcceptDossier(grpc::CallbackServerContext* context,
+                                          const onestop::v1::AcceptDossierRequest* request,
+                                          onestop::v1::AcceptDossierResponse* response) override;
+  grpc::ServerUnaryReactor* RequestSupplement(
+      grpc::CallbackServerContext* context, const onestop::v1::RequestSupplementRequest* request,
+      onestop::v1::RequestSupplementResponse* response) override;
+  grpc::ServerUnaryReactor* SupplyDocuments(grpc::CallbackServerContext* context,
+                                            const onestop::v1::SupplyDocumentsRequest* request,
+                                            onestop::v1::SupplyDocumentsResponse* response) override;
+  grpc::ServerUnaryReactor* RefuseDossier(grpc::CallbackServerContext* context,
+                                          const onestop::v1::RefuseDossierRequest* request,
+                                          onestop::v1::RefuseDossierResponse* response) override;
+  grpc::ServerUnaryReactor* HandOverDossier(grpc::CallbackServerContext* context,
+                                            const onestop::v1::HandOverDossierRequest* request,
+                                            onestop::v1::HandOverDossierResponse* response) override;
+  grpc::ServerUnaryReactor* RecordDecision(grpc::CallbackServerContext* context,
+                                           const onestop::v1::RecordDecisionRequest* request,
+                                           onestop::v1::RecordDecisionResponse* response) override;
+  grpc::ServerUnaryReactor* MarkResultReady(grpc::CallbackServerContext* context,
+                                            const onestop::v1::MarkResultReadyRequest* request,
+                                            onestop::v1::MarkResultReadyResponse* response) override;
+  grpc::ServerUnaryReactor* ReturnResult(grpc::CallbackServerContext* context,
+                                         const onestop::v1::ReturnResultRequest* request,
+                                         onestop::v1::ReturnResultResponse* response) override;
+  grpc::ServerUnaryReactor* WithdrawDossier(grpc::CallbackServerContext* context,
+                                            const onestop::v1::WithdrawDossierRequest* request,
+                                            onestop::v1::WithdrawDossierResponse* response) override;
+  grpc::ServerUnaryReactor* StopProcessing(grpc::CallbackServerContext* context,
+                                           const onestop::v1::StopProcessingRequest* request,
+                                           onestop::v1::StopProcessingResponse* response) override;
+
+ private:
+  // Runs one lifecycle action: `fill` copies the request's specific fields
+  // into the core action.
+  template <typename Request, typename Response, typename Fill>
+  grpc::ServerUnaryReactor* Act(grpc::CallbackServerContext* context,
+                                const Request* request, Response* response,
+                                onestop::v1::ActionKind kind, Fill fill);
+
+  DossierManager* const manager_;
+  Executor* const executor_;
+};
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_DOSSIER_SERVICE_H_

@@ -1,0 +1,82 @@
+// OnestopServer: the gRPC server with every onestop service, the health
+// service and reflection, assembled the same way for onestopd and for the
+// in-process service tests.
+#ifndef ONESTOP_SERVER_SERVICE_ONESTOP_SERVER_H_
+#define ONESTOP_SERVER_SERVICE_ONESTOP_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/core/catalogue.h"
+#include "server/service/admin_service.h"
+#include "server/service/catalogue_service.h"
+#include "server/service/dossier_manager.h"
+#include "server/service/dossier_service.h"
+#include "server/service/executor.h"
+#include "server/util/clock.h"
+#include "storage/dossier_store.h"
+
+namespace onestop::service {
+
+struct ServerOptions {
+  // HOST:PORT; port 0 picks a free port (see OnestopServer::port()).
+  std::string listen = "127.0.0.1:7600";
+  ExecutorOptions executor;
+  DossierManagerOptions manager;
+  // Largest request accepted, in bytes.
+  int max_receive_message_bytes = 4 << 20;
+};
+
+// Dependencies the server uses but does not own; all must outlive it.
+struct ServerDependencies {
+  storage::DossierStore* store = nullptr;
+  std::shared_ptr<const core::Catalogue> catalogue;
+  const Clock* clock = nullptr;
+  // The same object as `clock` under --clock=controlled, else null. When
+  // set, every response carries the `onestop-clock: controlled` header.
+  ControlledClock* controlled_clock = nullptr;
+};
+
+class OnestopServer {
+ public:
+  // Builds and starts the server. UNAVAILABLE if the address cannot be
+  // bound (e.g. in use), INVALID_ARGUMENT for a malformed address.
+  static absl::StatusOr<std::unique_ptr<OnestopServer>> Start(
+      const ServerOptions& options, ServerDependencies dependencies);
+
+  ~OnestopServer();
+
+  // The bound port.
+  int port() const { return port_; }
+  // "HOST:PORT" with the bound port.
+  const std::string& address() const { return address_; }
+
+  // Marks health NOT_SERVING, stops accepting calls, lets in-flight calls
+  // finish for up to `grace` (then cancels them), and drains the executor.
+  // Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  OnestopServer() = default;
+
+  std::unique_ptr<DossierManager> manager_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<DossierServiceImpl> dossier_service_;
+  std::unique_ptr<CatalogueServiceImpl> catalogue_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+  bool shut_down_ = false;
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost" (HOST of a HOST:PORT address).
+bool IsLoopbackAddress(const std::string& host_port);
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_ONESTOP_SERVER_H_

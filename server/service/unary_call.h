@@ -1,0 +1,49 @@
+// Runs the blocking part of a unary RPC on the executor and finishes the
+// callback reactor from there, so no gRPC reaction thread ever blocks on
+// SQLite (gRFC L67).
+#ifndef ONESTOP_SERVER_SERVICE_UNARY_CALL_H_
+#define ONESTOP_SERVER_SERVICE_UNARY_CALL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/service/executor.h"
+#include "server/service/status_mapping.h"
+
+namespace onestop::service {
+
+// Posts `work` (absl::Status()) to `executor`; finishes the reactor with its
+// mapped status. A full queue answers UNAVAILABLE at once; a call the
+// client already cancelled is not started, so it writes nothing.
+template <typename Work>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   Executor* executor, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const bool queued = executor->TrySubmit(
+      [reactor, context, work = std::move(work)]() mutable {
+        if (context->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "the client cancelled the call"));
+          return;
+        }
+        reactor->Finish(ToGrpcStatus(work()));
+      });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "the server is busy; retry shortly"));
+  }
+  return reactor;
+}
+
+// The acting person from the `onestop-actor` metadata ("anonymous" if
+// absent); INVALID_ARGUMENT if longer than 128 bytes or not UTF-8.
+// Authenticated principals replace this in the security issue.
+absl::StatusOr<std::string> ActorFrom(const grpc::CallbackServerContext& context);
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_UNARY_CALL_H_

@@ -1,0 +1,477 @@
+// The real service over a real SQLite file, through an in-process gRPC
+// server on loopback. The only double is the clock (ControlledClock).
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "onestop/v1/dossier_service.grpc.pb.h"
+#include "server/config/config_loader.h"
+#include "server/service/onestop_server.h"
+#include "server/util/clock.h"
+#include "server/util/proto_time.h"
+#include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_config.h"
+
+namespace onestop {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace onestop::v1;  // NOLINT
+
+absl::Time VnTime(int y, int m, int d, int hh, int mm) {
+  return absl::FromCivil(absl::CivilMinute(y, m, d, hh, mm),
+                         absl::FixedTimeZone(7 * 3600));
+}
+
+class DossierServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto catalogue = config::LoadConfigText(testing::kTestConfig, "test.textproto");
+    ASSERT_TRUE(catalogue.ok()) << catalogue.status();
+    catalogue_ = *catalogue;
+    clock_ = std::make_unique<ControlledClock>(VnTime(2020, 1, 6, 8, 0), SystemClock::Get());
+    StartServer();
+  }
+
+  void TearDown() override { StopServer(); }
+
+  void StartServer() {
+    storage::SqliteOptions store_options;
+    store_options.path = dir_.File("onestop.db");
+    auto store = storage::SqliteDossierStore::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    service::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    service::ServerDependencies deps;
+    deps.store = store_.get();
+    deps.catalogue = catalogue_;
+    deps.clock = clock_.get();
+    deps.controlled_clock = clock_.get();
+    auto server = service::OnestopServer::Start(options, deps);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    dossiers_ = DossierService::NewStub(channel);
+    admin_ = AdminService::NewStub(channel);
+    catalogue_stub_ = CatalogueService::NewStub(channel);
+  }
+
+  void StopServer() {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+    server_.reset();
+    store_.reset();
+  }
+
+  SubmitDossierRequest BirthRegistration(const std::string& name = "Nguyễn Thị Hằng") {
+    SubmitDossierRequest request;
+    request.set_procedure_code(testing::kCommuneProcedure);
+    request.set_receiving_agency_code(testing::kCommune);
+    request.mutable_applicant()->set_full_name(name);
+    request.mutable_applicant()->set_personal_id("066190001234");
+    request.mutable_applicant()->set_phone("0912345678");
+    request.mutable_applicant()->set_address("Buôn Jun, thị trấn Liên Sơn, huyện Lắk");
+    request.set_channel(CHANNEL_DIRECT);
+    auto* document = request.add_documents();
+    document->set_name("Tờ khai đăng ký khai sinh");
+    document->set_copies(1);
+    request.set_summary("Đăng ký khai sinh cho con");
+    request.set_receive_now(true);
+    return request;
+  }
+
+  grpc::Status Submit(const SubmitDossierRequest& request, Dossier* out) {
+    grpc::ClientContext context;
+    context.AddMetadata("onestop-actor", "clerk.lienson");
+    SubmitDossierResponse response;
+    grpc::Status status = dossiers_->SubmitDossier(&context, request, &response);
+    if (out) *out = response.dossier();
+    return status;
+  }
+
+  Dossier MustSubmit(const SubmitDossierRequest& request) {
+    Dossier dossier;
+    const grpc::Status status = Submit(request, &dossier);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return dossier;
+  }
+
+  grpc::Status Get(const std::string& code, Dossier* out) {
+    grpc::ClientContext context;
+    GetDossierRequest request;
+    request.set_code(code);
+    GetDossierResponse response;
+    grpc::Status status = dossiers_->GetDossier(&context, request, &response);
+    if (out) *out = response.dossier();
+    return status;
+  }
+
+  // Calls one action RPC with the usual fields and returns its dossier.
+  template <typename Request, typename Response, typename Method>
+  grpc::Status Call(Method method, Request request, Dossier* out) {
+    grpc::ClientContext context;
+    context.AddMetadata("onestop-actor", "officer.huyen");
+    Response response;
+    grpc::Status status = ((*dossiers_).*method)(&context, request, &response);
+    if (out && status.ok()) *out = response.dossier();
+    return status;
+  }
+
+  testing::TempDir dir_;
+  std::shared_ptr<const core::Catalogue> catalogue_;
+  std::unique_ptr<ControlledClock> clock_;
+  std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<service::OnestopServer> server_;
+  std::unique_ptr<DossierService::Stub> dossiers_;
+  std::unique_ptr<AdminService::Stub> admin_;
+  std::unique_ptr<CatalogueService::Stub> catalogue_stub_;
+};
+
+TEST_F(DossierServiceTest, SubmitReceivesAndIssuesCodeAndAppointment) {
+  const Dossier dossier = MustSubmit(BirthRegistration());
+  EXPECT_EQ(dossier.code(), "000.31.01.H15-200106-0001");
+  EXPECT_EQ(dossier.status(), DOSSIER_STATUS_RECEIVED);
+  EXPECT_EQ(dossier.portal_status_code(), 2);
+  EXPECT_EQ(dossier.etag(), 1);
+  EXPECT_EQ(FromProtoTime(dossier.received_time()), VnTime(2020, 1, 6, 8, 0));
+  // Monday 6/1/2020 + 3 working days = Thursday 9/1/2020, at the close.
+  EXPECT_EQ(FromProtoTime(dossier.due_time()), VnTime(2020, 1, 9, 17, 0));
+  EXPECT_EQ(dossier.applicant().full_name(), "Nguyễn Thị Hằng");
+  ASSERT_EQ(dossier.history_size(), 1);
+  EXPECT_EQ(dossier.history(0).actor(), "clerk.lienson");
+  EXPECT_EQ(dossier.history(0).action(), ACTION_KIND_SUBMIT);
+}
+
+TEST_F(DossierServiceTest, FullLifecycleRecordsEveryStepInOrder) {
+  Dossier d = MustSubmit(BirthRegistration());
+  HandOverDossierRequest hand_over;
+  hand_over.set_code(d.code());
+  hand_over.set_etag(d.etag());
+  ASSERT_TRUE((Call<HandOverDossierRequest, HandOverDossierResponse>(
+                   &DossierService::Stub::HandOverDossier, hand_over, &d)).ok());
+  EXPECT_EQ(d.status(), DOSSIER_STATUS_PROCESSING);
+  clock_->Advance(absl::Hours(2)).IgnoreError();
+  RecordDecisionRequest decide;
+  decide.set_code(d.code());
+  decide.set_etag(d.etag());
+  decide.set_outcome(DECISION_OUTCOME_APPROVED);
+  ASSERT_TRUE((Call<RecordDecisionRequest, RecordDecisionResponse>(
+                   &DossierService::Stub::RecordDecision, decide, &d)).ok());
+  MarkResultReadyRequest ready;
+  ready.set_code(d.code());
+  ready.set_etag(d.etag());
+  ASSERT_TRUE((Call<MarkResultReadyRequest, MarkResultReadyResponse>(
+                   &DossierService::Stub::MarkResultReady, ready, &d)).ok());
+  EXPECT_EQ(d.status(), DOSSIER_STATUS_RESULT_READY);
+  EXPECT_EQ(d.holder_agency_code(), testing::kCommune);
+  ReturnResultRequest ret;
+  ret.set_code(d.code());
+  ret.set_etag(d.etag());
+  ret.set_mode(RETURN_MODE_AT_DESK);
+  ASSERT_TRUE((Call<ReturnResultRequest, ReturnResultResponse>(
+                   &DossierService::Stub::ReturnResult, ret, &d)).ok());
+  EXPECT_EQ(d.status(), DOSSIER_STATUS_RETURNED);
+  EXPECT_EQ(d.portal_status_code(), 10);
+  EXPECT_EQ(d.timeliness(), TIMELINESS_EARLY);
+
+  Dossier stored;
+  ASSERT_TRUE(Get(d.code(), &stored).ok());
+  ASSERT_EQ(stored.history_size(), 5);
+  const DossierStatus expected[] = {DOSSIER_STATUS_RECEIVED, DOSSIER_STATUS_PROCESSING,
+                                    DOSSIER_STATUS_PROCESSING, DOSSIER_STATUS_RESULT_READY,
+                                    DOSSIER_STATUS_RETURNED};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(stored.history(i).sequence(), i + 1);
+    EXPECT_EQ(stored.history(i).to_status(), expected[i]) << "entry " << i;
+    if (i > 0) EXPECT_EQ(stored.history(i).from_status(), expected[i - 1]);
+  }
+  EXPECT_EQ(stored.history(1).actor(), "officer.huyen");
+}
+
+TEST_F(DossierServiceTest, ConcurrentSubmissionsGetUniqueGapFreeCodes) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 10;
+  std::vector<std::vector<std::string>> codes(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Dossier d;
+        const grpc::Status status = Submit(BirthRegistration(absl::StrCat("Trần Văn ", t, "-", i)), &d);
+        if (status.ok()) codes[t].push_back(d.code());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> unique;
+  for (const auto& list : codes) unique.insert(list.begin(), list.end());
+  ASSERT_EQ(unique.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (int seq = 1; seq <= kThreads * kPerThread; ++seq) {
+    const std::string code = absl::StrCat("000.31.01.H15-200106-", seq < 10 ? "000" : "00", seq);
+    EXPECT_TRUE(unique.count(code)) << "missing " << code;
+  }
+}
+
+TEST_F(DossierServiceTest, StaleEtagIsAbortedAndChangesNothing) {
+  const Dossier d = MustSubmit(BirthRegistration());
+  HandOverDossierRequest hand_over;
+  hand_over.set_code(d.code());
+  hand_over.set_etag(d.etag());
+  Dossier after;
+  ASSERT_TRUE((Call<HandOverDossierRequest, HandOverDossierResponse>(
+                   &DossierService::Stub::HandOverDossier, hand_over, &after)).ok());
+  StopProcessingRequest stop;
+  stop.set_code(d.code());
+  stop.set_etag(d.etag());  // stale: the hand-over bumped it
+  stop.set_reason("Không đủ điều kiện");
+  const grpc::Status status = Call<StopProcessingRequest, StopProcessingResponse>(
+      &DossierService::Stub::StopProcessing, stop, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("reload"));
+  Dossier stored;
+  ASSERT_TRUE(Get(d.code(), &stored).ok());
+  EXPECT_EQ(stored.status(), DOSSIER_STATUS_PROCESSING);
+  EXPECT_EQ(stored.etag(), after.etag());
+  EXPECT_EQ(stored.history_size(), 2);
+}
+
+TEST_F(DossierServiceTest, DuplicateRequestIdReturnsTheSameDossier) {
+  SubmitDossierRequest request = BirthRegistration();
+  request.set_request_id("desk-7-20200106-0001");
+  const Dossier first = MustSubmit(request);
+  clock_->Advance(absl::Minutes(5)).IgnoreError();
+  const Dossier retry = MustSubmit(request);
+  EXPECT_EQ(retry.code(), first.code());
+  EXPECT_EQ(retry.etag(), first.etag());
+  // Nothing new was written: the next submission takes sequence 2.
+  const Dossier next = MustSubmit(BirthRegistration("Lê Văn Tám"));
+  EXPECT_EQ(next.code(), "000.31.01.H15-200106-0002");
+
+  // The same id for a different request is refused.
+  SubmitDossierRequest different = BirthRegistration("Phạm Thị Lan");
+  different.set_request_id("desk-7-20200106-0001");
+  const grpc::Status status = Submit(different, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("already used"));
+}
+
+TEST_F(DossierServiceTest, RetriedActionAfterLostResponseIsAppliedOnce) {
+  const Dossier d = MustSubmit(BirthRegistration());
+  HandOverDossierRequest hand_over;
+  hand_over.set_code(d.code());
+  hand_over.set_etag(d.etag());
+  hand_over.set_request_id("handover-1");
+  Dossier first, second;
+  ASSERT_TRUE((Call<HandOverDossierRequest, HandOverDossierResponse>(
+                   &DossierService::Stub::HandOverDossier, hand_over, &first)).ok());
+  // The client never saw the answer and retries with the same etag and id.
+  ASSERT_TRUE((Call<HandOverDossierRequest, HandOverDossierResponse>(
+                   &DossierService::Stub::HandOverDossier, hand_over, &second)).ok());
+  EXPECT_EQ(second.etag(), first.etag());
+  Dossier stored;
+  ASSERT_TRUE(Get(d.code(), &stored).ok());
+  EXPECT_EQ(stored.history_size(), 2);
+}
+
+TEST_F(DossierServiceTest, IllegalActionNamesStatusAndAllowedActions) {
+  const Dossier d = MustSubmit(BirthRegistration());
+  ReturnResultRequest ret;
+  ret.set_code(d.code());
+  ret.set_etag(d.etag());
+  ret.set_mode(RETURN_MODE_AT_DESK);
+  const grpc::Status status = Call<ReturnResultRequest, ReturnResultResponse>(
+      &DossierService::Stub::ReturnResult, ret, nullptr);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("RECEIVED"));
+  EXPECT_THAT(status.error_message(), HasSubstr("hand_over"));
+}
+
+struct BadSubmission {
+  const char* name;
+  void (*mutate)(SubmitDossierRequest&);
+  grpc::StatusCode code;
+  const char* message;
+};
+
+TEST_F(DossierServiceTest, BadSubmissionsAreRefusedAndWriteNothing) {
+  const BadSubmission cases[] = {
+      {"empty name", [](SubmitDossierRequest& r) { r.mutable_applicant()->clear_full_name(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "applicant.full_name"},
+      {"oversized name",
+       [](SubmitDossierRequest& r) { r.mutable_applicant()->set_full_name(std::string(300, 'a')); },
+       grpc::StatusCode::INVALID_ARGUMENT, "applicant.full_name"},
+      {"unknown agency", [](SubmitDossierRequest& r) { r.set_receiving_agency_code("999.99.99.H99"); },
+       grpc::StatusCode::NOT_FOUND, "999.99.99.H99"},
+      {"unknown procedure", [](SubmitDossierRequest& r) { r.set_procedure_code("9.999999"); },
+       grpc::StatusCode::NOT_FOUND, "9.999999"},
+      {"wrong level", [](SubmitDossierRequest& r) { r.set_procedure_code(testing::kDistrictProcedure); },
+       grpc::StatusCode::INVALID_ARGUMENT, "level"},
+      {"no channel", [](SubmitDossierRequest& r) { r.clear_channel(); },
+       grpc::StatusCode::INVALID_ARGUMENT, "channel"},
+      {"control character", [](SubmitDossierRequest& r) { r.mutable_applicant()->set_full_name("Lan\x01"); },
+       grpc::StatusCode::INVALID_ARGUMENT, "applicant.full_name"},
+  };
+  for (const BadSubmission& c : cases) {
+    SCOPED_TRACE(c.name);
+    SubmitDossierRequest request = BirthRegistration();
+    c.mutate(request);
+    const grpc::Status status = Submit(request, nullptr);
+    EXPECT_EQ(status.error_code(), c.code) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(c.message));
+  }
+  // Nothing was written: the first good submission still gets sequence 1.
+  EXPECT_EQ(MustSubmit(BirthRegistration()).code(), "000.31.01.H15-200106-0001");
+}
+
+TEST_F(DossierServiceTest, UnknownCodeIsNotFoundAndEmptyCodeInvalid) {
+  EXPECT_EQ(Get("000.31.01.H15-200106-9999", nullptr).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Get("", nullptr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+ListDossiersResponse List(DossierService::Stub& stub, const ListDossiersRequest& request,
+                          grpc::Status* status) {
+  grpc::ClientContext context;
+  ListDossiersResponse response;
+  *status = stub.ListDossiers(&context, request, &response);
+  return response;
+}
+
+TEST_F(DossierServiceTest, ListPagesThroughEveryDossierOnce) {
+  for (int i = 0; i < 23; ++i) MustSubmit(BirthRegistration(absl::StrCat("Người ", i)));
+  ListDossiersRequest request;
+  request.set_page_size(10);
+  std::set<std::string> seen;
+  int pages = 0;
+  while (true) {
+    grpc::Status status;
+    const ListDossiersResponse page = List(*dossiers_, request, &status);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ++pages;
+    for (const Dossier& d : page.dossiers()) {
+      EXPECT_TRUE(seen.insert(d.code()).second) << "duplicate " << d.code();
+      EXPECT_EQ(d.history_size(), 0);
+    }
+    if (page.next_page_token().empty()) break;
+    request.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 23u);
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_F(DossierServiceTest, ListRejectsBadPageSizeAndForeignOrTamperedTokens) {
+  for (int i = 0; i < 3; ++i) MustSubmit(BirthRegistration());
+  grpc::Status status;
+  ListDossiersRequest negative;
+  negative.set_page_size(-1);
+  List(*dossiers_, negative, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  ListDossiersRequest first;
+  first.set_page_size(1);
+  const std::string token = List(*dossiers_, first, &status).next_page_token();
+  ASSERT_FALSE(token.empty());
+
+  ListDossiersRequest other_query = first;
+  other_query.set_agency_code(testing::kOtherCommune);
+  other_query.set_page_token(token);
+  List(*dossiers_, other_query, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  ListDossiersRequest tampered = first;
+  std::string bad = token;
+  bad[bad.size() / 2] = bad[bad.size() / 2] == 'A' ? 'B' : 'A';
+  tampered.set_page_token(bad);
+  List(*dossiers_, tampered, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(DossierServiceTest, AdvancingPastTheDueDateMakesTheDossierOverdue) {
+  const Dossier d = MustSubmit(BirthRegistration());  // due Thu 9/1/2020
+  MustSubmit(BirthRegistration("Đã trả"));
+  ListDossiersRequest overdue;
+  overdue.set_overdue_only(true);
+  grpc::Status status;
+  EXPECT_EQ(List(*dossiers_, overdue, &status).dossiers_size(), 0);
+  ASSERT_TRUE(clock_->SetTime(VnTime(2020, 1, 9, 16, 59)).ok());
+  EXPECT_EQ(List(*dossiers_, overdue, &status).dossiers_size(), 0) << "due today is not overdue";
+  ASSERT_TRUE(clock_->SetTime(VnTime(2020, 1, 10, 7, 0)).ok());
+  const ListDossiersResponse late = List(*dossiers_, overdue, &status);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(late.dossiers_size(), 2);
+  Dossier stored;
+  ASSERT_TRUE(Get(d.code(), &stored).ok());
+  EXPECT_EQ(stored.timeliness(), TIMELINESS_OVERDUE);
+}
+
+TEST_F(DossierServiceTest, ControlledClockIsAnnouncedAndNeverMovesBack) {
+  grpc::ClientContext context;
+  GetClockResponse response;
+  ASSERT_TRUE(admin_->GetClock(&context, GetClockRequest(), &response).ok());
+  EXPECT_EQ(response.clock().mode(), CLOCK_MODE_CONTROLLED);
+  EXPECT_EQ(FromProtoTime(response.clock().now()), VnTime(2020, 1, 6, 8, 0));
+  const auto& headers = context.GetServerInitialMetadata();
+  const auto it = headers.find("onestop-clock");
+  ASSERT_NE(it, headers.end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "controlled");
+
+  grpc::ClientContext set_context;
+  SetClockRequest set;
+  *set.mutable_time() = ToProtoTime(VnTime(2020, 1, 1, 0, 0));
+  SetClockResponse set_response;
+  const grpc::Status status = admin_->SetClock(&set_context, set, &set_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(clock_->Now(), VnTime(2020, 1, 6, 8, 0));
+
+  grpc::ClientContext advance_context;
+  AdvanceClockRequest advance;
+  advance.set_seconds(3600);
+  AdvanceClockResponse advance_response;
+  ASSERT_TRUE(admin_->AdvanceClock(&advance_context, advance, &advance_response).ok());
+  EXPECT_EQ(FromProtoTime(advance_response.clock().now()), VnTime(2020, 1, 6, 9, 0));
+}
+
+TEST_F(DossierServiceTest, EverythingSurvivesARestart) {
+  const Dossier d = MustSubmit(BirthRegistration("Hoàng Thị Ngọc Ánh"));
+  HandOverDossierRequest hand_over;
+  hand_over.set_code(d.code());
+  hand_over.set_etag(d.etag());
+  ASSERT_TRUE((Call<HandOverDossierRequest, HandOverDossierResponse>(
+                   &DossierService::Stub::HandOverDossier, hand_over, nullptr)).ok());
+  StopServer();
+  StartServer();
+  Dossier stored;
+  ASSERT_TRUE(Get(d.code(), &stored).ok());
+  EXPECT_EQ(stored.applicant().full_name(), "Hoàng Thị Ngọc Ánh");
+  EXPECT_EQ(stored.status(), DOSSIER_STATUS_PROCESSING);
+  EXPECT_EQ(stored.history_size(), 2);
+  // The sequence continues after the restart.
+  EXPECT_EQ(MustSubmit(BirthRegistration()).code(), "000.31.01.H15-200106-0002");
+}
+
+TEST_F(DossierServiceTest, CatalogueListsAgenciesAndProcedures) {
+  grpc::ClientContext context;
+  ListAgenciesResponse agencies;
+  ASSERT_TRUE(catalogue_stub_->ListAgencies(&context, ListAgenciesRequest(), &agencies).ok());
+  ASSERT_EQ(agencies.agencies_size(), 4);
+  EXPECT_EQ(agencies.agencies(1).name(), "UBND huyện Lắk");
+  grpc::ClientContext context2;
+  ListProceduresRequest request;
+  request.set_level("district");
+  ListProceduresResponse procedures;
+  ASSERT_TRUE(catalogue_stub_->ListProcedures(&context2, request, &procedures).ok());
+  ASSERT_EQ(procedures.procedures_size(), 1);
+  EXPECT_EQ(procedures.procedures(0).code(), testing::kDistrictProcedure);
+}
+
+}  // namespace
+}  // namespace onestop
