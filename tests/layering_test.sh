@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Checks that #includes follow the layer arrows in docs/ARCHITECTURE.md:
+#   client/       nothing from storage/ or server/ (except server/util/)
+#   server/core/  no grpcpp, no sqlite3.h, no *.grpc.pb.h, nothing from
+#                 storage/ or server/service/
+#   storage/      nothing from server/ (except server/util/), no grpcpp
+#   server/util/  nothing from the other project layers
+set -u
+root="${1:-$(dirname "$0")/..}"
+cd "$root" || exit 2
+fail=0
+
+check() {  # check DIR REGEX WHY
+  local hits
+  hits=$(grep -rnE "^#include [<\"]($2)" "$1" --include='*.h' --include='*.cc' 2>/dev/null)
+  if [ -n "$hits" ]; then
+    echo "layering violation in $1 ($3):"
+    echo "$hits"
+    fail=1
+  fi
+}
+
+check client "storage/|server/(core|service|config)/" "the CLI talks to the daemon only through the API"
+check server/core "grpcpp|grpc/|sqlite3\\.h|.*\\.grpc\\.pb\\.h|storage/|server/(service|config)/" "the domain core is pure"
+check storage "server/(core|service|config)/|grpcpp|grpc/" "storage needs nothing from the server"
+check server/util "server/(core|service|config)/|storage/|onestop/" "util is the bottom layer"
+check server/config "server/service/|storage/|grpcpp" "config loading sits beside the core"
+
+if [ "$fail" -eq 0 ]; then echo "layering ok"; fi
+exit "$fail"
