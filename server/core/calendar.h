@@ -43,29 +43,39 @@ struct WorkingSession {
 // Immutable after construction; safe to share between threads.
 class WorkingCalendar {
  public:
-  // Builds a calendar from configuration. Holidays falling on a rest day
-  // get a compensatory day on the next working day (computed, not typed
-  // in). INVALID_ARGUMENT, naming the entry, for a malformed date, a holiday
-  // outside its year, a duplicate day, a swap whose day off is not a working
-  // day or whose worked day is not a rest day, overlapping swaps, bad
-  // sessions or cut-off, or an unknown time zone.
+  // Builds a calendar from configuration; empty fields take the defaults of
+  // Default(). Holidays falling on a rest day get a compensatory day
+  // ("Nghỉ bù <name>") on the next ordinary working weekday that is not
+  // already a holiday, compensatory or swapped day, taken in date order
+  // (computed, never typed in). So list only the announced holidays, not the
+  // weekend days inside a Tết break. A swap may straddle New Year: it is
+  // accepted in a year containing its day off or its worked day.
+  // INVALID_ARGUMENT, naming the year and entry, for a malformed date, a
+  // holiday outside its year, a duplicate holiday or year, a swap whose day
+  // off is not an ordinary working day or whose worked day is not a rest
+  // day, overlapping swaps, rest days outside 1..7, repeated or covering the
+  // whole week, sessions that are malformed, empty, out of order or
+  // overlapping, a bad cut-off, or an unknown time zone.
   static absl::StatusOr<WorkingCalendar> FromConfig(
       const onestop::config::v1::Calendar& config);
 
   // Monday–Friday working, Saturday and Sunday rest, no holidays, default
-  // sessions (07:00–11:30, 13:30–17:00), cut-off 15:00, Asia/Ho_Chi_Minh.
+  // sessions (07:00–11:30, 13:30–17:00), cut-off 15:00, Asia/Ho_Chi_Minh
+  // (a fixed UTC+7 zone if tzdata is missing, which gives the same times).
   // For tests and for deployments with no calendar configured.
   static WorkingCalendar Default();
 
   // The kind of `day`. Days outside the configured years are classified by
-  // weekday alone.
+  // weekday alone, except a swapped or compensatory day that a configured
+  // year places just across New Year (e.g. 31/12/2018 off, swapped in 2019).
   CalendarDay Classify(absl::CivilDay day) const;
   bool IsWorkingDay(absl::CivilDay day) const {
     return Classify(day).is_working();
   }
 
-  // The `n`-th working day after `day` (n ≥ 0). n == 0 returns `day`
-  // itself if it is a working day, else the next working day.
+  // The `n`-th working day after `day` (n ≥ 0; a negative n acts as 0).
+  // n == 0 returns `day` itself if it is a working day, else the next
+  // working day. O(n + days off skipped).
   absl::CivilDay AddWorkingDays(absl::CivilDay day, int n) const;
 
   // Number of working days d with from < d ≤ to (0 if to ≤ from).
@@ -115,7 +125,8 @@ class WorkingCalendar {
   int last_year_ = -1;
 };
 
-// Parses "HH:MM" into minutes after midnight; INVALID_ARGUMENT otherwise.
+// Parses "HH:MM" (exactly two digits each, 00:00–23:59) into minutes after
+// midnight; INVALID_ARGUMENT otherwise.
 absl::StatusOr<int> ParseTimeOfDay(const std::string& text);
 // Parses "YYYY-MM-DD" strictly (real calendar date); INVALID_ARGUMENT
 // otherwise.

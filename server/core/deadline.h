@@ -28,23 +28,32 @@
 
 namespace onestop::core {
 
-// Due time of a dossier received at `received` under `deadline`.
-// INVALID_ARGUMENT for a negative amount or an unspecified unit.
+// Due time of a dossier received at `received` under `deadline`: the close
+// of the due day (end of the last session) for day units, or the instant
+// the last working minute ends for working hours.
+// INVALID_ARGUMENT for a negative amount, an amount above 3650 days or
+// 87600 hours (a typo guard), or an unspecified unit.
 absl::StatusOr<absl::Time> ComputeDueTime(const onestop::v1::LegalDeadline& deadline,
                                           absl::Time received,
                                           const WorkingCalendar& calendar);
 
-// Working minutes inside [start, end) (0 if end ≤ start).
+// Whole working minutes inside [start, end) (0 if end ≤ start), counted in
+// local civil time at second precision and rounded down.
 int64_t WorkingMinutesBetween(absl::Time start, absl::Time end,
                               const WorkingCalendar& calendar);
 
 // The instant `minutes` working minutes after `from` (minutes ≥ 0). An
 // instant at a session's end is followed by the next session's start.
+// `minutes` ≤ 0 returns `from` unchanged (even outside working time); a
+// count that ends exactly at a session's end returns that end (17:00, not
+// the next morning). Sub-second parts of `from` are dropped.
 absl::Time AddWorkingMinutes(absl::Time from, int64_t minutes,
                              const WorkingCalendar& calendar);
 
 // Original due time shifted by the working time of every closed pause and,
-// for an open pause, up to `now`. The pauses must not overlap.
+// for an open pause, up to `now`. The pauses must not overlap. A pause
+// without start_time is ignored; working seconds are summed over all
+// pauses, then rounded down to whole minutes.
 absl::Time EffectiveDueTime(absl::Time original_due,
                             const google::protobuf::RepeatedPtrField<onestop::v1::ClockPause>& pauses,
                             absl::Time now, const WorkingCalendar& calendar);
@@ -60,6 +69,13 @@ struct TimelinessOptions {
 // received; refused); EARLY / ON_TIME / LATE once finished (result ready,
 // returned, withdrawn, stopped: compared by the local date it finished);
 // WITHIN_DEADLINE / DUE_SOON / OVERDUE while open (today vs the due date).
+// The finish instant is finished_time for RESULT_READY, finished_time else
+// returned_time for RETURNED, closed_time for STOPPED and WITHDRAWN (which
+// is ON_TIME outright under withdrawn_counts_on_time); a missing one gives
+// UNSPECIFIED. Open means RECEIVED, PROCESSING, SUPPLEMENT_REQUESTED or
+// FINANCIAL_OBLIGATION: OVERDUE after the due date, DUE_SOON when the due
+// date is at most AddWorkingDays(today, due_soon_working_days), today being
+// working day 0. due_time (effective) decides; rescheduled_due_time never.
 onestop::v1::Timeliness ClassifyTimeliness(const onestop::v1::Dossier& dossier,
                                            absl::Time now,
                                            const WorkingCalendar& calendar,
