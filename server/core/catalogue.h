@@ -36,11 +36,15 @@ class Catalogue {
  public:
   // Validates `config` completely and builds the catalogue and calendar.
   // On failure returns every problem found (never an empty vector).
-  // Checked: unique non-empty agency and procedure codes; known levels;
-  // parents exist and sit one level up (and were valid then); valid_from ≤
-  // valid_to; successors exist; procedure deadlines positive or zero with a
-  // unit; deciding agencies exist; names non-empty valid UTF-8; the calendar
-  // (see WorkingCalendar::FromConfig).
+  // Checked: at least one level; unique level, agency and procedure codes of
+  // 1–64 printable ASCII characters without spaces; known levels; only
+  // top-level agencies lack a parent; parents exist and sit exactly one
+  // level up, and their valid_from..valid_to contains the child's; real
+  // dates (a partly set Date is an error), valid_from ≤ valid_to;
+  // successors exist; procedure deadlines ≥ 0 with a unit; deciding
+  // agencies exist; fees ≥ 0; names non-empty single-line valid UTF-8; the
+  // calendar (see WorkingCalendar::FromConfig; reported at path
+  // {{"calendar", -1}}). Problems come in config order.
   static std::variant<std::shared_ptr<const Catalogue>, std::vector<ConfigProblem>>
   Build(const onestop::config::v1::Config& config);
 

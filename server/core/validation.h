@@ -24,8 +24,8 @@ bool IsValidUtf8(absl::string_view text);
 
 // OK, or INVALID_ARGUMENT whose message names `field` in words a clerk
 // understands: empty when required, longer than `max_bytes`, not valid
-// UTF-8, or containing control characters (tab/newline allowed only when
-// `max_bytes` > kMaxNameBytes).
+// UTF-8, or containing control characters (C0, DEL, C1; tab, CR and LF
+// allowed only when `max_bytes` > kMaxNameBytes, i.e. in free text).
 absl::Status ValidateText(absl::string_view field, absl::string_view value,
                           size_t max_bytes, Requirement requirement);
 

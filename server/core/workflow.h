@@ -22,6 +22,21 @@
 // Terminal: REFUSED, WITHDRAWN, STOPPED, RETURNED accept nothing.
 // An illegal action is FAILED_PRECONDITION naming the status and the
 // actions allowed in it.
+//
+// Rules beyond the table (each FAILED_PRECONDITION, naming the status):
+// - a reception supplement (Form 02) at most once per dossier; a processing
+//   supplement at most once per holding agency (another agency holding the
+//   dossier may ask once too);
+// - record_decision once; mark_result_ready only after it; withdraw only
+//   before it;
+// - reschedule once, and only while today's local date is at least one
+//   calendar day before the due date. It needs a reason (Form 04 is an
+//   apology with the reason) and a new_due_time after the current due time
+//   (INVALID_ARGUMENT otherwise); it sets rescheduled_due_time only.
+// refuse, withdraw and stop need a reason (Action::note), stored as
+// closing_reason with closed_time. withdraw/stop while a pause is open close
+// the pause at that instant and shift due_time by it, so a closed dossier's
+// due time is final. supply_documents appends the documents to the dossier.
 #ifndef ONESTOP_SERVER_CORE_WORKFLOW_H_
 #define ONESTOP_SERVER_CORE_WORKFLOW_H_
 
@@ -70,15 +85,20 @@ struct NewDossier {
 
 // A state change ready to be persisted.
 struct Transition {
-  onestop::v1::Dossier dossier;     // the next state (etag unchanged)
+  // The next state (etag unchanged). `entry` is also appended to its
+  // history, so transitions chain without a store round trip.
+  onestop::v1::Dossier dossier;
   onestop::v1::HistoryEntry entry;  // sequence = last + 1
 };
 
 // Validates a submission and builds the new dossier. INVALID_ARGUMENT for
-// a missing/oversized/invalid-UTF-8 field, an unspecified channel, or a
-// procedure not offered at the agency's level; NOT_FOUND for an unknown
-// agency or procedure; FAILED_PRECONDITION if the agency is not valid on
-// the reception day.
+// a missing/oversized/invalid-UTF-8 field (the message names the proto field
+// path, e.g. "applicant.full_name"), a request_id that is not 1–128
+// printable ASCII characters, an unspecified channel, a document without a
+// name or with negative copies, or a procedure not offered at the agency's
+// level; NOT_FOUND for an unknown agency or procedure; FAILED_PRECONDITION
+// if the agency is not valid on the reception day (local date of `now`).
+// A document's copies of 0 (proto3's "not given") is stored as 1.
 absl::StatusOr<NewDossier> PrepareSubmission(
     const onestop::v1::SubmitDossierRequest& request, const Catalogue& catalogue,
     const ActionContext& context);
@@ -87,13 +107,19 @@ absl::StatusOr<NewDossier> PrepareSubmission(
 // entry's sequence is history_size() + 1). Errors: FAILED_PRECONDITION
 // for an action illegal in the current status (or a second reception
 // supplement request, second decision, second reschedule), INVALID_ARGUMENT
-// for malformed action fields, NOT_FOUND for an unknown target agency.
+// for malformed action fields, NOT_FOUND for an unknown target agency;
+// FAILED_PRECONDITION also when the hand_over target is not valid today or
+// the dossier's procedure left the catalogue; INTERNAL when `current`
+// breaks an invariant (awaiting a supplement with no request recorded).
 absl::StatusOr<Transition> ApplyAction(const onestop::v1::Dossier& current,
                                        const Action& action,
                                        const Catalogue& catalogue,
                                        const ActionContext& context);
 
-// The actions legal in `dossier`'s status, for error messages and clients.
+// The actions legal for `dossier` now, in lifecycle order, for error
+// messages and clients: its status's row of the table minus actions the
+// once-only rules above already exclude (the reschedule window depends on
+// the time and is not reflected).
 std::vector<onestop::v1::ActionKind> AllowedActions(const onestop::v1::Dossier& dossier);
 
 // True for REFUSED, WITHDRAWN, STOPPED, RETURNED.
