@@ -1,0 +1,28 @@
+// The onestopctl commands. Each Register… adds its subcommands, with
+// --help text and a worked example, to `app` and their actions to
+// `registry`. Option values live in state owned by the actions.
+#ifndef ONESTOP_CLIENT_COMMANDS_COMMANDS_H_
+#define ONESTOP_CLIENT_COMMANDS_COMMANDS_H_
+
+#include "CLI/CLI.hpp"
+#include "client/commands/command_context.h"
+
+namespace onestop::client {
+
+// submit
+void RegisterSubmit(CLI::App& app, CommandRegistry& registry);
+// show
+void RegisterShow(CLI::App& app, CommandRegistry& registry);
+// list
+void RegisterList(CLI::App& app, CommandRegistry& registry);
+// accept, request-supplement, supply, refuse, hand-over, decide, ready,
+// return, withdraw, stop
+void RegisterLifecycle(CLI::App& app, CommandRegistry& registry);
+// agencies, procedures
+void RegisterCatalogue(CLI::App& app, CommandRegistry& registry);
+// admin clock show|set|advance|reset
+void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
+
+}  // namespace onestop::client
+
+#endif  // ONESTOP_CLIENT_COMMANDS_COMMANDS_H_

@@ -1,0 +1,285 @@
+// The lifecycle verbs: accept, request-supplement, supply, refuse,
+// hand-over, decide, ready, return, withdraw, stop. Each takes CODE,
+// optional --etag (fetched when omitted) and --request-id, calls one
+// DossierService RPC and prints the changed dossier.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/commands/args.h"
+#include "client/commands/commands.h"
+#include "client/commands/mutation.h"
+
+namespace onestop::client {
+namespace {
+
+constexpr char kEtagNote[] =
+    "Without --etag the current etag is read first; the server still rejects "
+    "a change\nmade by someone else in between with ABORTED (exit 10).";
+
+// Creates the subcommand with its description, example and the common
+// CODE/--etag/--request-id options.
+CLI::App* AddVerb(CLI::App& app, const std::string& name,
+                  const std::string& description, const std::string& example,
+                  DossierTarget& target) {
+  CLI::App* cmd = app.add_subcommand(name, description);
+  cmd->footer("Example:\n  " + example + "\n" + kEtagNote);
+  AddTargetOptions(*cmd, target);
+  return cmd;
+}
+
+struct NoteArgs {
+  DossierTarget target;
+  std::string note;
+};
+
+struct ReasonArgs {
+  DossierTarget target;
+  std::string reason;
+};
+
+void RegisterAccept(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<NoteArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "accept",
+      "Receive a NEW dossier at the desk (Form 01): sets received and due times",
+      "onestopctl accept 000.00.31.H15-200106-0001 --note \"Đủ thành phần\"",
+      args->target);
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::AcceptDossierRequest request;
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::AcceptDossier);
+  });
+}
+
+void RegisterRequestSupplement(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::vector<std::string> items;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "request-supplement",
+      "Ask for missing documents, all at once (Form 02 at reception; during "
+      "processing the legal clock stops)",
+      "onestopctl request-supplement 000.00.31.H15-200106-0001 \\\n"
+      "      --item \"Bản sao giấy khai sinh\" --item \"Sổ hộ khẩu\"",
+      args->target);
+  cmd->add_option("--item", args->items, "A missing item (repeatable)")
+      ->required()
+      ->allow_extra_args(false);
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::RequestSupplementRequest request;
+    request.set_note(args->note);
+    for (const std::string& item : args->items) request.add_missing_items(item);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::RequestSupplement);
+  });
+}
+
+void RegisterSupply(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::vector<std::string> documents;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "supply",
+      "Record the requested documents as supplied (the clock resumes)",
+      "onestopctl supply 000.00.31.H15-200106-0001 --document \"Sổ hộ khẩu:1\"",
+      args->target);
+  cmd->add_option("--document", args->documents,
+                  "A document supplied, NAME:COPIES (repeatable)")
+      ->allow_extra_args(false)
+      ->check(ValidatorFrom<v1::SubmittedDocument>(ParseDocument,
+                                                   "NAME:COPIES"));
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) -> absl::Status {
+    v1::SupplyDocumentsRequest request;
+    request.set_note(args->note);
+    for (const std::string& text : args->documents) {
+      absl::StatusOr<v1::SubmittedDocument> doc = ParseDocument(text);
+      if (!doc.ok()) return doc.status();
+      *request.add_documents() = *std::move(doc);
+    }
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::SupplyDocuments);
+  });
+}
+
+void RegisterRefuse(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<ReasonArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "refuse", "Refuse to receive the dossier (Form 03)",
+      "onestopctl refuse 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Không thuộc thẩm quyền giải quyết\"",
+      args->target);
+  cmd->add_option("--reason", args->reason, "Reason given to the applicant")
+      ->required();
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::RefuseDossierRequest request;
+    request.set_reason(args->reason);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::RefuseDossier);
+  });
+}
+
+void RegisterHandOver(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::string to;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "hand-over",
+      "Hand a RECEIVED dossier to the processing agency (PROCESSING)",
+      "onestopctl hand-over 000.00.31.H15-200106-0001 --to 000.20.31.H15",
+      args->target);
+  cmd->add_option("--to", args->to,
+                  "Agency code (default: the deciding agency)");
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::HandOverDossierRequest request;
+    request.set_to_agency_code(args->to);
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::HandOverDossier);
+  });
+}
+
+void RegisterDecide(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    bool approve = false;
+    bool deny = false;
+    std::string reason;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "decide",
+      "Record the decision on a PROCESSING dossier: --approve, or --deny "
+      "with --reason",
+      "onestopctl decide 000.00.31.H15-200106-0001 --approve\n"
+      "  onestopctl decide 000.00.31.H15-200106-0001 --deny \\\n"
+      "      --reason \"Không đủ điều kiện\"",
+      args->target);
+  CLI::Option* reason =
+      cmd->add_option("--reason", args->reason, "Why (required with --deny)");
+  CLI::Option_group* outcome =
+      cmd->add_option_group("outcome", "Exactly one of --approve or --deny");
+  outcome->add_flag("--approve", args->approve, "The request is granted");
+  CLI::Option* deny =
+      outcome->add_flag("--deny", args->deny, "The request is denied");
+  outcome->require_option(1);
+  deny->needs(reason);
+  registry.Add(cmd, [args](CommandContext& ctx) -> absl::Status {
+    if (args->approve == args->deny) {
+      return absl::InvalidArgumentError(
+          "decide needs exactly one of --approve or --deny");
+    }
+    v1::RecordDecisionRequest request;
+    request.set_outcome(args->approve ? v1::DECISION_OUTCOME_APPROVED
+                                      : v1::DECISION_OUTCOME_DENIED);
+    request.set_reason(args->reason);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::RecordDecision);
+  });
+}
+
+void RegisterReady(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<NoteArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "ready",
+      "The decided result is at the receiving desk (RESULT_READY)",
+      "onestopctl ready 000.00.31.H15-200106-0001", args->target);
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::MarkResultReadyRequest request;
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::MarkResultReady);
+  });
+}
+
+void RegisterReturn(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::string mode;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "return", "The result reached the citizen (RETURNED)",
+      "onestopctl return 000.00.31.H15-200106-0001 --mode desk", args->target);
+  cmd->add_option("--mode", args->mode, "How: desk, postal or electronic")
+      ->required()
+      ->check(CLI::IsMember({"desk", "postal", "electronic"}));
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) -> absl::Status {
+    absl::StatusOr<v1::ReturnMode> mode = ParseReturnMode(args->mode);
+    if (!mode.ok()) return mode.status();
+    v1::ReturnResultRequest request;
+    request.set_mode(*mode);
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::ReturnResult);
+  });
+}
+
+void RegisterWithdraw(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<ReasonArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "withdraw",
+      "The citizen withdraws the dossier before a decision (WITHDRAWN)",
+      "onestopctl withdraw 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Công dân xin rút hồ sơ\"",
+      args->target);
+  cmd->add_option("--reason", args->reason, "The citizen's reason")
+      ->required();
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::WithdrawDossierRequest request;
+    request.set_reason(args->reason);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::WithdrawDossier);
+  });
+}
+
+void RegisterStop(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<ReasonArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "stop", "An officer stops processing (STOPPED, Form 05)",
+      "onestopctl stop 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Có quyết định của Tòa án\"",
+      args->target);
+  cmd->add_option("--reason", args->reason, "Why processing stops")
+      ->required();
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::StopProcessingRequest request;
+    request.set_reason(args->reason);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::StopProcessing);
+  });
+}
+
+}  // namespace
+
+void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
+  RegisterAccept(app, registry);
+  RegisterRequestSupplement(app, registry);
+  RegisterSupply(app, registry);
+  RegisterRefuse(app, registry);
+  RegisterHandOver(app, registry);
+  RegisterDecide(app, registry);
+  RegisterReady(app, registry);
+  RegisterReturn(app, registry);
+  RegisterWithdraw(app, registry);
+  RegisterStop(app, registry);
+}
+
+}  // namespace onestop::client

@@ -1,0 +1,273 @@
+// The --output=table printer: what a clerk reads at the desk. Times are in
+// the desk's zone in the official forms' "HH:MM dd/MM/yyyy" style; columns
+// align by display width so Vietnamese names line up.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/output/format.h"
+#include "client/output/printer.h"
+
+namespace onestop::client {
+namespace {
+
+std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+// "RECEIVED — Được tiếp nhận (portal 2)"
+std::string StatusLong(v1::DossierStatus status) {
+  const std::string vi = StatusLabelVi(status);
+  return absl::StrCat(StatusName(status), vi.empty() ? "" : " — ", vi,
+                      " (portal ", static_cast<int>(status), ")");
+}
+
+std::string TimelinessLong(v1::Timeliness timeliness) {
+  const std::string vi = TimelinessLabelVi(timeliness);
+  return vi.empty() ? TimelinessName(timeliness)
+                    : absl::StrCat(TimelinessName(timeliness), " (", vi, ")");
+}
+
+std::string Documents(
+    const google::protobuf::RepeatedPtrField<v1::SubmittedDocument>& docs) {
+  std::vector<std::string> parts;
+  for (const auto& doc : docs) {
+    parts.push_back(absl::StrCat(doc.name(), " ×", doc.copies()));
+  }
+  return parts.empty() ? "-" : absl::StrJoin(parts, "; ");
+}
+
+std::string ApplicantLine(const v1::Applicant& a) {
+  std::vector<std::string> parts = {OrDash(a.full_name())};
+  if (!a.personal_id().empty()) parts.push_back("ID " + a.personal_id());
+  if (!a.phone().empty()) parts.push_back("tel " + a.phone());
+  if (!a.email().empty()) parts.push_back(a.email());
+  if (!a.address().empty()) parts.push_back(a.address());
+  return absl::StrJoin(parts, ", ");
+}
+
+// Key–value lines with the keys padded to one width.
+class Fields {
+ public:
+  void Add(std::string key, std::string value) {
+    rows_.emplace_back(std::move(key), std::move(value));
+  }
+  void Print(std::ostream& out) const {
+    int width = 0;
+    for (const auto& [key, value] : rows_) {
+      width = std::max(width, DisplayWidth(key));
+    }
+    for (const auto& [key, value] : rows_) {
+      out << key << ':'
+          << std::string(static_cast<size_t>(width - DisplayWidth(key)) + 2,
+                         ' ')
+          << value << '\n';
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> rows_;
+};
+
+class TablePrinter final : public Printer {
+ public:
+  TablePrinter(std::ostream& out, absl::TimeZone tz)
+      : out_(out), tz_(tz) {}
+
+  absl::Status PrintDossier(const v1::Dossier& d) override {
+    Fields f;
+    f.Add("Dossier", d.code());
+    f.Add("Etag", absl::StrCat(d.etag()));
+    f.Add("Status", StatusLong(d.status()));
+    f.Add("Procedure", OrDash(d.procedure_code()));
+    f.Add("Receiving agency", OrDash(d.receiving_agency_code()));
+    f.Add("Holder", OrDash(d.holder_agency_code()));
+    f.Add("Deciding agency", OrDash(d.deciding_agency_code()));
+    f.Add("Applicant", ApplicantLine(d.applicant()));
+    f.Add("Channel", ChannelName(d.channel()));
+    f.Add("Summary", OrDash(d.summary()));
+    f.Add("Documents", Documents(d.documents()));
+    f.Add("Submitted", Time(d.submitted_time()));
+    f.Add("Received", Time(d.received_time()));
+    f.Add("Due", Time(d.due_time()));
+    f.Add("Original due", Time(d.original_due_time()));
+    f.Add("Rescheduled due", Time(d.rescheduled_due_time()));
+    f.Add("Finished", Time(d.finished_time()));
+    f.Add("Returned", d.has_returned_time()
+                          ? absl::StrCat(Time(d.returned_time()), " (",
+                                         ReturnModeName(d.return_mode()), ")")
+                          : "-");
+    if (d.has_closed_time()) f.Add("Closed", Time(d.closed_time()));
+    f.Add("Timeliness", TimelinessLong(d.timeliness()));
+    f.Add("Decision", DecisionLine(d));
+    if (!d.closing_reason().empty()) f.Add("Closing reason", d.closing_reason());
+    f.Print(out_);
+
+    if (d.supplements_size() > 0) {
+      out_ << "\nSupplements\n";
+      Table t({"PHASE", "AGENCY", "REQUESTED", "SUPPLIED", "MISSING ITEMS",
+               "NOTE"});
+      for (const auto& s : d.supplements()) {
+        std::string phase =
+            s.phase() == v1::SUPPLEMENT_PHASE_RECEPTION    ? "reception"
+            : s.phase() == v1::SUPPLEMENT_PHASE_PROCESSING ? "processing"
+                                                           : "-";
+        t.AddRow({phase, OrDash(s.agency_code()), Time(s.requested_time()),
+                  s.has_supplied_time() ? Time(s.supplied_time()) : "awaited",
+                  OrDash(absl::StrJoin(s.missing_items(), "; ")),
+                  OrDash(s.note())});
+      }
+      t.Print(out_);
+    }
+    if (d.pauses_size() > 0) {
+      out_ << "\nClock pauses\n";
+      Table t({"FROM", "TO", "REASON"});
+      for (const auto& p : d.pauses()) {
+        t.AddRow({Time(p.start_time()),
+                  p.has_end_time() ? Time(p.end_time()) : "ongoing",
+                  ActionName(p.reason())});
+      }
+      t.Print(out_);
+    }
+    out_ << "\nHistory\n";
+    Table t({"#", "TIME", "ACTOR", "ACTION", "FROM → TO", "HOLDER", "NOTE"});
+    for (const auto& h : d.history()) {
+      t.AddRow({absl::StrCat(h.sequence()), Time(h.time()), OrDash(h.actor()),
+                ActionName(h.action()),
+                absl::StrCat(h.from_status() == v1::DOSSIER_STATUS_UNSPECIFIED
+                                 ? "-"
+                                 : StatusName(h.from_status()),
+                             " → ", StatusName(h.to_status())),
+                OrDash(h.holder_agency_code()), h.note()});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintReceipt(const v1::Dossier& d) override {
+    Fields f;
+    f.Add("Dossier code", d.code());
+    f.Add("Status", StatusLong(d.status()));
+    f.Add("Applicant", OrDash(d.applicant().full_name()));
+    f.Add("Procedure", OrDash(d.procedure_code()));
+    if (d.has_received_time()) {
+      f.Add("Received", Time(d.received_time()));
+      f.Add("Appointment", Time(d.due_time()));
+    } else {
+      f.Add("Appointment",
+            absl::StrCat("- (not received yet: onestopctl accept ", d.code(),
+                         ")"));
+    }
+    f.Add("Etag", absl::StrCat(d.etag()));
+    f.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintChange(const v1::Dossier& d) override {
+    Table t({"CODE", "STATUS", "HOLDER", "DUE", "ETAG"});
+    t.AddRow({d.code(), StatusShort(d.status()), OrDash(d.holder_agency_code()),
+              Time(d.due_time()), absl::StrCat(d.etag())});
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintDossierList(
+      const google::protobuf::RepeatedPtrField<v1::Dossier>& dossiers,
+      const std::string& next_page_token) override {
+    Table t({"CODE", "STATUS", "PROCEDURE", "HOLDER", "RECEIVED", "DUE",
+             "TIMELINESS"});
+    for (const auto& d : dossiers) {
+      t.AddRow({d.code(), StatusShort(d.status()), OrDash(d.procedure_code()),
+                OrDash(d.holder_agency_code()), Time(d.received_time()),
+                Time(d.due_time()), TimelinessName(d.timeliness())});
+    }
+    t.Print(out_);
+    if (!next_page_token.empty()) {
+      out_ << "next page token: " << next_page_token << '\n';
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintAgencies(
+      const google::protobuf::RepeatedPtrField<v1::Agency>& agencies) override {
+    Table t({"CODE", "NAME", "LEVEL", "PARENT", "VALID"});
+    for (const auto& a : agencies) {
+      std::string valid;
+      const std::string from = FormatDate(a.valid_from());
+      const std::string to = FormatDate(a.valid_to());
+      if (!from.empty() || !to.empty()) {
+        valid = absl::StrCat(from.empty() ? "…" : from, " – ",
+                             to.empty() ? "…" : to);
+      }
+      t.AddRow({a.code(), a.name(), OrDash(a.level()), OrDash(a.parent_code()),
+                OrDash(valid)});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintProcedures(
+      const google::protobuf::RepeatedPtrField<v1::Procedure>& procedures)
+      override {
+    Table t({"CODE", "NAME", "LEVEL", "DEADLINE", "DECIDED BY", "FEE",
+             "FIELD"});
+    for (const auto& p : procedures) {
+      t.AddRow({p.code(), p.name(), OrDash(p.level()), DeadlineVi(p.deadline()),
+                p.deciding_agency_code().empty() ? "(receiving agency)"
+                                                 : p.deciding_agency_code(),
+                FormatVnd(p.fee_vnd()), OrDash(p.field())});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintClock(const v1::ClockState& clock) override {
+    Fields f;
+    const absl::Time now = ToTime(clock.now());
+    f.Add("Now", absl::StrCat(Time(clock.now()), " (",
+                              absl::FormatTime("%a ", now, tz_),
+                              FormatRfc3339(now, tz_), ")"));
+    f.Add("Mode", clock.mode() == v1::CLOCK_MODE_CONTROLLED ? "controlled"
+                  : clock.mode() == v1::CLOCK_MODE_SYSTEM   ? "system"
+                                                            : "-");
+    f.Add("Pinned", clock.pinned() ? "yes" : "no");
+    f.Print(out_);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string Time(const google::protobuf::Timestamp& ts) const {
+    return FormatDeskTime(ts, tz_);
+  }
+
+  std::string DecisionLine(const v1::Dossier& d) const {
+    if (!d.has_decision() ||
+        d.decision().outcome() == v1::DECISION_OUTCOME_UNSPECIFIED) {
+      return "-";
+    }
+    const v1::Decision& dec = d.decision();
+    std::string line = dec.outcome() == v1::DECISION_OUTCOME_APPROVED
+                           ? "approved"
+                           : "denied";
+    if (!dec.agency_code().empty()) absl::StrAppend(&line, " by ", dec.agency_code());
+    if (dec.has_decided_time()) {
+      absl::StrAppend(&line, " at ", Time(dec.decided_time()));
+    }
+    if (!dec.reason().empty()) absl::StrAppend(&line, ": ", dec.reason());
+    return line;
+  }
+
+  std::ostream& out_;
+  absl::TimeZone tz_;
+};
+
+}  // namespace
+
+std::unique_ptr<Printer> NewTablePrinter(std::ostream& out, std::ostream& err,
+                                         absl::TimeZone tz) {
+  return std::make_unique<TablePrinter>(out, tz);
+}
+
+}  // namespace onestop::client

@@ -1,0 +1,164 @@
+// Runs onestopctl commands (parsed by CLI11 as main does) against a fake
+// DossierService in the same process.
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/commands/command_context.h"
+#include "client/commands/commands.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "onestop/v1/dossier_service.grpc.pb.h"
+
+namespace onestop::client {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+class FakeDossierService final : public v1::DossierService::Service {
+ public:
+  grpc::Status GetDossier(grpc::ServerContext*,
+                          const v1::GetDossierRequest* request,
+                          v1::GetDossierResponse* response) override {
+    if (request->code() != "X-1") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no dossier X-2");
+    }
+    response->mutable_dossier()->set_code("X-1");
+    response->mutable_dossier()->set_etag(7);
+    return grpc::Status::OK;
+  }
+  grpc::Status AcceptDossier(grpc::ServerContext* context,
+                             const v1::AcceptDossierRequest* request,
+                             v1::AcceptDossierResponse* response) override {
+    last_accept = *request;
+    auto actor = context->client_metadata().find(kActorMetadataKey);
+    if (actor != context->client_metadata().end()) {
+      last_actor = std::string(actor->second.data(), actor->second.size());
+    }
+    if (abort_next) {
+      return grpc::Status(grpc::StatusCode::ABORTED, "etag 7 is stale");
+    }
+    v1::Dossier& d = *response->mutable_dossier();
+    d.set_code(request->code());
+    d.set_etag(request->etag() + 1);
+    d.set_status(v1::DOSSIER_STATUS_RECEIVED);
+    d.set_holder_agency_code("000.00.31.H15");
+    return grpc::Status::OK;
+  }
+  grpc::Status SubmitDossier(grpc::ServerContext*,
+                             const v1::SubmitDossierRequest* request,
+                             v1::SubmitDossierResponse* response) override {
+    last_submit = *request;
+    v1::Dossier& d = *response->mutable_dossier();
+    d.set_code("000.00.31.H15-200106-0001");
+    d.set_etag(1);
+    d.set_status(v1::DOSSIER_STATUS_RECEIVED);
+    d.mutable_received_time()->set_seconds(1578272400);
+    d.mutable_due_time()->set_seconds(1578531600);
+    return grpc::Status::OK;
+  }
+
+  bool abort_next = false;
+  v1::AcceptDossierRequest last_accept;
+  v1::SubmitDossierRequest last_submit;
+  std::string last_actor;
+};
+
+class CommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  // Parses `command_line` like main and runs the selected command.
+  absl::Status Run(const std::string& command_line) {
+    CLI::App app("test", "onestopctl");
+    app.fallthrough();
+    CommandRegistry registry;
+    RegisterSubmit(app, registry);
+    RegisterShow(app, registry);
+    RegisterList(app, registry);
+    RegisterLifecycle(app, registry);
+    RegisterCatalogue(app, registry);
+    RegisterAdmin(app, registry);
+    app.parse(command_line, false);
+    const Action* action = registry.Selected();
+    if (action == nullptr) return absl::InternalError("no command selected");
+    GlobalOptions options;
+    options.server = "in-process";
+    options.actor = "hang";
+    CommandContext context(options,
+                           server_->InProcessChannel(grpc::ChannelArguments()),
+                           out_, err_);
+    return (*action)(context);
+  }
+
+  FakeDossierService service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::ostringstream out_, err_;
+};
+
+TEST_F(CommandTest, AcceptFetchesEtagAndSendsActorAndRequestId) {
+  ASSERT_TRUE(Run("accept X-1 --note \"Đủ thành phần\"").ok());
+  EXPECT_EQ(service_.last_accept.etag(), 7);
+  EXPECT_EQ(service_.last_accept.note(), "Đủ thành phần");
+  EXPECT_THAT(service_.last_accept.request_id(), MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_EQ(service_.last_actor, "hang");
+  EXPECT_THAT(out_.str(), HasSubstr("X-1   RECEIVED (2)  000.00.31.H15"));
+}
+
+TEST_F(CommandTest, AcceptUsesGivenEtagAndRequestId) {
+  ASSERT_TRUE(Run("accept X-1 --etag 3 --request-id r-1").ok());
+  EXPECT_EQ(service_.last_accept.etag(), 3);
+  EXPECT_EQ(service_.last_accept.request_id(), "r-1");
+}
+
+TEST_F(CommandTest, AbortedKeepsCodeAndAdvisesRereading) {
+  service_.abort_next = true;
+  const absl::Status status = Run("accept X-1 --request-id r-2");
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(status.message(), "etag 7 is stale");
+  auto hint = HintOf(status);
+  ASSERT_TRUE(hint.has_value());
+  EXPECT_THAT(*hint, HasSubstr("request id: r-2"));
+  EXPECT_THAT(*hint, HasSubstr("onestopctl show X-1"));
+}
+
+TEST_F(CommandTest, UnknownDossierIsNotFound) {
+  EXPECT_EQ(Run("show X-2").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Run("accept X-2").code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(CommandTest, SubmitReceivesNowByDefault) {
+  ASSERT_TRUE(Run("submit --agency 000.00.31.H15 --procedure 2.000908 "
+                  "--name \"Nguyễn Văn A\" --document \"Tờ khai:1\" "
+                  "--document CCCD:2 --channel postal")
+                  .ok());
+  const v1::SubmitDossierRequest& r = service_.last_submit;
+  EXPECT_TRUE(r.receive_now());
+  EXPECT_EQ(r.applicant().full_name(), "Nguyễn Văn A");
+  EXPECT_EQ(r.channel(), v1::CHANNEL_POSTAL);
+  ASSERT_EQ(r.documents_size(), 2);
+  EXPECT_EQ(r.documents(0).name(), "Tờ khai");
+  EXPECT_EQ(r.documents(1).copies(), 2);
+  EXPECT_FALSE(r.request_id().empty());
+  EXPECT_THAT(out_.str(), HasSubstr("Appointment:   08:00 09/01/2020"));
+}
+
+TEST_F(CommandTest, SubmitCheckLaterLeavesItNew) {
+  ASSERT_TRUE(Run("submit --agency A --procedure P --name N --check-later "
+                  "--request-id same")
+                  .ok());
+  EXPECT_FALSE(service_.last_submit.receive_now());
+  EXPECT_EQ(service_.last_submit.request_id(), "same");
+}
+
+}  // namespace
+}  // namespace onestop::client
