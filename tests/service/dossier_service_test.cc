@@ -193,7 +193,9 @@ TEST_F(DossierServiceTest, FullLifecycleRecordsEveryStepInOrder) {
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(stored.history(i).sequence(), i + 1);
     EXPECT_EQ(stored.history(i).to_status(), expected[i]) << "entry " << i;
-    if (i > 0) EXPECT_EQ(stored.history(i).from_status(), expected[i - 1]);
+    if (i > 0) {
+      EXPECT_EQ(stored.history(i).from_status(), expected[i - 1]);
+    }
   }
   EXPECT_EQ(stored.history(1).actor(), "officer.huyen");
 }
