@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and starts onestopd on an embedded
 # SQLite file with the sample Đắk Lắk (2020) configuration, on loopback.
+# The sample's units are those of 2020 (huyện Lắk ceased on 1/7/2025), so
+# the daemon runs with a controlled clock starting Monday 5 October 2020:
+# a training/demo setup, announced as such in every response and log line.
 #   ./deploy/quickstart.sh          # start (in the background)
 #   ./deploy/quickstart.sh stop     # stop it
 set -euo pipefail
@@ -30,6 +33,7 @@ if [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
 fi
 build/server/onestopd --config=deploy/daklak-2020.textproto \
   --db="$state_dir/onestop.db" --listen="$listen" \
+  --clock=controlled --clock-start="${ONESTOP_CLOCK_START:-2020-10-05T08:00:00+07:00}" \
   >"$state_dir/onestopd.out" 2>"$state_dir/onestopd.log" &
 echo $! > "$pid_file"
 for _ in $(seq 50); do
@@ -46,8 +50,12 @@ onestopd is running (pid $(cat "$pid_file")); database $state_dir/onestop.db, lo
 Try it:
   build/client/onestopctl --server=$listen agencies
   build/client/onestopctl --server=$listen procedures
-  build/client/onestopctl --server=$listen submit --agency 000.31.01.H15 --procedure 1.001193 --name "Nguyễn Thị Hằng"
+  build/client/onestopctl --server=$listen submit --agency 000.01.31.H15 --procedure 1.001193 --name "Nguyễn Thị Hằng"
+  build/client/onestopctl --server=$listen hand-over 000.01.31.H15-201005-0001
+  build/client/onestopctl --server=$listen show 000.01.31.H15-201005-0001
   build/client/onestopctl --server=$listen list
-  build/client/onestopctl --server=$listen show CODE
+  build/client/onestopctl --server=$listen admin clock advance 3d
+  build/client/onestopctl --server=$listen list --overdue
+The clock is controlled (a demo of the 2020 sample): 'admin clock show|set|advance|reset' steer it.
 Stop it with: ./deploy/quickstart.sh stop
 MSG

@@ -1,1 +1,554 @@
 #include "storage/sqlite/sqlite_dossier_store.h"
+
+#include <sqlite3.h>
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "absl/functional/function_ref.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "server/util/status_macros.h"
+#include "storage/sqlite/schema.h"
+#include "storage/sqlite/sqlite_util.h"
+
+namespace onestop::storage {
+namespace {
+
+using ::onestop::storage::sqlite_internal::Connection;
+using ::onestop::storage::sqlite_internal::SqliteError;
+using ::onestop::storage::sqlite_internal::Statement;
+using ::onestop::v1::Dossier;
+using ::onestop::v1::DossierEvent;
+using ::onestop::v1::HistoryEntry;
+
+static_assert(SqliteDossierStore::kSchemaVersion == sqlite_internal::kLatestSchemaVersion);
+static_assert(SqliteDossierStore::kApplicationId == sqlite_internal::kOnestopApplicationId);
+
+// Timestamps are stored as microseconds since the Unix epoch (UTC); finer
+// precision is dropped in the columns (the bodies keep it exactly).
+int64_t ToMicros(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000000 + t.nanos() / 1000;
+}
+
+std::optional<int64_t> DueTimeMicros(const Dossier& dossier) {
+  if (!dossier.has_due_time()) return std::nullopt;
+  return ToMicros(dossier.due_time());
+}
+
+std::optional<int64_t> SubmittedTimeMicros(const Dossier& dossier) {
+  if (!dossier.has_submitted_time()) return std::nullopt;
+  return ToMicros(dossier.submitted_time());
+}
+
+// "prefix" + the sequence zero-padded to at least four digits.
+std::string FormatCode(absl::string_view prefix, int64_t sequence) {
+  return absl::StrFormat("%s%04d", prefix, sequence);
+}
+
+// The dossier as stored in `dossiers.body`: no history, no derived fields.
+Dossier StorableDossier(const Dossier& dossier, std::string code, int64_t etag) {
+  Dossier stored = dossier;
+  stored.set_code(std::move(code));
+  stored.set_etag(etag);
+  stored.clear_history();
+  stored.clear_timeliness();  // derived at read time, never stored
+  return stored;
+}
+
+enum class TransactionKind { kRead, kWrite };
+
+// Runs `body` inside a transaction: BEGIN IMMEDIATE for writes (takes the
+// write lock up front, so a busy database fails before any work) or a
+// deferred BEGIN for reads. Commits if `body` succeeds; otherwise, or if the
+// commit fails, rolls back so nothing is changed.
+absl::Status InTransaction(Connection& connection, TransactionKind kind,
+                           absl::FunctionRef<absl::Status()> body) {
+  ONESTOP_RETURN_IF_ERROR(connection.Exec(
+      kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction"));
+  absl::Status status = body();
+  if (status.ok()) status = connection.Exec("COMMIT", "committing a transaction");
+  if (!status.ok() && sqlite3_get_autocommit(connection.raw()) == 0) {
+    // SQLite may already have rolled back (e.g. on SQLITE_FULL); only roll
+    // back a transaction that is still open.
+    connection.Exec("ROLLBACK", "rolling back a transaction").IgnoreError();
+  }
+  return status;
+}
+
+absl::Status ParseBody(absl::string_view bytes, google::protobuf::Message& message,
+                       absl::string_view what) {
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InternalError(absl::StrCat("database corrupt: cannot parse ", what));
+  }
+  return absl::OkStatus();
+}
+
+// ALREADY_EXISTS if `request_id` is recorded.
+absl::Status CheckRequestUnused(Connection& connection, const std::string& request_id) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt,
+                           connection.Prepare("SELECT 1 FROM requests WHERE request_id = ?"));
+  stmt.BindText(1, request_id);
+  ONESTOP_ASSIGN_OR_RETURN(const bool found, stmt.Step("checking the request id"));
+  if (found) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("request ", request_id, " was already processed; its result is recorded"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RecordRequest(Connection& connection, const IdempotencyKey& key,
+                           const Dossier& response, const HistoryEntry& entry) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare("INSERT INTO requests (request_id, fingerprint, dossier_code, response, "
+                         "created_time_us) VALUES (?, ?, ?, ?, ?)"));
+  stmt.BindText(1, key.request_id);
+  stmt.BindBlob(2, key.fingerprint);
+  stmt.BindText(3, response.code());
+  stmt.BindBlob(4, response.SerializeAsString());
+  stmt.BindOptionalInt64(
+      5, entry.has_time() ? std::optional<int64_t>(ToMicros(entry.time())) : std::nullopt);
+  absl::Status status = stmt.Run("recording the request");
+  if (!status.ok() && sqlite3_extended_errcode(connection.raw()) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("request ", key.request_id, " was already processed"));
+  }
+  return status;
+}
+
+// Bumps and returns the code counter of `prefix` (1 for a new prefix).
+absl::StatusOr<int64_t> NextCodeSequence(Connection& connection, const std::string& prefix) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare("INSERT INTO code_sequences (prefix, last) VALUES (?, 1) "
+                         "ON CONFLICT (prefix) DO UPDATE SET last = last + 1 RETURNING last"));
+  stmt.BindText(1, prefix);
+  ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("issuing a dossier code"));
+  if (!row) return absl::InternalError("issuing a dossier code returned no sequence");
+  const int64_t sequence = stmt.ColumnInt64(0);
+  ONESTOP_RETURN_IF_ERROR(stmt.Run("issuing a dossier code"));
+  return sequence;
+}
+
+absl::Status InsertHistory(Connection& connection, int64_t position, const HistoryEntry& entry) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare(
+          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
+  stmt.BindInt64(1, position);
+  stmt.BindInt64(2, entry.sequence());
+  stmt.BindBlob(3, entry.SerializeAsString());
+  return stmt.Run("appending history");
+}
+
+// Appends the change-feed event for `dossier` (without history) and
+// `entry`, with revision max + 1. Writers are serialized by the write lock,
+// so revisions are strictly increasing without gaps.
+absl::Status AppendEvent(Connection& connection, const Dossier& dossier,
+                         const HistoryEntry& entry) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      const int64_t revision,
+      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
+                            "numbering the event"));
+  DossierEvent event;
+  event.set_revision(revision);
+  if (entry.has_time()) *event.mutable_time() = entry.time();
+  event.set_action(entry.action());
+  *event.mutable_dossier() = dossier;
+  event.mutable_dossier()->clear_history();
+  *event.mutable_entry() = entry;
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
+                         "VALUES (?, ?, ?, ?, ?)"));
+  stmt.BindInt64(1, revision);
+  stmt.BindText(2, dossier.code());
+  stmt.BindInt64(3, entry.action());
+  stmt.BindOptionalInt64(
+      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
+  stmt.BindBlob(5, event.SerializeAsString());
+  return stmt.Run("appending the event");
+}
+
+// Appends the history of the dossier at `position` to `dossier`, oldest
+// first.
+absl::Status ReadHistory(Connection& connection, int64_t position, Dossier& dossier) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare("SELECT body FROM history WHERE dossier_position = ? ORDER BY sequence"));
+  stmt.BindInt64(1, position);
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading history"));
+    if (!row) return absl::OkStatus();
+    ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(0), *dossier.add_history(),
+                                      absl::StrCat("history of dossier ", dossier.code())));
+  }
+}
+
+// Reads a dossier row selected as (position, code, etag, body).
+absl::Status ReadDossierRow(const Statement& stmt, Dossier& dossier, int64_t& position) {
+  position = stmt.ColumnInt64(0);
+  const absl::string_view code = stmt.ColumnText(1);
+  ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(3), dossier, absl::StrCat("dossier ", code)));
+  // The columns are authoritative.
+  dossier.set_code(std::string(code));
+  dossier.set_etag(stmt.ColumnInt64(2));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreate(const CreateDossierWrite& write) {
+  if (write.code_prefix.empty()) {
+    return absl::InvalidArgumentError("a dossier code prefix is required");
+  }
+  if (write.entry.sequence() != 0 && write.entry.sequence() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("the first history entry has sequence ",
+                                                   write.entry.sequence(), "; it must be 1"));
+  }
+  return absl::OkStatus();
+}
+
+// Open-time failures name the path and SQLite's own message; a file that
+// cannot be used as it is (corrupt, not a database, unreadable) is
+// FAILED_PRECONDITION, a lock held elsewhere UNAVAILABLE.
+absl::Status OpenError(const Connection& connection, const std::string& path,
+                       const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kFailedPrecondition) return status;
+  const int rc = sqlite3_extended_errcode(connection.raw());
+  const std::string message = absl::StrCat("cannot use database ", path, ": ", status.message(),
+                                           " [SQLite: ", connection.LastErrorMessage(), "]");
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database ", path, " is corrupt or not an SQLite database (SQLite: ",
+          connection.LastErrorMessage(), "); restore it from a backup or choose another file"));
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_IOERR:
+      return absl::FailedPreconditionError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status Configure(Connection& connection, const SqliteOptions& options) {
+  sqlite3_busy_timeout(connection.raw(),
+                       static_cast<int>(absl::ToInt64Milliseconds(options.busy_timeout)));
+  // The first statement reads the header: a non-database file fails here.
+  ONESTOP_ASSIGN_OR_RETURN(
+      const std::string journal_mode,
+      connection.QueryText("PRAGMA journal_mode = WAL", "enabling the WAL journal"));
+  const bool in_memory = options.path == ":memory:";
+  if (journal_mode != (in_memory ? "memory" : "wal")) {
+    return absl::FailedPreconditionError(absl::StrCat("database ", options.path,
+                                                      " could not switch to WAL journal mode (got ",
+                                                      journal_mode, ")"));
+  }
+  ONESTOP_RETURN_IF_ERROR(connection.Exec(options.durability == Durability::kFull
+                                              ? "PRAGMA synchronous = FULL"
+                                              : "PRAGMA synchronous = NORMAL",
+                                          "setting synchronous"));
+  ONESTOP_RETURN_IF_ERROR(connection.Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
+  switch (options.integrity_check) {
+    case IntegrityCheck::kQuick: {
+      ONESTOP_ASSIGN_OR_RETURN(const std::string result,
+                               connection.QueryText("PRAGMA quick_check(1)", "checking integrity"));
+      if (result != "ok") {
+        return absl::FailedPreconditionError(
+            absl::StrCat("database ", options.path, " is corrupt: ", result));
+      }
+      break;
+    }
+    case IntegrityCheck::kHeaderOnly: {
+      ONESTOP_RETURN_IF_ERROR(
+          connection.QueryInt64("SELECT count(*) FROM sqlite_master", "reading the schema")
+              .status());
+      break;
+    }
+  }
+  return sqlite_internal::MigrateSchema(connection, options.path);
+}
+
+}  // namespace
+
+SqliteDossierStore::SqliteDossierStore(std::unique_ptr<Connection> connection)
+    : connection_(std::move(connection)) {}
+
+SqliteDossierStore::~SqliteDossierStore() = default;
+
+absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
+    const SqliteOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("a database path is required (or \":memory:\")");
+  }
+  ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(options.path));
+  if (absl::Status status = Configure(*connection, options); !status.ok()) {
+    return OpenError(*connection, options.path, status);
+  }
+  return std::unique_ptr<SqliteDossierStore>(new SqliteDossierStore(std::move(connection)));
+}
+
+absl::StatusOr<Dossier> SqliteDossierStore::Create(const CreateDossierWrite& write) {
+  ONESTOP_RETURN_IF_ERROR(ValidateCreate(write));
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  Dossier result;
+  ONESTOP_RETURN_IF_ERROR(InTransaction(connection, TransactionKind::kWrite, [&]() -> absl::Status {
+    if (write.idempotency.has_value()) {
+      ONESTOP_RETURN_IF_ERROR(CheckRequestUnused(connection, write.idempotency->request_id));
+    }
+    ONESTOP_ASSIGN_OR_RETURN(const int64_t sequence,
+                             NextCodeSequence(connection, write.code_prefix));
+    Dossier dossier =
+        StorableDossier(write.dossier, FormatCode(write.code_prefix, sequence), /*etag=*/1);
+    HistoryEntry entry = write.entry;
+    entry.set_sequence(1);
+
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement insert,
+        connection.Prepare(
+            "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
+            "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING position"));
+    insert.BindText(1, dossier.code());
+    insert.BindInt64(2, dossier.etag());
+    insert.BindTextOrNull(3, dossier.receiving_agency_code());
+    insert.BindTextOrNull(4, dossier.holder_agency_code());
+    insert.BindTextOrNull(5, dossier.procedure_code());
+    insert.BindInt64(6, dossier.status());
+    insert.BindOptionalInt64(7, DueTimeMicros(dossier));
+    insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
+    insert.BindBlob(9, dossier.SerializeAsString());
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, insert.Step("inserting the dossier"));
+    if (!row) return absl::InternalError("inserting the dossier returned no position");
+    const int64_t position = insert.ColumnInt64(0);
+    ONESTOP_RETURN_IF_ERROR(insert.Run("inserting the dossier"));
+
+    ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
+    ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+    *dossier.add_history() = std::move(entry);
+    if (write.idempotency.has_value()) {
+      ONESTOP_RETURN_IF_ERROR(
+          RecordRequest(connection, *write.idempotency, dossier, dossier.history(0)));
+    }
+    result = std::move(dossier);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& write) {
+  const std::string& code = write.dossier.code();
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  Dossier result;
+  ONESTOP_RETURN_IF_ERROR(InTransaction(connection, TransactionKind::kWrite, [&]() -> absl::Status {
+    if (write.idempotency.has_value()) {
+      ONESTOP_RETURN_IF_ERROR(CheckRequestUnused(connection, write.idempotency->request_id));
+    }
+    Dossier dossier = StorableDossier(write.dossier, code, write.expected_etag + 1);
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement update,
+        connection.Prepare(
+            "UPDATE dossiers SET etag = etag + 1, receiving_agency = ?, holder_agency = ?, "
+            "procedure_code = ?, status = ?, due_time_us = ?, submitted_time_us = ?, body = ? "
+            "WHERE code = ? AND etag = ? RETURNING position"));
+    update.BindTextOrNull(1, dossier.receiving_agency_code());
+    update.BindTextOrNull(2, dossier.holder_agency_code());
+    update.BindTextOrNull(3, dossier.procedure_code());
+    update.BindInt64(4, dossier.status());
+    update.BindOptionalInt64(5, DueTimeMicros(dossier));
+    update.BindOptionalInt64(6, SubmittedTimeMicros(dossier));
+    update.BindBlob(7, dossier.SerializeAsString());
+    update.BindText(8, code);
+    update.BindInt64(9, write.expected_etag);
+    ONESTOP_ASSIGN_OR_RETURN(const bool updated, update.Step("updating the dossier"));
+    if (!updated) {
+      ONESTOP_ASSIGN_OR_RETURN(Statement current,
+                               connection.Prepare("SELECT etag FROM dossiers WHERE code = ?"));
+      current.BindText(1, code);
+      ONESTOP_ASSIGN_OR_RETURN(const bool exists, current.Step("reading the dossier version"));
+      if (!exists) return absl::NotFoundError(absl::StrCat("dossier ", code, " not found"));
+      return absl::AbortedError(absl::StrCat(
+          "dossier ", code, " was changed by someone else (version ", current.ColumnInt64(0),
+          ", you had ", write.expected_etag, "); reload it and try again"));
+    }
+    const int64_t position = update.ColumnInt64(0);
+    ONESTOP_RETURN_IF_ERROR(update.Run("updating the dossier"));
+
+    ONESTOP_ASSIGN_OR_RETURN(Statement next,
+                             connection.Prepare("SELECT COALESCE(MAX(sequence), 0) + 1 FROM "
+                                                "history WHERE dossier_position = ?"));
+    next.BindInt64(1, position);
+    ONESTOP_ASSIGN_OR_RETURN(const bool has_next, next.Step("numbering the history entry"));
+    if (!has_next) return absl::InternalError("numbering the history entry returned no row");
+    const int64_t next_sequence = next.ColumnInt64(0);
+    if (write.entry.sequence() != 0 && write.entry.sequence() != next_sequence) {
+      return absl::InvalidArgumentError(absl::StrCat("history entry for dossier ", code,
+                                                     " has sequence ", write.entry.sequence(),
+                                                     "; the next one is ", next_sequence));
+    }
+    HistoryEntry entry = write.entry;
+    entry.set_sequence(static_cast<int32_t>(next_sequence));
+
+    ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
+    ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+    ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
+    if (write.idempotency.has_value()) {
+      ONESTOP_RETURN_IF_ERROR(RecordRequest(connection, *write.idempotency, dossier, entry));
+    }
+    result = std::move(dossier);
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<Dossier> SqliteDossierStore::Get(const std::string& code) {
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  Dossier result;
+  ONESTOP_RETURN_IF_ERROR(InTransaction(connection, TransactionKind::kRead, [&]() -> absl::Status {
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement stmt,
+        connection.Prepare("SELECT position, code, etag, body FROM dossiers WHERE code = ?"));
+    stmt.BindText(1, code);
+    ONESTOP_ASSIGN_OR_RETURN(const bool found, stmt.Step("reading the dossier"));
+    if (!found) return absl::NotFoundError(absl::StrCat("dossier ", code, " not found"));
+    int64_t position = 0;
+    ONESTOP_RETURN_IF_ERROR(ReadDossierRow(stmt, result, position));
+    return ReadHistory(connection, position, result);
+  }));
+  return result;
+}
+
+absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) {
+  if (query.page_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page size must be at least 1, got ", query.page_size));
+  }
+  std::string sql = "SELECT position, code, etag, body FROM dossiers WHERE 1 = 1";
+  std::vector<std::variant<int64_t, std::string>> params;
+  if (!query.agency_code.empty()) {
+    absl::StrAppend(&sql, " AND (receiving_agency = ? OR holder_agency = ?)");
+    params.emplace_back(query.agency_code);
+    params.emplace_back(query.agency_code);
+  }
+  if (query.status != onestop::v1::DOSSIER_STATUS_UNSPECIFIED) {
+    absl::StrAppend(&sql, " AND status = ?");
+    params.emplace_back(static_cast<int64_t>(query.status));
+  }
+  if (!query.procedure_code.empty()) {
+    absl::StrAppend(&sql, " AND procedure_code = ?");
+    params.emplace_back(query.procedure_code);
+  }
+  if (query.open_and_due_before.has_value()) {
+    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us < ?");
+    params.emplace_back(absl::ToUnixMicros(*query.open_and_due_before));
+  }
+  if (query.before_position > 0) {
+    absl::StrAppend(&sql, " AND position < ?");
+    params.emplace_back(query.before_position);
+  }
+  absl::StrAppend(&sql, " ORDER BY position DESC LIMIT ?");
+  params.emplace_back(static_cast<int64_t>(query.page_size) + 1);
+
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  DossierPage page;
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(sql));
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (const int64_t* value = std::get_if<int64_t>(&params[i])) {
+      stmt.BindInt64(index, *value);
+    } else {
+      stmt.BindText(index, std::get<std::string>(params[i]));
+    }
+  }
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("listing dossiers"));
+    if (!row) break;
+    if (static_cast<int>(page.dossiers.size()) == query.page_size) {
+      page.more = true;
+      break;
+    }
+    int64_t position = 0;
+    ONESTOP_RETURN_IF_ERROR(ReadDossierRow(stmt, page.dossiers.emplace_back(), position));
+    page.last_position = position;
+  }
+  return page;
+}
+
+absl::StatusOr<std::optional<RecordedRequest>> SqliteDossierStore::FindRequest(
+    const std::string& request_id) {
+  absl::MutexLock lock(&mu_);
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection_->Prepare("SELECT fingerprint, response FROM requests WHERE request_id = ?"));
+  stmt.BindText(1, request_id);
+  ONESTOP_ASSIGN_OR_RETURN(const bool found, stmt.Step("reading the request record"));
+  if (!found) return std::nullopt;
+  RecordedRequest recorded;
+  recorded.fingerprint = std::string(stmt.ColumnBlob(0));
+  ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(1), recorded.response,
+                                    absl::StrCat("the response of request ", request_id)));
+  return recorded;
+}
+
+absl::StatusOr<std::vector<DossierEvent>> SqliteDossierStore::ReadEvents(int64_t after_revision,
+                                                                         int limit) {
+  if (limit < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("event limit must be at least 1, got ", limit));
+  }
+  absl::MutexLock lock(&mu_);
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection_->Prepare(
+          "SELECT revision, body FROM events WHERE revision > ? ORDER BY revision LIMIT ?"));
+  stmt.BindInt64(1, after_revision);
+  stmt.BindInt64(2, limit);
+  std::vector<DossierEvent> events;
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading events"));
+    if (!row) return events;
+    DossierEvent& event = events.emplace_back();
+    ONESTOP_RETURN_IF_ERROR(
+        ParseBody(stmt.ColumnBlob(1), event, absl::StrCat("event ", stmt.ColumnInt64(0))));
+    event.set_revision(stmt.ColumnInt64(0));
+  }
+}
+
+absl::StatusOr<int64_t> SqliteDossierStore::LastRevision() {
+  absl::MutexLock lock(&mu_);
+  return connection_->QueryInt64("SELECT COALESCE(MAX(revision), 0) FROM events",
+                                 "reading the last revision");
+}
+
+absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  SqliteSettings settings;
+  ONESTOP_ASSIGN_OR_RETURN(settings.journal_mode,
+                           connection.QueryText("PRAGMA journal_mode", "reading journal_mode"));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t synchronous,
+                           connection.QueryInt64("PRAGMA synchronous", "reading synchronous"));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t foreign_keys,
+                           connection.QueryInt64("PRAGMA foreign_keys", "reading foreign_keys"));
+  ONESTOP_ASSIGN_OR_RETURN(settings.busy_timeout_ms,
+                           connection.QueryInt64("PRAGMA busy_timeout", "reading busy_timeout"));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t version,
+                           connection.QueryInt64("PRAGMA user_version", "reading user_version"));
+  settings.synchronous = static_cast<int>(synchronous);
+  settings.foreign_keys = foreign_keys != 0;
+  settings.schema_version = static_cast<int>(version);
+  return settings;
+}
+
+}  // namespace onestop::storage

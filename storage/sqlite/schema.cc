@@ -1,0 +1,129 @@
+#include "storage/sqlite/schema.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/util/status_macros.h"
+
+namespace onestop::storage::sqlite_internal {
+namespace {
+
+struct Migration {
+  int version;
+  const char* sql;
+};
+
+// Version 1: dossiers with their filter columns, history, the change feed,
+// per-prefix code counters and idempotency records. Times are microseconds
+// since the Unix epoch (UTC); bodies are serialized onestop.v1 messages.
+constexpr char kSchemaV1[] = R"sql(
+CREATE TABLE dossiers (
+  position          INTEGER PRIMARY KEY AUTOINCREMENT,
+  code              TEXT    NOT NULL UNIQUE,
+  etag              INTEGER NOT NULL,
+  receiving_agency  TEXT,
+  holder_agency     TEXT,
+  procedure_code    TEXT,
+  status            INTEGER NOT NULL,
+  due_time_us       INTEGER,
+  submitted_time_us INTEGER,
+  body              BLOB    NOT NULL  -- Dossier without history
+);
+CREATE INDEX dossiers_by_receiving_agency ON dossiers (receiving_agency, position);
+CREATE INDEX dossiers_by_holder_agency ON dossiers (holder_agency, position);
+CREATE INDEX dossiers_by_status ON dossiers (status, position);
+CREATE INDEX dossiers_by_procedure ON dossiers (procedure_code, position);
+CREATE INDEX dossiers_by_due_time ON dossiers (due_time_us);
+
+CREATE TABLE history (
+  dossier_position INTEGER NOT NULL REFERENCES dossiers (position),
+  sequence         INTEGER NOT NULL,
+  body             BLOB    NOT NULL,  -- HistoryEntry
+  PRIMARY KEY (dossier_position, sequence)
+);
+
+CREATE TABLE events (
+  revision     INTEGER PRIMARY KEY,  -- max + 1 in the writing transaction
+  dossier_code TEXT    NOT NULL,
+  action       INTEGER NOT NULL,
+  time_us      INTEGER,
+  body         BLOB    NOT NULL      -- DossierEvent
+);
+
+CREATE TABLE code_sequences (
+  prefix TEXT    PRIMARY KEY,
+  last   INTEGER NOT NULL
+);
+
+CREATE TABLE requests (
+  request_id      TEXT    PRIMARY KEY,
+  fingerprint     BLOB    NOT NULL,
+  dossier_code    TEXT    NOT NULL,
+  response        BLOB    NOT NULL,  -- Dossier as returned
+  created_time_us INTEGER            -- the history entry's time
+);
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, kSchemaV1},
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLatestSchemaVersion,
+              "one migration per version, in order");
+
+absl::Status MigrateLocked(Connection& connection, absl::string_view path) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      const int64_t application_id,
+      connection.QueryInt64("PRAGMA application_id", "reading application_id"));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t version,
+                           connection.QueryInt64("PRAGMA user_version", "reading schema version"));
+  if (application_id != 0 && application_id != kOnestopApplicationId) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("database %s belongs to another application (application_id 0x%08x); "
+                        "point onestopd at an onestop database",
+                        path, application_id));
+  }
+  if (version > kLatestSchemaVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, " has schema version ", version,
+                     ", newer than the version this onestopd supports (", kLatestSchemaVersion,
+                     "); upgrade onestopd or restore a backup taken by this version"));
+  }
+  if (version == 0) {
+    ONESTOP_ASSIGN_OR_RETURN(
+        const int64_t tables,
+        connection.QueryInt64("SELECT count(*) FROM sqlite_master", "reading the schema"));
+    if (tables != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database ", path, " has tables but no onestop schema; it is not an onestop database"));
+    }
+  }
+  for (const Migration& migration : kMigrations) {
+    if (migration.version <= version) continue;
+    ONESTOP_RETURN_IF_ERROR(connection.Exec(
+        migration.sql, absl::StrCat("migrating the schema to version ", migration.version)));
+  }
+  if (version < kLatestSchemaVersion) {
+    ONESTOP_RETURN_IF_ERROR(
+        connection.Exec(absl::StrCat("PRAGMA user_version = ", kLatestSchemaVersion, ";",
+                                     "PRAGMA application_id = ", kOnestopApplicationId)
+                            .c_str(),
+                        "recording the schema version"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MigrateSchema(Connection& connection, absl::string_view path) {
+  ONESTOP_RETURN_IF_ERROR(
+      connection.Exec("BEGIN IMMEDIATE", "starting the schema migration transaction"));
+  absl::Status status = MigrateLocked(connection, path);
+  if (status.ok()) status = connection.Exec("COMMIT", "committing the schema migration");
+  if (!status.ok() && sqlite3_get_autocommit(connection.raw()) == 0) {
+    connection.Exec("ROLLBACK", "rolling back the schema migration").IgnoreError();
+  }
+  return status;
+}
+
+}  // namespace onestop::storage::sqlite_internal

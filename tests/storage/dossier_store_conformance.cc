@@ -1,0 +1,760 @@
+#include "tests/storage/dossier_store_conformance.h"
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "onestop/v1/dossier.pb.h"
+#include "tests/testing/status_matchers.h"
+
+namespace onestop::storage::testing {
+
+void PrintTo(const StoreFactory& factory, std::ostream* os) { *os << factory.name; }
+
+void DossierStoreConformanceTest::SetUp() {
+  if (!GetParam().skip_reason.empty()) GTEST_SKIP() << GetParam().skip_reason;
+  absl::StatusOr<std::unique_ptr<DossierStore>> store = GetParam().make();
+  ASSERT_TRUE(store.ok()) << "cannot make a " << GetParam().name << " store: " << store.status();
+  ASSERT_NE(*store, nullptr);
+  store_ = std::move(*store);
+}
+
+void DossierStoreConformanceTest::TearDown() { store_.reset(); }
+
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::onestop::testing::IsOk;
+using ::onestop::testing::IsOkAndHolds;
+using ::onestop::testing::StatusIs;
+using ::onestop::v1::ActionKind;
+using ::onestop::v1::Dossier;
+using ::onestop::v1::DossierEvent;
+using ::onestop::v1::DossierStatus;
+using ::onestop::v1::HistoryEntry;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::SizeIs;
+
+constexpr char kPrefix[] = "H12.23-250106-";
+// 2025-01-06 08:00 in Asia/Ho_Chi_Minh (01:00 UTC).
+const absl::Time kT0 = absl::FromUnixSeconds(1736125200);
+
+MATCHER_P(EqualsProto, expected, "equals " + expected.ShortDebugString()) {
+  std::string diff;
+  MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  if (differencer.Compare(expected, arg)) return true;
+  *result_listener << "which differs: " << diff;
+  return false;
+}
+
+google::protobuf::Timestamp Ts(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  return ts;
+}
+
+// A timestamp with nanosecond precision, to prove bodies keep it exactly.
+google::protobuf::Timestamp TsNanos(absl::Time t, int32_t nanos) {
+  google::protobuf::Timestamp ts = Ts(t);
+  ts.set_nanos(nanos);
+  return ts;
+}
+
+HistoryEntry Entry(int32_t sequence, ActionKind action, DossierStatus from, DossierStatus to,
+                   absl::Time time, const std::string& holder = "H12.23") {
+  HistoryEntry entry;
+  entry.set_sequence(sequence);
+  *entry.mutable_time() = Ts(time);
+  entry.set_actor("canbo.lan@H12.23");
+  entry.set_action(action);
+  entry.set_from_status(from);
+  entry.set_to_status(to);
+  entry.set_holder_agency_code(holder);
+  entry.set_note("Tiếp nhận hồ sơ tại Bộ phận Một cửa");
+  return entry;
+}
+
+HistoryEntry FirstEntry() {
+  return Entry(1, onestop::v1::ACTION_KIND_SUBMIT, onestop::v1::DOSSIER_STATUS_UNSPECIFIED,
+               onestop::v1::DOSSIER_STATUS_RECEIVED, kT0);
+}
+
+// Every field of Dossier set, with Vietnamese text and nanosecond times.
+Dossier FullDossier() {
+  Dossier d;
+  d.set_code("ignored-by-create");
+  d.set_etag(42);
+  d.set_procedure_code("1.001193");
+  d.set_receiving_agency_code("H12.23");
+  d.set_holder_agency_code("H12.23.07");
+  d.set_deciding_agency_code("H12.23.01");
+  onestop::v1::Applicant* applicant = d.mutable_applicant();
+  applicant->set_full_name("Nguyễn Thị Hằng");
+  applicant->set_personal_id("066190001234");
+  applicant->set_phone("0905 123 456");
+  applicant->set_email("hang.nguyen@example.vn");
+  applicant->set_address("thôn 3, xã Liên Sơn Lắk, tỉnh Đắk Lắk");
+  d.set_channel(onestop::v1::CHANNEL_POSTAL);
+  onestop::v1::SubmittedDocument* form = d.add_documents();
+  form->set_name("Tờ khai đăng ký khai sinh");
+  form->set_copies(1);
+  onestop::v1::SubmittedDocument* cert = d.add_documents();
+  cert->set_name("Giấy chứng sinh (bản chính)");
+  cert->set_copies(2);
+  d.set_summary("Đăng ký khai sinh cho con: Lê Minh Khôi — “ưu tiên”");
+  d.set_status(onestop::v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED);
+  d.set_portal_status_code(5);
+  *d.mutable_submitted_time() = TsNanos(kT0, 123456789);
+  *d.mutable_received_time() = TsNanos(kT0 + absl::Minutes(5), 1);
+  *d.mutable_original_due_time() = Ts(kT0 + absl::Hours(24 * 5));
+  *d.mutable_due_time() = Ts(kT0 + absl::Hours(24 * 7));
+  *d.mutable_rescheduled_due_time() = Ts(kT0 + absl::Hours(24 * 9));
+  *d.mutable_finished_time() = Ts(kT0 + absl::Hours(24 * 10));
+  *d.mutable_returned_time() = Ts(kT0 + absl::Hours(24 * 11));
+  *d.mutable_closed_time() = Ts(kT0 + absl::Hours(24 * 12));
+  onestop::v1::Decision* decision = d.mutable_decision();
+  decision->set_outcome(onestop::v1::DECISION_OUTCOME_APPROVED);
+  decision->set_reason("Đủ điều kiện theo quy định");
+  decision->set_agency_code("H12.23.01");
+  *decision->mutable_decided_time() = Ts(kT0 + absl::Hours(30));
+  d.set_return_mode(onestop::v1::RETURN_MODE_ELECTRONIC);
+  onestop::v1::SupplementRequest* supplement = d.add_supplements();
+  supplement->set_phase(onestop::v1::SUPPLEMENT_PHASE_PROCESSING);
+  supplement->set_agency_code("H12.23.07");
+  supplement->add_missing_items("Bản sao CCCD của cha");
+  supplement->add_missing_items("Giấy xác nhận cư trú");
+  supplement->set_note("Bổ sung trong 5 ngày làm việc");
+  *supplement->mutable_requested_time() = Ts(kT0 + absl::Hours(2));
+  *supplement->mutable_supplied_time() = Ts(kT0 + absl::Hours(50));
+  onestop::v1::ClockPause* pause = d.add_pauses();
+  *pause->mutable_start_time() = Ts(kT0 + absl::Hours(2));
+  *pause->mutable_end_time() = Ts(kT0 + absl::Hours(50));
+  pause->set_reason(onestop::v1::ACTION_KIND_REQUEST_SUPPLEMENT);
+  d.set_closing_reason("Công dân rút hồ sơ ngày 06/01");
+  // Derived and history fields the store must not keep from the input.
+  d.set_timeliness(onestop::v1::TIMELINESS_OVERDUE);
+  *d.add_history() = Entry(7, onestop::v1::ACTION_KIND_STOP, onestop::v1::DOSSIER_STATUS_NEW,
+                           onestop::v1::DOSSIER_STATUS_STOPPED, kT0);
+  return d;
+}
+
+// A dossier with just the columns List filters on.
+struct Spec {
+  std::string receiving = "H12.23";
+  std::string holder = "H12.23";
+  DossierStatus status = onestop::v1::DOSSIER_STATUS_RECEIVED;
+  std::string procedure = "1.001193";
+  std::optional<absl::Time> due = std::nullopt;
+};
+
+Dossier MakeDossier(const Spec& spec) {
+  Dossier d;
+  d.set_receiving_agency_code(spec.receiving);
+  d.set_holder_agency_code(spec.holder);
+  d.set_status(spec.status);
+  d.set_procedure_code(spec.procedure);
+  d.mutable_applicant()->set_full_name("Trần Văn Bình");
+  *d.mutable_submitted_time() = Ts(kT0);
+  if (spec.due.has_value()) *d.mutable_due_time() = Ts(*spec.due);
+  return d;
+}
+
+CreateDossierWrite MakeCreate(Dossier dossier, std::string prefix = kPrefix,
+                              std::optional<IdempotencyKey> key = std::nullopt) {
+  CreateDossierWrite write;
+  write.dossier = std::move(dossier);
+  write.entry = FirstEntry();
+  write.code_prefix = std::move(prefix);
+  write.idempotency = std::move(key);
+  return write;
+}
+
+// An update of `current` to `status`/`holder` with the next history entry.
+UpdateDossierWrite MakeUpdate(const Dossier& current, DossierStatus status,
+                              const std::string& holder, absl::Time time,
+                              std::optional<IdempotencyKey> key = std::nullopt) {
+  UpdateDossierWrite write;
+  write.dossier = current;
+  write.dossier.clear_history();
+  write.dossier.set_status(status);
+  write.dossier.set_holder_agency_code(holder);
+  write.expected_etag = current.etag();
+  write.entry = Entry(current.history_size() + 1, onestop::v1::ACTION_KIND_HAND_OVER,
+                      current.status(), status, time, holder);
+  write.idempotency = std::move(key);
+  return write;
+}
+
+std::vector<std::string> Codes(const DossierPage& page) {
+  std::vector<std::string> codes;
+  for (const Dossier& d : page.dossiers) codes.push_back(d.code());
+  return codes;
+}
+
+std::string Code(int sequence) { return absl::StrFormat("%s%04d", kPrefix, sequence); }
+
+Dossier WithoutHistory(Dossier d) {
+  d.clear_history();
+  return d;
+}
+
+// ---------------------------------------------------------------------------
+// Codes
+
+TEST_P(DossierStoreConformanceTest, CreateIssuesConsecutiveCodesPerPrefix) {
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "H12.23-250106-0001")));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "H12.23-250106-0002")));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), "H12.23-250107-")),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "H12.23-250107-0001")));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), "X01-250106-")),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "X01-250106-0001")));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "H12.23-250106-0003")));
+}
+
+TEST_P(DossierStoreConformanceTest, CodeSequenceGrowsPastFourDigits) {
+  for (int i = 1; i <= 9999; ++i) {
+    ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk()) << "create " << i;
+  }
+  EXPECT_THAT(store().Get(Code(9999)), IsOk());
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "H12.23-250106-10000")));
+}
+
+TEST_P(DossierStoreConformanceTest, CreateRejectsEmptyPrefix) {
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), "")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("prefix")));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(0));
+}
+
+// ---------------------------------------------------------------------------
+// Round trips
+
+TEST_P(DossierStoreConformanceTest, CreateRoundTripsEveryFieldExactly) {
+  Dossier expected = FullDossier();
+  expected.set_code(Code(1));
+  expected.set_etag(1);
+  expected.clear_timeliness();  // derived, never stored
+  expected.clear_history();     // the input's history is ignored
+  *expected.add_history() = FirstEntry();
+
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(FullDossier()));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_THAT(*created, EqualsProto(expected));
+  EXPECT_THAT(store().Get(Code(1)), IsOkAndHolds(EqualsProto(expected)));
+  absl::StatusOr<Dossier> got = store().Get(Code(1));
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->applicant().full_name(), "Nguyễn Thị Hằng");
+  EXPECT_EQ(got->applicant().address(), "thôn 3, xã Liên Sơn Lắk, tỉnh Đắk Lắk");
+  EXPECT_EQ(got->submitted_time().nanos(), 123456789);
+}
+
+TEST_P(DossierStoreConformanceTest, CreateNumbersTheFirstEntryOne) {
+  CreateDossierWrite write = MakeCreate(MakeDossier({}));
+  write.entry.set_sequence(0);
+  absl::StatusOr<Dossier> created = store().Create(write);
+  ASSERT_THAT(created, IsOk());
+  ASSERT_THAT(created->history(), SizeIs(1));
+  EXPECT_EQ(created->history(0).sequence(), 1);
+}
+
+TEST_P(DossierStoreConformanceTest, GetUnknownDossierIsNotFound) {
+  EXPECT_THAT(store().Get("H12.23-250106-0001"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("H12.23-250106-0001")));
+}
+
+// ---------------------------------------------------------------------------
+// Conditional updates
+
+TEST_P(DossierStoreConformanceTest, UpdateWithCurrentEtagBumpsEtagAndAppendsHistory) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(FullDossier()));
+  ASSERT_THAT(created, IsOk());
+
+  UpdateDossierWrite first = MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                        "H12.23.07", kT0 + absl::Hours(1));
+  first.dossier.mutable_applicant()->set_phone("0912 000 111");
+  absl::StatusOr<Dossier> updated = store().Update(first);
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(updated->code(), created->code());
+  EXPECT_EQ(updated->etag(), 2);
+  EXPECT_EQ(updated->status(), onestop::v1::DOSSIER_STATUS_PROCESSING);
+  EXPECT_EQ(updated->applicant().phone(), "0912 000 111");
+  ASSERT_THAT(updated->history(), SizeIs(2));
+  EXPECT_THAT(updated->history(0), EqualsProto(created->history(0)));
+  EXPECT_THAT(updated->history(1), EqualsProto(first.entry));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*updated)));
+
+  UpdateDossierWrite second = MakeUpdate(*updated, onestop::v1::DOSSIER_STATUS_RESULT_READY,
+                                         "H12.23", kT0 + absl::Hours(2));
+  absl::StatusOr<Dossier> again = store().Update(second);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->etag(), 3);
+  ASSERT_THAT(again->history(), SizeIs(3));
+  EXPECT_EQ(again->history(2).sequence(), 3);
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*again)));
+}
+
+TEST_P(DossierStoreConformanceTest, UpdateNumbersAnUnnumberedEntry) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  UpdateDossierWrite write =
+      MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23", kT0);
+  write.entry.set_sequence(0);
+  absl::StatusOr<Dossier> updated = store().Update(write);
+  ASSERT_THAT(updated, IsOk());
+  ASSERT_THAT(updated->history(), SizeIs(2));
+  EXPECT_EQ(updated->history(1).sequence(), 2);
+}
+
+TEST_P(DossierStoreConformanceTest, UpdateWithStaleEtagIsAbortedAndChangesNothing) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  absl::StatusOr<Dossier> updated = store().Update(
+      MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23.07", kT0));
+  ASSERT_THAT(updated, IsOk());
+  ASSERT_THAT(store().LastRevision(), IsOkAndHolds(2));
+
+  // A second clerk still holds the etag-1 copy.
+  UpdateDossierWrite stale =
+      MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_REFUSED, "H12.23", kT0 + absl::Hours(1));
+  EXPECT_THAT(
+      store().Update(stale),
+      StatusIs(absl::StatusCode::kAborted,
+               ::testing::AllOf(HasSubstr(created->code()), HasSubstr("changed by someone else"),
+                                HasSubstr("version 2"), HasSubstr("you had 1"))));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*updated)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
+  EXPECT_THAT(store().ReadEvents(2, 10), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(DossierStoreConformanceTest, UpdateUnknownDossierIsNotFound) {
+  Dossier ghost = MakeDossier({});
+  ghost.set_code("H12.23-250106-0404");
+  ghost.set_etag(1);
+  *ghost.add_history() = FirstEntry();
+  EXPECT_THAT(
+      store().Update(MakeUpdate(ghost, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23", kT0)),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("H12.23-250106-0404")));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(0));
+}
+
+TEST_P(DossierStoreConformanceTest, UpdateWithWrongEntrySequenceIsInvalidAndChangesNothing) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  UpdateDossierWrite write =
+      MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23", kT0);
+  write.entry.set_sequence(5);
+  EXPECT_THAT(store().Update(write),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sequence 5")));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*created)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(1));
+}
+
+// ---------------------------------------------------------------------------
+// Idempotency
+
+TEST_P(DossierStoreConformanceTest, CreateWithUsedRequestIdIsAlreadyExistsAndChangesNothing) {
+  const IdempotencyKey key{"req-7f3a", "fp-1"};
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}), kPrefix, key)), IsOk());
+
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), kPrefix, key)),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("req-7f3a")));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), kPrefix, IdempotencyKey{"req-7f3a", "x"})),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(1));
+  EXPECT_THAT(store().Get(Code(2)), StatusIs(absl::StatusCode::kNotFound));
+  // The refused creates consumed no code.
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, Code(2))));
+}
+
+TEST_P(DossierStoreConformanceTest, UpdateWithUsedRequestIdIsAlreadyExistsAndChangesNothing) {
+  absl::StatusOr<Dossier> created =
+      store().Create(MakeCreate(MakeDossier({}), kPrefix, IdempotencyKey{"req-create", "fp-c"}));
+  ASSERT_THAT(created, IsOk());
+  absl::StatusOr<Dossier> updated =
+      store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23.07", kT0,
+                                IdempotencyKey{"req-update", "fp-u"}));
+  ASSERT_THAT(updated, IsOk());
+
+  // A retry with the current etag, and a reuse of the create's id.
+  EXPECT_THAT(store().Update(MakeUpdate(*updated, onestop::v1::DOSSIER_STATUS_RESULT_READY,
+                                        "H12.23", kT0, IdempotencyKey{"req-update", "fp-u"})),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("req-update")));
+  EXPECT_THAT(store().Update(MakeUpdate(*updated, onestop::v1::DOSSIER_STATUS_RESULT_READY,
+                                        "H12.23", kT0, IdempotencyKey{"req-create", "fp-c"})),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*updated)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
+}
+
+TEST_P(DossierStoreConformanceTest, FindRequestReturnsFingerprintAndResponse) {
+  EXPECT_THAT(store().FindRequest("req-none"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+
+  absl::StatusOr<Dossier> created = store().Create(
+      MakeCreate(FullDossier(), kPrefix, IdempotencyKey{"req-create", std::string("\x00\xff", 2)}));
+  ASSERT_THAT(created, IsOk());
+  absl::StatusOr<std::optional<RecordedRequest>> found = store().FindRequest("req-create");
+  ASSERT_THAT(found, IsOkAndHolds(Optional(::testing::_)));
+  EXPECT_EQ((*found)->fingerprint, std::string("\x00\xff", 2));
+  EXPECT_THAT((*found)->response, EqualsProto(*created));
+
+  absl::StatusOr<Dossier> updated =
+      store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23.07", kT0,
+                                IdempotencyKey{"req-update", "fp-u"}));
+  ASSERT_THAT(updated, IsOk());
+  found = store().FindRequest("req-update");
+  ASSERT_THAT(found, IsOkAndHolds(Optional(::testing::_)));
+  EXPECT_EQ((*found)->fingerprint, "fp-u");
+  EXPECT_THAT((*found)->response, EqualsProto(*updated));
+  EXPECT_THAT((*found)->response.history(), SizeIs(2));
+}
+
+// ---------------------------------------------------------------------------
+// The change feed
+
+TEST_P(DossierStoreConformanceTest, EmptyStoreHasNoEvents) {
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(0));
+  EXPECT_THAT(store().ReadEvents(0, 10), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_P(DossierStoreConformanceTest, EveryWriteAppendsOneEventWithConsecutiveRevisions) {
+  std::vector<Dossier> written;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+    ASSERT_THAT(created, IsOk());
+    written.push_back(*created);
+    EXPECT_THAT(store().LastRevision(), IsOkAndHolds(i + 1));
+  }
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<Dossier> updated =
+        store().Update(MakeUpdate(written[1 + i], onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                  "H12.23.07", kT0 + absl::Hours(i + 1)));
+    ASSERT_THAT(updated, IsOk());
+    written.push_back(*updated);
+    EXPECT_THAT(store().LastRevision(), IsOkAndHolds(4 + i));
+  }
+
+  absl::StatusOr<std::vector<DossierEvent>> events = store().ReadEvents(0, 100);
+  ASSERT_THAT(events, IsOkAndHolds(SizeIs(5)));
+  for (size_t i = 0; i < written.size(); ++i) {
+    SCOPED_TRACE(absl::StrFormat("event %d", i + 1));
+    const DossierEvent& event = (*events)[i];
+    const HistoryEntry& entry = written[i].history(written[i].history_size() - 1);
+    EXPECT_EQ(event.revision(), static_cast<int64_t>(i) + 1);
+    EXPECT_THAT(event.time(), EqualsProto(entry.time()));
+    EXPECT_EQ(event.action(), entry.action());
+    EXPECT_THAT(event.entry(), EqualsProto(entry));
+    EXPECT_THAT(event.dossier(), EqualsProto(WithoutHistory(written[i])));
+  }
+}
+
+TEST_P(DossierStoreConformanceTest, ReadEventsPagesByRevision) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk());
+  auto revisions = [](const std::vector<DossierEvent>& events) {
+    std::vector<int64_t> out;
+    for (const DossierEvent& e : events) out.push_back(e.revision());
+    return out;
+  };
+  absl::StatusOr<std::vector<DossierEvent>> page = store().ReadEvents(0, 2);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(revisions(*page), ElementsAre(1, 2));
+  page = store().ReadEvents(2, 2);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(revisions(*page), ElementsAre(3, 4));
+  page = store().ReadEvents(4, 2);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(revisions(*page), ElementsAre(5));
+  EXPECT_THAT(store().ReadEvents(5, 2), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store().ReadEvents(99, 2), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store().ReadEvents(0, 0), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// ---------------------------------------------------------------------------
+// Listing
+
+TEST_P(DossierStoreConformanceTest, ListOfEmptyStoreIsEmpty) {
+  absl::StatusOr<DossierPage> page = store().List({});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(page->dossiers, IsEmpty());
+  EXPECT_EQ(page->last_position, 0);
+  EXPECT_FALSE(page->more);
+}
+
+TEST_P(DossierStoreConformanceTest, ListRejectsNonPositivePageSize) {
+  DossierQuery query;
+  query.page_size = 0;
+  EXPECT_THAT(store().List(query), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_P(DossierStoreConformanceTest, ListReturnsNewestFirstWithoutHistory) {
+  absl::StatusOr<Dossier> first = store().Create(MakeCreate(FullDossier()));
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk());
+  absl::StatusOr<DossierPage> page = store().List({});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(Codes(*page), ElementsAre(Code(2), Code(1)));
+  EXPECT_FALSE(page->more);
+  EXPECT_GT(page->last_position, 0);
+  ASSERT_THAT(page->dossiers, SizeIs(2));
+  EXPECT_THAT(page->dossiers[1], EqualsProto(WithoutHistory(*first)));
+  EXPECT_THAT(page->dossiers[0].history(), IsEmpty());
+}
+
+TEST_P(DossierStoreConformanceTest, ListFiltersByReceivingOrHoldingAgency) {
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "A", .holder = "A"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "A", .holder = "B"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "B", .holder = "B"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "C", .holder = "A"}))), IsOk());
+  DossierQuery query;
+  query.agency_code = "A";
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(4), Code(2), Code(1)))));
+  query.agency_code = "B";
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(3), Code(2)))));
+  query.agency_code = "Z";
+  EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, IsEmpty())));
+}
+
+TEST_P(DossierStoreConformanceTest, ListFiltersByStatusAndProcedure) {
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(
+                  {.status = onestop::v1::DOSSIER_STATUS_RECEIVED, .procedure = "P1"}))),
+              IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(
+                  {.status = onestop::v1::DOSSIER_STATUS_PROCESSING, .procedure = "P1"}))),
+              IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(
+                  {.status = onestop::v1::DOSSIER_STATUS_PROCESSING, .procedure = "P2"}))),
+              IsOk());
+  DossierQuery by_status;
+  by_status.status = onestop::v1::DOSSIER_STATUS_PROCESSING;
+  EXPECT_THAT(store().List(by_status),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(3), Code(2)))));
+  DossierQuery by_procedure;
+  by_procedure.procedure_code = "P1";
+  EXPECT_THAT(store().List(by_procedure),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(2), Code(1)))));
+  DossierQuery both;
+  both.status = onestop::v1::DOSSIER_STATUS_PROCESSING;
+  both.procedure_code = "P1";
+  EXPECT_THAT(store().List(both), IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(2)))));
+}
+
+TEST_P(DossierStoreConformanceTest, ListFiltersOpenAndDueBefore) {
+  const absl::Time cutoff = kT0 + absl::Hours(48);
+  const absl::Time early = cutoff - absl::Hours(1);
+  struct Row {
+    DossierStatus status;
+    std::optional<absl::Time> due = std::nullopt;
+    bool listed;
+  };
+  const std::vector<Row> rows = {
+      {onestop::v1::DOSSIER_STATUS_RECEIVED, early, true},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, early, true},
+      {onestop::v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED, early, true},
+      {onestop::v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION, early, true},
+      {onestop::v1::DOSSIER_STATUS_NEW, early, false},
+      {onestop::v1::DOSSIER_STATUS_REFUSED, early, false},
+      {onestop::v1::DOSSIER_STATUS_WITHDRAWN, early, false},
+      {onestop::v1::DOSSIER_STATUS_STOPPED, early, false},
+      {onestop::v1::DOSSIER_STATUS_RESULT_READY, early, false},
+      {onestop::v1::DOSSIER_STATUS_RETURNED, early, false},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, cutoff, false},  // strictly before
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, cutoff + absl::Hours(1), false},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, std::nullopt, false},  // no deadline
+  };
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_THAT(
+        store().Create(MakeCreate(MakeDossier({.status = rows[i].status, .due = rows[i].due}))),
+        IsOk());
+    if (rows[i].listed) expected.insert(expected.begin(), Code(static_cast<int>(i) + 1));
+  }
+  DossierQuery query;
+  query.open_and_due_before = cutoff;
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ::testing::ElementsAreArray(expected))));
+}
+
+TEST_P(DossierStoreConformanceTest, ListCombinesAllFilters) {
+  const absl::Time cutoff = kT0 + absl::Hours(48);
+  const Spec match{.receiving = "A",
+                   .holder = "A",
+                   .status = onestop::v1::DOSSIER_STATUS_PROCESSING,
+                   .procedure = "P1",
+                   .due = cutoff - absl::Hours(1)};
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(match))), IsOk());  // 1: matches
+  Spec other_agency = match;
+  other_agency.receiving = other_agency.holder = "B";
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(other_agency))), IsOk());
+  Spec other_procedure = match;
+  other_procedure.procedure = "P2";
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(other_procedure))), IsOk());
+  Spec not_due = match;
+  not_due.due = cutoff + absl::Hours(1);
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(not_due))), IsOk());
+  Spec other_status = match;
+  other_status.status = onestop::v1::DOSSIER_STATUS_RECEIVED;
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(other_status))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier(match))), IsOk());  // 6: matches
+
+  DossierQuery query;
+  query.agency_code = "A";
+  query.status = onestop::v1::DOSSIER_STATUS_PROCESSING;
+  query.procedure_code = "P1";
+  query.open_and_due_before = cutoff;
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(6), Code(1)))));
+}
+
+TEST_P(DossierStoreConformanceTest, ListSeesUpdatedFilterColumns) {
+  absl::StatusOr<Dossier> created =
+      store().Create(MakeCreate(MakeDossier({.receiving = "A", .holder = "A"})));
+  ASSERT_THAT(created, IsOk());
+  ASSERT_THAT(
+      store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "B", kT0)),
+      IsOk());
+  DossierQuery by_holder;
+  by_holder.agency_code = "B";
+  EXPECT_THAT(store().List(by_holder),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(1)))));
+  DossierQuery by_old_status;
+  by_old_status.status = onestop::v1::DOSSIER_STATUS_RECEIVED;
+  EXPECT_THAT(store().List(by_old_status), IsOkAndHolds(::testing::ResultOf(Codes, IsEmpty())));
+  DossierQuery by_new_status;
+  by_new_status.status = onestop::v1::DOSSIER_STATUS_PROCESSING;
+  absl::StatusOr<DossierPage> page = store().List(by_new_status);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(page->dossiers, SizeIs(1));
+  EXPECT_EQ(page->dossiers[0].etag(), 2);
+  EXPECT_EQ(page->dossiers[0].holder_agency_code(), "B");
+}
+
+TEST_P(DossierStoreConformanceTest, ListPaginatesWithoutDuplicatesOrGaps) {
+  // Dossiers 1..7, of which the odd ones are held by agency "A".
+  for (int i = 1; i <= 7; ++i) {
+    const std::string agency = i % 2 == 1 ? "A" : "B";
+    ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = agency, .holder = agency}))),
+                IsOk());
+  }
+  auto read_all = [this](DossierQuery query, std::vector<std::vector<std::string>>& pages) {
+    while (true) {
+      absl::StatusOr<DossierPage> page = store().List(query);
+      ASSERT_THAT(page, IsOk());
+      pages.push_back(Codes(*page));
+      if (!page->more) return;
+      ASSERT_FALSE(page->dossiers.empty());
+      ASSERT_LT(pages.size(), 10u) << "pagination does not terminate";
+      query.before_position = page->last_position;
+    }
+  };
+
+  DossierQuery all;
+  all.page_size = 3;
+  std::vector<std::vector<std::string>> pages;
+  read_all(all, pages);
+  EXPECT_THAT(pages, ElementsAre(ElementsAre(Code(7), Code(6), Code(5)),
+                                 ElementsAre(Code(4), Code(3), Code(2)), ElementsAre(Code(1))));
+
+  DossierQuery exact;
+  exact.page_size = 7;
+  absl::StatusOr<DossierPage> one = store().List(exact);
+  ASSERT_THAT(one, IsOk());
+  EXPECT_THAT(one->dossiers, SizeIs(7));
+  EXPECT_FALSE(one->more);
+
+  DossierQuery filtered;
+  filtered.agency_code = "A";
+  filtered.page_size = 2;
+  std::vector<std::vector<std::string>> filtered_pages;
+  read_all(filtered, filtered_pages);
+  EXPECT_THAT(filtered_pages,
+              ElementsAre(ElementsAre(Code(7), Code(5)), ElementsAre(Code(3), Code(1))));
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+
+TEST_P(DossierStoreConformanceTest, ConcurrentCreatesIssueUniqueGaplessCodes) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 50;
+  std::vector<std::vector<absl::StatusOr<Dossier>>> results(kThreads);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([this, &out = results[t]] {
+        for (int i = 0; i < kPerThread; ++i)
+          out.push_back(store().Create(MakeCreate(MakeDossier({}))));
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  std::set<std::string> codes;
+  for (const auto& per_thread : results) {
+    for (const absl::StatusOr<Dossier>& created : per_thread) {
+      ASSERT_THAT(created, IsOk());
+      EXPECT_TRUE(codes.insert(created->code()).second) << "duplicate " << created->code();
+    }
+  }
+  std::set<std::string> expected;
+  for (int i = 1; i <= kThreads * kPerThread; ++i) expected.insert(Code(i));
+  EXPECT_EQ(codes, expected);
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(kThreads * kPerThread));
+}
+
+TEST_P(DossierStoreConformanceTest, ConcurrentUpdatesWithSameEtagExactlyOneWins) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  constexpr int kThreads = 8;
+  std::vector<absl::StatusOr<Dossier>> results(kThreads, absl::UnknownError("not run"));
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([this, t, &created, &out = results[t]] {
+        out = store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                        absl::StrFormat("H12.23.%02d", t), kT0));
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  int winners = 0;
+  std::string winning_holder;
+  for (const absl::StatusOr<Dossier>& result : results) {
+    if (result.ok()) {
+      ++winners;
+      winning_holder = result->holder_agency_code();
+    } else {
+      EXPECT_THAT(result, StatusIs(absl::StatusCode::kAborted));
+    }
+  }
+  EXPECT_EQ(winners, 1);
+  absl::StatusOr<Dossier> stored = store().Get(created->code());
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->etag(), 2);
+  EXPECT_THAT(stored->history(), SizeIs(2));
+  EXPECT_EQ(stored->holder_agency_code(), winning_holder);
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
+}
+
+}  // namespace
+}  // namespace onestop::storage::testing

@@ -1,0 +1,415 @@
+// SqliteDossierStore: the conformance suite on an in-memory and an on-disk
+// database, plus what only SQLite has: files, pragmas, schema versions,
+// corruption and locks.
+#include "storage/sqlite/sqlite_dossier_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/storage/dossier_store_conformance.h"
+#include "tests/testing/status_matchers.h"
+
+namespace onestop::storage {
+namespace {
+
+using ::onestop::testing::IsOk;
+using ::onestop::testing::IsOkAndHolds;
+using ::onestop::testing::StatusIs;
+using ::onestop::v1::Dossier;
+using ::testing::AllOf;
+using testing::DossierStoreConformanceTest;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::SizeIs;
+using testing::StoreFactory;
+using testing::StoreFactoryName;
+
+// A fresh directory under the test temp dir.
+absl::StatusOr<std::string> MakeTempDir() {
+  std::string pattern = ::testing::TempDir() + "onestop_sqlite_XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp failed for ", pattern));
+  }
+  return pattern;
+}
+
+// An on-disk store that owns its temporary directory and removes it when
+// destroyed. It runs with synchronous=NORMAL: the suite exercises the same
+// WAL file and code paths, without 10,000 fsyncs (seconds to tens of seconds
+// on a busy disk) in CodeSequenceGrowsPastFourDigits; FULL is checked by
+// SqliteDossierStoreTest.FullDurabilityPragmas and the reopen test.
+class TempFileStore final : public DossierStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<DossierStore>> Open() {
+    absl::StatusOr<std::string> dir = MakeTempDir();
+    if (!dir.ok()) return dir.status();
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+        SqliteDossierStore::Open({.path = *dir + "/onestop.db", .durability = Durability::kNormal});
+    if (!store.ok()) {
+      std::filesystem::remove_all(*dir);
+      return store.status();
+    }
+    return std::unique_ptr<DossierStore>(new TempFileStore(*std::move(dir), *std::move(store)));
+  }
+
+  ~TempFileStore() override {
+    store_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  absl::StatusOr<Dossier> Create(const CreateDossierWrite& write) override {
+    return store_->Create(write);
+  }
+  absl::StatusOr<Dossier> Update(const UpdateDossierWrite& write) override {
+    return store_->Update(write);
+  }
+  absl::StatusOr<Dossier> Get(const std::string& code) override { return store_->Get(code); }
+  absl::StatusOr<DossierPage> List(const DossierQuery& query) override {
+    return store_->List(query);
+  }
+  absl::StatusOr<std::optional<RecordedRequest>> FindRequest(
+      const std::string& request_id) override {
+    return store_->FindRequest(request_id);
+  }
+  absl::StatusOr<std::vector<onestop::v1::DossierEvent>> ReadEvents(int64_t after_revision,
+                                                                    int limit) override {
+    return store_->ReadEvents(after_revision, limit);
+  }
+  absl::StatusOr<int64_t> LastRevision() override { return store_->LastRevision(); }
+
+ private:
+  TempFileStore(std::string dir, std::unique_ptr<SqliteDossierStore> store)
+      : dir_(std::move(dir)), store_(std::move(store)) {}
+
+  std::string dir_;
+  std::unique_ptr<SqliteDossierStore> store_;
+};
+
+absl::StatusOr<std::unique_ptr<DossierStore>> OpenMemoryStore() {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = ":memory:"});
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<DossierStore>(std::move(*store));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, DossierStoreConformanceTest,
+                         ::testing::Values(StoreFactory{"Memory", OpenMemoryStore, ""},
+                                           StoreFactory{"File", TempFileStore::Open, ""}),
+                         StoreFactoryName());
+
+// ---------------------------------------------------------------------------
+// SQLite-specific behaviour, on a file in a fresh temp directory.
+
+// A raw SQLite connection to inspect or tamper with a database file.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+        SQLITE_OK) {
+      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
+    }
+  }
+  ~RawDb() { sqlite3_close_v2(db_); }
+
+  // Runs statements; returns SQLite's message on failure.
+  absl::Status Exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      absl::Status status = absl::InternalError(error != nullptr ? error : "unknown");
+      sqlite3_free(error);
+      return status;
+    }
+    return absl::OkStatus();
+  }
+
+  // The first column of the first row, as text ("" if none).
+  std::string Query(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string result;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot prepare " << sql << ": " << sqlite3_errmsg(db_);
+      return result;
+    }
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
+      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    }
+    sqlite3_finalize(stmt);
+    return result;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteDossierStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> dir = MakeTempDir();
+    ASSERT_THAT(dir, IsOk());
+    dir_ = *dir;
+    path_ = dir_ + "/onestop.db";
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> Open() {
+    return SqliteDossierStore::Open({.path = path_});
+  }
+
+  void WriteFile(const std::string& bytes) {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << bytes;
+    ASSERT_TRUE(out.good());
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+CreateDossierWrite SimpleCreate(const std::string& request_id = "") {
+  CreateDossierWrite write;
+  write.dossier.set_receiving_agency_code("H12.23");
+  write.dossier.set_holder_agency_code("H12.23");
+  write.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+  write.dossier.mutable_applicant()->set_full_name("Nguyễn Thị Hằng");
+  write.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
+  write.entry.set_to_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+  write.entry.mutable_time()->set_seconds(1736125200);
+  write.code_prefix = "H12.23-250106-";
+  if (!request_id.empty()) write.idempotency = IdempotencyKey{request_id, "fp"};
+  return write;
+}
+
+TEST_F(SqliteDossierStoreTest, ReopenKeepsDossiersEventsCountersAndRequests) {
+  Dossier updated;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    absl::StatusOr<Dossier> created = (*store)->Create(SimpleCreate("req-1"));
+    ASSERT_THAT(created, IsOk());
+    UpdateDossierWrite update;
+    update.dossier = *created;
+    update.dossier.set_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
+    update.expected_etag = 1;
+    update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
+    absl::StatusOr<Dossier> result = (*store)->Update(update);
+    ASSERT_THAT(result, IsOk());
+    updated = *result;
+  }
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<Dossier> got = (*store)->Get("H12.23-250106-0001");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->SerializeAsString(), updated.SerializeAsString());
+  EXPECT_EQ(got->applicant().full_name(), "Nguyễn Thị Hằng");
+  EXPECT_THAT(got->history(), SizeIs(2));
+  EXPECT_THAT((*store)->LastRevision(), IsOkAndHolds(2));
+  EXPECT_THAT((*store)->ReadEvents(0, 10), IsOkAndHolds(SizeIs(2)));
+  EXPECT_THAT((*store)->FindRequest("req-1"), IsOkAndHolds(::testing::Optional(::testing::_)));
+  EXPECT_THAT((*store)->Create(SimpleCreate("req-1")), StatusIs(absl::StatusCode::kAlreadyExists));
+  absl::StatusOr<Dossier> next = (*store)->Create(SimpleCreate());
+  ASSERT_THAT(next, IsOk());
+  EXPECT_EQ(next->code(), "H12.23-250106-0002");
+}
+
+TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    absl::StatusOr<SqliteSettings> settings = (*store)->Settings();
+    ASSERT_THAT(settings, IsOk());
+    EXPECT_EQ(settings->schema_version, SqliteDossierStore::kSchemaVersion);
+  }
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), absl::StrCat(SqliteDossierStore::kSchemaVersion));
+  EXPECT_EQ(raw.Query("PRAGMA application_id"), absl::StrCat(SqliteDossierStore::kApplicationId));
+  EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
+                      "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name)"),
+            "code_sequences,dossiers,events,history,requests");
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
+                      "'dossiers_by_%'"),
+            "5");
+}
+
+TEST_F(SqliteDossierStoreTest, ReopeningDoesNotReapplyMigrations) {
+  ASSERT_THAT(Open(), IsOk());
+  ASSERT_THAT(Open(), IsOk());  // CREATE TABLE again would fail
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), absl::StrCat(SqliteDossierStore::kSchemaVersion));
+}
+
+TEST_F(SqliteDossierStoreTest, NewerSchemaVersionIsRefused) {
+  ASSERT_THAT(Open(), IsOk());
+  {
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("PRAGMA user_version = 99"), IsOk());
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(path_), HasSubstr("schema version 99"),
+                                     HasSubstr("newer"), HasSubstr("upgrade onestopd"))));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "99");  // left untouched
+}
+
+TEST_F(SqliteDossierStoreTest, DatabaseOfAnotherApplicationIsRefused) {
+  {
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("PRAGMA application_id = 1234; CREATE TABLE t (x)"), IsOk());
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(path_), HasSubstr("another application"))));
+}
+
+TEST_F(SqliteDossierStoreTest, UnmarkedDatabaseWithTablesIsRefused) {
+  {
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("CREATE TABLE customers (id INTEGER PRIMARY KEY)"), IsOk());
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(path_), HasSubstr("not an onestop database"))));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_master"), "1");  // nothing added
+}
+
+TEST_F(SqliteDossierStoreTest, NonDatabaseFileIsRefusedNamingPathAndSqliteError) {
+  WriteFile(std::string(8192, 'x'));
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(path_), HasSubstr("file is not a database"))));
+}
+
+TEST_F(SqliteDossierStoreTest, CorruptDatabaseIsRefused) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    for (int i = 0; i < 20; ++i) ASSERT_THAT((*store)->Create(SimpleCreate()), IsOk());
+  }
+  // Keep page 1 (header and schema), overwrite every other page.
+  const auto size = std::filesystem::file_size(path_);
+  ASSERT_GT(size, 4096u);
+  {
+    std::fstream file(path_, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(4096);
+    const std::string garbage(size - 4096, '\xA5');
+    file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    ASSERT_TRUE(file.good());
+  }
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path_)));
+}
+
+TEST_F(SqliteDossierStoreTest, MissingDirectoryIsRefusedNamingPath) {
+  const std::string path = dir_ + "/no/such/dir/onestop.db";
+  EXPECT_THAT(SqliteDossierStore::Open({.path = path}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path)));
+}
+
+TEST_F(SqliteDossierStoreTest, EmptyPathIsInvalid) {
+  EXPECT_THAT(SqliteDossierStore::Open({}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SqliteDossierStoreTest, FullDurabilityPragmas) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = path_, .busy_timeout = absl::Milliseconds(250)});
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<SqliteSettings> settings = (*store)->Settings();
+  ASSERT_THAT(settings, IsOk());
+  EXPECT_EQ(settings->journal_mode, "wal");
+  EXPECT_EQ(settings->synchronous, 2);  // FULL
+  EXPECT_TRUE(settings->foreign_keys);
+  EXPECT_EQ(settings->busy_timeout_ms, 250);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");  // persistent in the file
+}
+
+TEST_F(SqliteDossierStoreTest, NormalDurabilityPragmas) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = path_, .durability = Durability::kNormal});
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<SqliteSettings> settings = (*store)->Settings();
+  ASSERT_THAT(settings, IsOk());
+  EXPECT_EQ(settings->synchronous, 1);  // NORMAL
+  EXPECT_EQ(settings->busy_timeout_ms, 5000);
+}
+
+TEST_F(SqliteDossierStoreTest, MemoryDatabaseUsesMemoryJournal) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<SqliteSettings> settings = (*store)->Settings();
+  ASSERT_THAT(settings, IsOk());
+  EXPECT_EQ(settings->journal_mode, "memory");
+  EXPECT_TRUE(settings->foreign_keys);
+  EXPECT_EQ(settings->schema_version, SqliteDossierStore::kSchemaVersion);
+}
+
+TEST_F(SqliteDossierStoreTest, WriteLockHeldElsewhereIsUnavailableAndChangesNothing) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = path_, .busy_timeout = absl::ZeroDuration()});
+  ASSERT_THAT(store, IsOk());
+  RawDb other(path_);
+  ASSERT_THAT(other.Exec("BEGIN IMMEDIATE"), IsOk());
+  EXPECT_THAT((*store)->Create(SimpleCreate("req-busy")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("busy")));
+  ASSERT_THAT(other.Exec("COMMIT"), IsOk());
+
+  EXPECT_THAT((*store)->FindRequest("req-busy"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+  absl::StatusOr<Dossier> created = (*store)->Create(SimpleCreate("req-busy"));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->code(), "H12.23-250106-0001");
+}
+
+TEST_F(SqliteDossierStoreTest, FailureMidTransactionRollsBackEverythingWithScrubbedMessage) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  RawDb other(path_);
+  // Make the last insert of a Create (the event) fail.
+  ASSERT_THAT(other.Exec("CREATE TRIGGER fail_events BEFORE INSERT ON events "
+                         "BEGIN SELECT RAISE(ABORT, 'secret-trigger-text'); END"),
+              IsOk());
+  EXPECT_THAT((*store)->Create(SimpleCreate("req-1")),
+              StatusIs(absl::StatusCode::kInternal,
+                       AllOf(HasSubstr("event"), Not(HasSubstr("secret-trigger-text")),
+                             Not(HasSubstr("INSERT")))));
+  EXPECT_EQ(other.Query("SELECT count(*) FROM dossiers"), "0");
+  EXPECT_EQ(other.Query("SELECT count(*) FROM history"), "0");
+  EXPECT_EQ(other.Query("SELECT count(*) FROM code_sequences"), "0");
+  EXPECT_EQ(other.Query("SELECT count(*) FROM requests"), "0");
+
+  ASSERT_THAT(other.Exec("DROP TRIGGER fail_events"), IsOk());
+  absl::StatusOr<Dossier> created = (*store)->Create(SimpleCreate("req-1"));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->code(), "H12.23-250106-0001");
+  EXPECT_THAT((*store)->LastRevision(), IsOkAndHolds(1));
+}
+
+TEST_F(SqliteDossierStoreTest, FilterColumnsMirrorTheDossier) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  CreateDossierWrite write = SimpleCreate();
+  write.dossier.set_procedure_code("1.001193");
+  write.dossier.mutable_due_time()->set_seconds(1736500000);
+  write.dossier.mutable_due_time()->set_nanos(999999999);
+  ASSERT_THAT((*store)->Create(write), IsOk());
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("SELECT receiving_agency || '|' || holder_agency || '|' || procedure_code || "
+                      "'|' || status || '|' || due_time_us || '|' || etag FROM dossiers"),
+            "H12.23|H12.23|1.001193|2|1736500000999999|1");
+  EXPECT_EQ(raw.Query("SELECT submitted_time_us IS NULL FROM dossiers"), "1");
+}
+
+}  // namespace
+}  // namespace onestop::storage
