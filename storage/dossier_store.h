@@ -15,7 +15,14 @@
 //   ALREADY_EXISTS     request_id already recorded (read it with FindRequest)
 //   UNAVAILABLE        transient (database busy/locked); retry the call
 //   RESOURCE_EXHAUSTED disk full
+//   INVALID_ARGUMENT   a malformed write or query: empty code_prefix, a
+//                      history sequence that is neither 0 (store assigns
+//                      the next) nor the next one, page_size < 1 (there is
+//                      no upper limit: callers cap it), ReadEvents limit < 1
 //   INTERNAL           corrupt data or broken invariant
+//
+// Derived fields (`timeliness`) are never stored. An event's `time` and
+// `action` are its history entry's.
 //
 // Thread safety: all methods may be called concurrently from any thread.
 // Calls block on I/O: never call them from a gRPC reactor thread.
