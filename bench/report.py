@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""Turns the JSON lines of one benchmark run into the table and the JSON file.
+
+Usage: report.py RAW_JSONL OUT_JSON [--note TEXT]
+
+Every ratio compares figures measured in the same run on the same machine;
+targets are labelled PASS/FAIL here and never asserted anywhere.
+"""
+import datetime
+import json
+import os
+import platform
+import sys
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("{"):
+                rows.append(json.loads(line))
+    return rows
+
+
+def find(rows, **want):
+    for r in rows:
+        if all(r.get(k) == v for k, v in want.items()):
+            return r
+    return None
+
+
+def machine():
+    cpus = os.cpu_count()
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.node()}: {cpus} CPUs ({model}), {platform.system()} {platform.release()}"
+
+
+def main():
+    raw, out = sys.argv[1], sys.argv[2]
+    note = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--note" else ""
+    rows = load(raw)
+    table = []  # (section, what, value, unit, ratio text, target, verdict)
+
+    def add(section, what, value, unit, ratio="", target="", verdict=""):
+        table.append(dict(section=section, what=what, value=value, unit=unit,
+                          ratio=ratio, target=target, verdict=verdict))
+
+    def verdict(ok):
+        return "" if ok is None else ("PASS" if ok else "FAIL")
+
+    levels = sorted({r["in_flight"] for r in rows
+                     if r.get("kind") == "load" and r.get("name") == "submit"})
+    top = levels[-1] if levels else None
+
+    # 1. The gRPC ceiling.
+    for k in levels:
+        e = find(rows, kind="load", name="submit", server="empty", in_flight=k)
+        if e:
+            add("ceiling", f"empty handler, submit, {k} in flight", e["ops_per_second"], "calls/s",
+                f"p50 {e['p50_us']:.0f} µs, p99 {e['p99_us']:.0f} µs")
+    el = find(rows, kind="load", name="lifecycle", server="empty")
+    if el:
+        add("ceiling", f"empty handler, 5-call lifecycle, {el['in_flight']} in flight",
+            el["ops_per_second"], "chains/s", f"p99 {el['p99_us']:.0f} µs")
+    # 2. The storage ceiling.
+    for r in rows:
+        if r.get("kind") == "sqlite_ceiling":
+            add("ceiling", f"SQLite WAL {r['durability'].upper()}, {r['batch']} transition(s)/commit",
+                r["transitions_per_second"], "tx/s", f"{r['commits_per_second']:.0f} commits/s")
+    # 4. The peer.
+    pg = find(rows, kind="pg_peer")
+    if pg:
+        add("peer", f"PostgreSQL {pg['version']}, pgbench {pg['clients']} clients, "
+            "synchronous_commit=on", pg["tps"], "tx/s", f"avg {pg['latency_avg_ms']:.2f} ms")
+
+    # 3. onestopd.
+    for k in levels:
+        o = find(rows, kind="load", name="submit", server="onestopd", in_flight=k)
+        e = find(rows, kind="load", name="submit", server="empty", in_flight=k)
+        if not o:
+            continue
+        ratio = o["ops_per_second"] / e["ops_per_second"] if e and e["ops_per_second"] else None
+        is_top = k == top
+        add("onestopd", f"durable SubmitDossier, {k} in flight", o["ops_per_second"], "calls/s",
+            (f"{ratio:.2f}× ceiling" if ratio is not None else "") +
+            f"; p50 {o['p50_us']/1000:.2f} ms, p99 {o['p99_us']/1000:.2f} ms" +
+            (f"; {o['errors']} errors" if o["errors"] else ""),
+            "≥ 0.50× ceiling" if is_top else "",
+            verdict(ratio >= 0.5 if (is_top and ratio is not None) else None))
+        if is_top:
+            add("onestopd", f"  p99 at {k} in flight", o["p99_us"] / 1000, "ms", "",
+                "< 10 ms", verdict(o["p99_us"] < 10000))
+            if pg:
+                r = o["ops_per_second"] / pg["tps"]
+                add("onestopd", f"  vs PostgreSQL peer", r, "×", "", "≥ 3×", verdict(r >= 3))
+    ol = find(rows, kind="load", name="lifecycle", server="onestopd")
+    if ol:
+        ratio = f"{ol['ops_per_second']/el['ops_per_second']:.2f}× ceiling" if el else ""
+        add("onestopd", f"full lifecycle (5 writes/dossier), {ol['in_flight']} in flight",
+            ol["ops_per_second"], "dossiers/s", ratio, "≥ 8,000",
+            verdict(ol["ops_per_second"] >= 8000))
+    fp = find(rows, kind="footprint")
+    n = fp["dossiers"] if fp else None
+    at = f" at {n:,} dossiers" if n else ""
+    for name, label, limit_us in (("get", "GetDossier", 1000), ("list", "ListDossiers 50-row page", 5000),
+                                  ("list_agency", "ListDossiers 50-row page, agency filter", None)):
+        for k in (1, 16):
+            g = find(rows, kind="load", name=name, server="onestopd", in_flight=k)
+            if not g:
+                continue
+            judged = k == 1 and limit_us is not None
+            add("onestopd", f"{label}{at}, {k} in flight", g["p99_us"] / 1000, "ms p99",
+                f"{g['ops_per_second']:.0f}/s, p50 {g['p50_us']/1000:.2f} ms" +
+                (f"; {g['errors']} errors" if g["errors"] else ""),
+                f"< {limit_us/1000:g} ms" if judged else "",
+                verdict(g["p99_us"] < limit_us) if judged else "")
+    if fp:
+        add("footprint", f"RSS after reads{at} (peak)", fp["rss_peak_mb"], "MB",
+            f"{fp['rss_start_mb']:.0f} MB after start", "< 300 MB", verdict(fp["rss_peak_mb"] < 300))
+        add("footprint", f"database size{at}, 6 history entries each",
+            fp["db_bytes_per_dossier"], "bytes/dossier", f"{fp['db_bytes']/1e6:.1f} MB total",
+            "< 2,048", verdict(fp["db_bytes_per_dossier"] < 2048))
+        add("footprint", f"daemon start{at}", fp["start_seconds"], "s", "", "< 2 s",
+            verdict(fp["start_seconds"] < 2))
+        ld = find(rows, kind="load", dossiers=fp["dossiers"])
+        if ld:
+            add("footprint", "bulk load (in-process, NORMAL sync)", ld["dossiers_per_second"],
+                "dossiers/s", f"{fp['load_seconds']:.0f} s")
+
+    # Print.
+    print()
+    print(f"onestop benchmark — {datetime.datetime.now().isoformat(timespec='seconds')}")
+    print(f"machine: {machine()}")
+    if note:
+        print(f"note: {note}")
+    widths = [10, 62, 12, 14, 44, 16, 5]
+    header = ["section", "what", "value", "unit", "detail / ratio", "target", ""]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for t in table:
+        v = t["value"]
+        value = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+        cells = [t["section"], t["what"], value, t["unit"], t["ratio"], t["target"], t["verdict"]]
+        print("  ".join(str(c).ljust(w) for c, w in zip(cells, widths)))
+    with open(out, "w") as f:
+        json.dump(dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
+                       machine=machine(), note=note, table=table, raw=rows), f, indent=1,
+                  ensure_ascii=False)
+    print(f"\nwritten: {out}")
+
+
+if __name__ == "__main__":
+    main()

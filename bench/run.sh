@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The one command for issue #8: builds Release into build-bench/, runs every
+# benchmark on this machine in one go, prints one table (absolute figures,
+# ratios against ceilings measured in the same run, PASS/FAIL against the
+# targets) and writes it as JSON. See docs/PERFORMANCE.md.
+#
+#   bench/run.sh                  full run: 3,000,000 stored dossiers (the
+#                                 bulk load alone takes a long time)
+#   bench/run.sh --dossiers 100000
+#   bench/run.sh --smoke          a few seconds, tiny sizes (the ctest)
+#   bench/run.sh --profile        also perf-profile onestopd under submit load
+#
+# Other flags: --seconds S (per measurement), --skip-build, --skip-peer,
+# --build-dir DIR, --out FILE, --threads N (onestopd --threads).
+# The PostgreSQL peer needs root (it installs the postgresql package if
+# missing and runs a throwaway cluster on 127.0.0.1:55432).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build="$root/build-bench"
+out="$root/bench/results/latest.json"
+smoke=0
+dossiers=3000000
+seconds=""
+skip_build=0
+skip_peer=0
+profile=0
+threads=8
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --smoke) smoke=1; shift ;;
+    --dossiers) dossiers="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --skip-build) skip_build=1; shift ;;
+    --skip-peer) skip_peer=1; shift ;;
+    --profile) profile=1; shift ;;
+    --build-dir) build="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $smoke -eq 1 ]]; then
+  dossiers=200
+  seconds=${seconds:-0.3}
+  warmup=0.1
+  sqlite_seconds=0.3
+  pg_seconds=2
+else
+  seconds=${seconds:-5}
+  warmup=1
+  sqlite_seconds=3
+  pg_seconds=10
+fi
+
+if [[ $skip_build -eq 0 ]]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$build" --target onestop_bench_all sqlite_ceiling
+fi
+
+work=$(mktemp -d /tmp/onestop_run.XXXXXX)
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT
+raw="$work/raw.jsonl"
+: >"$raw"
+
+echo "== storage ceiling: raw SQLite" >&2
+"$build/bench/sqlite_ceiling" --dir="$work" --seconds="$sqlite_seconds" | tee -a "$raw" >&2
+
+echo "== gRPC ceiling (empty handlers) and onestopd ($dossiers stored dossiers for reads)" >&2
+"$build/bench/onestop_bench" --workdir="$work" --seconds="$seconds" --warmup_seconds="$warmup" \
+  --dossiers="$dossiers" --threads="$threads" --config="$root/deploy/daklak-2020.textproto" \
+  | tee -a "$raw" >&2
+
+if [[ $skip_peer -eq 0 ]]; then
+  echo "== peer: PostgreSQL + pgbench" >&2
+  "$root/bench/pg_peer.sh" --seconds "$pg_seconds" | tee -a "$raw" >&2
+fi
+
+if [[ $profile -eq 1 ]]; then
+  echo "== profile: perf record of onestopd under 64 submits in flight" >&2
+  prof_dir="$root/bench/results"
+  mkdir -p "$prof_dir"
+  "$build/server/onestopd" --config="$root/deploy/daklak-2020.textproto" --db="$work/prof.db" \
+    --listen=127.0.0.1:0 --threads="$threads" >"$work/prof.out" 2>"$work/prof.err" &
+  pid=$!
+  for _ in $(seq 100); do grep -q "listening on" "$work/prof.out" && break; sleep 0.1; done
+  addr=$(sed -n 's/^onestopd listening on //p' "$work/prof.out")
+  perf record -F 499 -g -o "$work/perf.data" -p "$pid" -- sleep "$seconds" 2>/dev/null &
+  perf_pid=$!
+  "$build/bench/onestop_bench" --phases=submit --target="$addr" --in_flight=64 \
+    --seconds="$seconds" --warmup_seconds=0 >&2 || true
+  wait "$perf_pid" || true
+  kill -TERM "$pid"; wait "$pid" || true
+  perf report -i "$work/perf.data" --no-children --sort=dso,symbol --stdio 2>/dev/null \
+    | grep -v '^$' | head -80 >"$prof_dir/profile-self.txt" || true
+  perf report -i "$work/perf.data" --children --sort=symbol --stdio -g none 2>/dev/null \
+    | grep -v '^$' | head -80 >"$prof_dir/profile-children.txt" || true
+  echo "profile: $prof_dir/profile-self.txt, $prof_dir/profile-children.txt" >&2
+fi
+
+mkdir -p "$(dirname "$out")"
+note="client and server share this machine's CPUs; numbers are noisy if anything else runs"
+[[ $smoke -eq 1 ]] && note="SMOKE RUN (tiny sizes, fractions of a second): the figures mean nothing; $note"
+/usr/bin/python3 "$root/bench/report.py" "$raw" "$out" --note "$note"
