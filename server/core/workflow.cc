@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "server/core/deadline.h"
+#include "server/core/route.h"
 #include "server/core/validation.h"
 #include "server/util/status_macros.h"
 
@@ -27,7 +28,8 @@ constexpr size_t kMaxRequestIdBytes = 128;
 constexpr ActionKind kLifecycleActions[] = {
     v1::ACTION_KIND_ACCEPT,          v1::ACTION_KIND_REQUEST_SUPPLEMENT,
     v1::ACTION_KIND_SUPPLY_DOCUMENTS, v1::ACTION_KIND_REFUSE,
-    v1::ACTION_KIND_HAND_OVER,       v1::ACTION_KIND_REQUEST_PAYMENT,
+    v1::ACTION_KIND_HAND_OVER,       v1::ACTION_KIND_FORWARD,
+    v1::ACTION_KIND_COMPLETE_STAGE,  v1::ACTION_KIND_REQUEST_PAYMENT,
     v1::ACTION_KIND_CONFIRM_PAYMENT, v1::ACTION_KIND_RECORD_DECISION,
     v1::ACTION_KIND_MARK_RESULT_READY, v1::ACTION_KIND_RETURN_RESULT,
     v1::ACTION_KIND_WITHDRAW,        v1::ACTION_KIND_STOP,
@@ -71,8 +73,60 @@ bool HasDecision(const Dossier& dossier) {
          dossier.decision().outcome() != v1::DECISION_OUTCOME_UNSPECIFIED;
 }
 
+// Interlinked dossiers carry their resolved route from reception on.
+bool Interlinked(const Dossier& dossier) { return dossier.stages_size() > 0; }
+
+// The stage in progress (1 ≤ current_stage ≤ stages), or nullptr.
+const v1::Stage* CurrentStage(const Dossier& dossier) {
+  const int k = dossier.current_stage();
+  if (k < 1 || k > dossier.stages_size()) return nullptr;
+  return &dossier.stages(k - 1);
+}
+
+bool StageDone(const v1::Stage& stage) {
+  for (const auto& task : stage.tasks()) {
+    if (task.status() != v1::STAGE_TASK_STATUS_DONE) return false;
+  }
+  return true;
+}
+
+// Agencies with an active task in the current stage, in route order.
+std::vector<std::string> ActiveAgencies(const Dossier& dossier) {
+  std::vector<std::string> out;
+  if (const v1::Stage* stage = CurrentStage(dossier)) {
+    for (const auto& task : stage->tasks()) {
+      if (task.status() == v1::STAGE_TASK_STATUS_ACTIVE) out.push_back(task.agency_code());
+    }
+  }
+  return out;
+}
+
+bool BackAtDesk(const Dossier& dossier) {
+  return Interlinked(dossier) && dossier.current_stage() > dossier.stages_size();
+}
+
+bool RequestedSupplementInProcessing(const Dossier& dossier, const std::string& agency) {
+  for (const auto& s : dossier.supplements()) {
+    if (s.phase() == v1::SUPPLEMENT_PHASE_PROCESSING && s.agency_code() == agency) return true;
+  }
+  return false;
+}
+
 // The status table of workflow.h, before per-dossier rules.
 bool StatusAllows(const Dossier& dossier, ActionKind kind) {
+  if (Interlinked(dossier)) {
+    // forward and complete_stage replace hand_over.
+    if (kind == v1::ACTION_KIND_HAND_OVER) return false;
+    if (kind == v1::ACTION_KIND_FORWARD) {
+      return dossier.status() == v1::DOSSIER_STATUS_RECEIVED ||
+             dossier.status() == v1::DOSSIER_STATUS_PROCESSING;
+    }
+    if (kind == v1::ACTION_KIND_COMPLETE_STAGE) {
+      return dossier.status() == v1::DOSSIER_STATUS_PROCESSING;
+    }
+  } else if (kind == v1::ACTION_KIND_FORWARD || kind == v1::ACTION_KIND_COMPLETE_STAGE) {
+    return false;
+  }
   const bool processing_supplement =
       dossier.status() == v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED &&
       OpenSupplementPhase(dossier) == v1::SUPPLEMENT_PHASE_PROCESSING;
@@ -124,6 +178,14 @@ std::optional<std::string> RuleViolation(const Dossier& dossier, ActionKind kind
                                 "everything missing at once)");
           }
         }
+      } else if (Interlinked(dossier) && !ActiveAgencies(dossier).empty()) {
+        // Any stage agency that has not asked yet may ask.
+        for (const std::string& agency : ActiveAgencies(dossier)) {
+          if (!RequestedSupplementInProcessing(dossier, agency)) return std::nullopt;
+        }
+        return absl::StrCat("every agency of stage ", dossier.current_stage(),
+                            " already requested a supplement for dossier ", DossierRef(dossier),
+                            "; each processing agency may request a supplement only once");
       } else {
         for (const auto& s : dossier.supplements()) {
           if (s.phase() == v1::SUPPLEMENT_PHASE_PROCESSING &&
@@ -142,7 +204,34 @@ std::optional<std::string> RuleViolation(const Dossier& dossier, ActionKind kind
                             " already has a decision; it can be recorded only once");
       }
       return std::nullopt;
+    case v1::ACTION_KIND_FORWARD:
+      if (BackAtDesk(dossier)) {
+        return absl::StrCat("dossier ", DossierRef(dossier),
+                            " has finished its route and is back at the receiving desk ",
+                            dossier.receiving_agency_code());
+      }
+      if (const v1::Stage* stage = CurrentStage(dossier); stage != nullptr && !StageDone(*stage)) {
+        return absl::StrCat("stage ", stage->index(), " of dossier ", DossierRef(dossier),
+                            " is not finished; waiting for ",
+                            absl::StrJoin(ActiveAgencies(dossier), ", "));
+      }
+      return std::nullopt;
+    case v1::ACTION_KIND_COMPLETE_STAGE:
+      if (ActiveAgencies(dossier).empty()) {
+        return BackAtDesk(dossier)
+                   ? absl::StrCat("dossier ", DossierRef(dossier),
+                                  " has finished its route; no stage is in progress")
+                   : absl::StrCat("no stage of dossier ", DossierRef(dossier),
+                                  " is in progress; forward it first");
+      }
+      return std::nullopt;
     case v1::ACTION_KIND_MARK_RESULT_READY:
+      if (Interlinked(dossier) && !BackAtDesk(dossier)) {
+        return absl::StrCat("dossier ", DossierRef(dossier), " is at stage ",
+                            dossier.current_stage(), " of ", dossier.stages_size(),
+                            " of its route; complete the stages and forward it back to the "
+                            "receiving desk first");
+      }
       if (!HasDecision(dossier)) {
         return absl::StrCat("dossier ", DossierRef(dossier),
                             " has no decision yet; record the decision first");
@@ -283,6 +372,64 @@ absl::StatusOr<const v1::Procedure*> ProcedureOf(const Dossier& dossier,
   return procedure;
 }
 
+// Names the agencies holding `dossier` for messages: its active stage
+// tasks, else the holder.
+std::string DescribeHolders(const Dossier& dossier, const Catalogue& catalogue) {
+  std::vector<std::string> holders = ActiveAgencies(dossier);
+  if (holders.empty()) holders.push_back(dossier.holder_agency_code());
+  std::vector<std::string> names;
+  for (const auto& code : holders) names.push_back(DescribeAgency(catalogue, code));
+  return absl::StrJoin(names, ", ");
+}
+
+// The agency acting on an interlinked dossier: action.acting_agency_code,
+// which must hold the dossier or an active task, else the holder.
+absl::StatusOr<std::string> ActingAgency(const Dossier& dossier, const Action& action,
+                                         const Catalogue& catalogue) {
+  if (action.acting_agency_code.empty()) return dossier.holder_agency_code();
+  ONESTOP_RETURN_IF_ERROR(ValidateCode("acting_agency_code", action.acting_agency_code));
+  if (action.acting_agency_code == dossier.holder_agency_code()) {
+    return action.acting_agency_code;
+  }
+  for (const auto& code : ActiveAgencies(dossier)) {
+    if (code == action.acting_agency_code) return code;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "cannot ", ActionName(action.kind), ": ",
+      DescribeAgency(catalogue, action.acting_agency_code), " does not hold dossier ",
+      DossierRef(dossier), "; it is held by ", DescribeHolders(dossier, catalogue)));
+}
+
+// Receives `dossier` at `now`: Form 01 times, due times and, for an
+// interlinked procedure, the route resolved for that day.
+absl::Status Receive(Dossier& dossier, const v1::Procedure& procedure,
+                     const v1::Agency& receiving, absl::Time now, const Catalogue& catalogue) {
+  const WorkingCalendar& calendar = catalogue.calendar();
+  const absl::CivilDay today = calendar.ToLocalDay(now);
+  if (!catalogue.AgencyValidOn(receiving, today)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "agency ", receiving.code(), " (", receiving.name(), ") does not exist on ",
+        FormatCivilDay(today), " and cannot receive dossiers"));
+  }
+  if (!catalogue.ProcedureValidOn(procedure, today)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "procedure ", procedure.code(), " (", procedure.name(), ") is not offered on ",
+        FormatCivilDay(today)));
+  }
+  ONESTOP_ASSIGN_OR_RETURN(const absl::Time due,
+                           ComputeDueTime(procedure.deadline(), now, calendar));
+  ONESTOP_ASSIGN_OR_RETURN(std::vector<v1::Stage> stages,
+                           ResolveRoute(procedure, receiving, today, catalogue));
+  *dossier.mutable_received_time() = ToProto(now);
+  *dossier.mutable_original_due_time() = ToProto(due);
+  *dossier.mutable_due_time() = ToProto(due);
+  dossier.clear_stages();
+  for (auto& stage : stages) *dossier.add_stages() = std::move(stage);
+  dossier.set_current_stage(0);
+  SetStatus(dossier, v1::DOSSIER_STATUS_RECEIVED);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsTerminal(DossierStatus status) {
@@ -306,6 +453,8 @@ std::string ActionName(ActionKind kind) {
     case v1::ACTION_KIND_REQUEST_PAYMENT: return "request_payment";
     case v1::ACTION_KIND_CONFIRM_PAYMENT: return "confirm_payment";
     case v1::ACTION_KIND_RESCHEDULE: return "reschedule";
+    case v1::ACTION_KIND_FORWARD: return "forward";
+    case v1::ACTION_KIND_COMPLETE_STAGE: return "complete_stage";
     default: return "unspecified";
   }
 }
@@ -387,7 +536,7 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
     return absl::NotFoundError(
         absl::StrCat("no procedure with code \"", request.procedure_code(), "\""));
   }
-  if (procedure->level() != agency->level()) {
+  if (!catalogue.ReceivedAtLevel(*procedure, agency->level())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "procedure ", procedure->code(), " (", procedure->name(), ") is handled at ",
         procedure->level(), " level, not at ", agency->level(), " level (", agency->code(), " ",
@@ -399,6 +548,11 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
     return absl::FailedPreconditionError(absl::StrFormat(
         "agency %s (%s) does not exist on %04d-%02d-%02d and cannot receive dossiers",
         agency->code(), agency->name(), today.year(), today.month(), today.day()));
+  }
+  if (!catalogue.ProcedureValidOn(*procedure, today)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "procedure ", procedure->code(), " (", procedure->name(), ") is not offered on ",
+        FormatCivilDay(today)));
   }
 
   NewDossier out;
@@ -416,12 +570,7 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
   *dossier.mutable_submitted_time() = ToProto(context.now);
   SetStatus(dossier, v1::DOSSIER_STATUS_NEW);
   if (request.receive_now()) {
-    ONESTOP_ASSIGN_OR_RETURN(const absl::Time due,
-                             ComputeDueTime(procedure->deadline(), context.now, calendar));
-    *dossier.mutable_received_time() = ToProto(context.now);
-    *dossier.mutable_original_due_time() = ToProto(due);
-    *dossier.mutable_due_time() = ToProto(due);
-    SetStatus(dossier, v1::DOSSIER_STATUS_RECEIVED);
+    ONESTOP_RETURN_IF_ERROR(Receive(dossier, *procedure, *agency, context.now, catalogue));
   }
 
   HistoryEntry& entry = out.entry;
@@ -485,12 +634,85 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
   switch (action.kind) {
     case v1::ACTION_KIND_ACCEPT: {
       ONESTOP_ASSIGN_OR_RETURN(const v1::Procedure* procedure, ProcedureOf(current, catalogue));
-      ONESTOP_ASSIGN_OR_RETURN(const absl::Time due,
-                               ComputeDueTime(procedure->deadline(), now, calendar));
-      *next.mutable_received_time() = ToProto(now);
-      *next.mutable_original_due_time() = ToProto(due);
-      *next.mutable_due_time() = ToProto(due);
-      SetStatus(next, v1::DOSSIER_STATUS_RECEIVED);
+      const v1::Agency* receiving = catalogue.FindAgency(current.receiving_agency_code());
+      if (receiving == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("receiving agency ", current.receiving_agency_code(), " of dossier ",
+                         DossierRef(current), " is no longer in the catalogue"));
+      }
+      ONESTOP_RETURN_IF_ERROR(Receive(next, *procedure, *receiving, now, catalogue));
+      break;
+    }
+    case v1::ACTION_KIND_FORWARD: {
+      ONESTOP_ASSIGN_OR_RETURN(const std::string from, ActingAgency(current, action, catalogue));
+      const int k = current.current_stage();
+      std::vector<std::string> to;
+      if (k >= current.stages_size()) {
+        // After the last stage the result goes back to the receiving desk.
+        next.set_current_stage(current.stages_size() + 1);
+        next.set_returned_to_desk_by_agency_code(from);
+        *next.mutable_returned_to_desk_time() = ToProto(now);
+        next.set_holder_agency_code(current.receiving_agency_code());
+        to.push_back(current.receiving_agency_code());
+      } else {
+        v1::Stage* stage = next.mutable_stages(k);
+        ONESTOP_ASSIGN_OR_RETURN(const absl::Time due,
+                                 ComputeDueTime(stage->budget(), now, calendar));
+        for (auto& task : *stage->mutable_tasks()) {
+          task.set_status(v1::STAGE_TASK_STATUS_ACTIVE);
+          task.set_handed_by_agency_code(from);
+          *task.mutable_handed_time() = ToProto(now);
+          *task.mutable_received_time() = ToProto(now);
+          *task.mutable_due_time() = ToProto(due);
+          to.push_back(task.agency_code());
+        }
+        next.set_current_stage(k + 1);
+        next.set_holder_agency_code(stage->tasks(0).agency_code());
+      }
+      SetStatus(next, v1::DOSSIER_STATUS_PROCESSING);
+      if (entry_note.empty()) {
+        entry_note = absl::StrCat("forwarded by ", from, " to ", absl::StrJoin(to, ", "));
+      }
+      break;
+    }
+    case v1::ACTION_KIND_COMPLETE_STAGE: {
+      if (action.acting_agency_code.empty()) {
+        return absl::InvalidArgumentError(
+            "acting_agency_code is required: which agency completes its part of the stage");
+      }
+      ONESTOP_RETURN_IF_ERROR(ValidateCode("acting_agency_code", action.acting_agency_code));
+      v1::Stage* stage = next.mutable_stages(current.current_stage() - 1);
+      v1::StageTask* task = nullptr;
+      for (auto& t : *stage->mutable_tasks()) {
+        if (t.agency_code() == action.acting_agency_code) task = &t;
+      }
+      if (task == nullptr || task->status() != v1::STAGE_TASK_STATUS_ACTIVE) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot complete_stage: ", DescribeAgency(catalogue, action.acting_agency_code),
+            task == nullptr ? " has no task in" : " has already completed its task in",
+            " stage ", stage->index(), " of dossier ", DossierRef(current),
+            "; the stage is held by ", DescribeHolders(current, catalogue)));
+      }
+      task->set_status(v1::STAGE_TASK_STATUS_DONE);
+      *task->mutable_completed_time() = ToProto(now);
+      const absl::Time effective_due =
+          StageTaskEffectiveDue(*task, current.pauses(), now, calendar);
+      *task->mutable_effective_due_time() = ToProto(effective_due);
+      task->set_outcome(ClassifyStageOutcome(now, effective_due, calendar));
+      // The next agency still working holds it; the last one to finish
+      // holds it until it forwards.
+      std::string holder = action.acting_agency_code;
+      for (const auto& t : stage->tasks()) {
+        if (t.status() == v1::STAGE_TASK_STATUS_ACTIVE) {
+          holder = t.agency_code();
+          break;
+        }
+      }
+      next.set_holder_agency_code(holder);
+      if (entry_note.empty()) {
+        entry_note = absl::StrCat(action.acting_agency_code, " completed stage ", stage->index(),
+                                  ": ", StageOutcomeName(task->outcome()));
+      }
       break;
     }
     case v1::ACTION_KIND_REQUEST_SUPPLEMENT: {
@@ -509,10 +731,31 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
                                              Requirement::kRequired));
       }
       const bool at_reception = current.status() == v1::DOSSIER_STATUS_NEW;
+      std::string requester = current.holder_agency_code();
+      if (!at_reception && Interlinked(current)) {
+        if (action.acting_agency_code.empty() && !ActiveAgencies(current).empty()) {
+          // Default: the first stage agency that has not asked yet.
+          for (const auto& code : ActiveAgencies(current)) {
+            if (!RequestedSupplementInProcessing(current, code)) {
+              requester = code;
+              break;
+            }
+          }
+        } else {
+          ONESTOP_ASSIGN_OR_RETURN(requester, ActingAgency(current, action, catalogue));
+        }
+        if (RequestedSupplementInProcessing(current, requester)) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cannot request_supplement: ", DescribeAgency(catalogue, requester),
+              " already requested a supplement for dossier ", DossierRef(current),
+              "; each processing agency may request a supplement only once (status ",
+              Describe(current), ")"));
+        }
+      }
       v1::SupplementRequest* request = next.add_supplements();
       request->set_phase(at_reception ? v1::SUPPLEMENT_PHASE_RECEPTION
                                       : v1::SUPPLEMENT_PHASE_PROCESSING);
-      request->set_agency_code(current.holder_agency_code());
+      request->set_agency_code(requester);
       for (const auto& item : action.missing_items) request->add_missing_items(item);
       request->set_note(action.note);
       *request->mutable_requested_time() = ToProto(now);
@@ -610,7 +853,11 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       v1::Decision* decision = next.mutable_decision();
       decision->set_outcome(action.outcome);
       decision->set_reason(action.note);
-      decision->set_agency_code(current.holder_agency_code());
+      std::string decider = current.holder_agency_code();
+      if (Interlinked(current)) {
+        ONESTOP_ASSIGN_OR_RETURN(decider, ActingAgency(current, action, catalogue));
+      }
+      decision->set_agency_code(decider);
       *decision->mutable_decided_time() = ToProto(now);
       break;
     }

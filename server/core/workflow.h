@@ -19,6 +19,23 @@
 //   withdraw      [1,2,4,5,6] before a decision → WITHDRAWN[7]
 //   stop          [2,4,5 (processing),6] → STOPPED[8]
 //   reschedule    [2,4,5,6] once, ≥ 1 day before the due date (Form 04)
+//
+// Interlinked procedures (a non-empty Procedure.route; the dossier's stages
+// are resolved at reception, see route.h) replace hand_over by:
+//   forward       RECEIVED[2] → PROCESSING[4]            into stage 1
+//                 PROCESSING[4], every task of stage k done → stage k+1,
+//                   or after the last stage back to the receiving desk
+//                   (holder := receiving agency)
+//   complete_stage PROCESSING[4], stage k in progress: the acting agency's
+//                   active task is done (outcome judged against its own
+//                   stage due time, shifted by pauses during the stage)
+// On forward every task of the next stage becomes ACTIVE, handed and
+// received now, due = ComputeDueTime(stage budget, now); the holder is the
+// stage's first agency (the next still active one as tasks complete, the
+// last completer once the stage is done, who forwards it on).
+// mark_result_ready needs the dossier back at the receiving desk.
+// request_supplement by a stage agency (Action::acting_agency_code, else
+// the holder) pauses the whole dossier's clock, once per agency.
 // Terminal: REFUSED, WITHDRAWN, STOPPED, RETURNED accept nothing.
 // An illegal action is FAILED_PRECONDITION naming the status and the
 // actions allowed in it.
@@ -68,6 +85,11 @@ struct Action {
   std::string to_agency_code;
   // reschedule: the new appointment.
   absl::Time new_due_time = absl::InfinitePast();
+  // Interlinked procedures: the agency that acts (until authentication
+  // exists, the client states it). Required for complete_stage; optional
+  // for forward, request_supplement and record_decision (default: the
+  // holder), where it must be the holder or hold an active task.
+  std::string acting_agency_code;
 };
 
 // Who acts and when.
@@ -95,9 +117,11 @@ struct Transition {
 // a missing/oversized/invalid-UTF-8 field (the message names the proto field
 // path, e.g. "applicant.full_name"), a request_id that is not 1–128
 // printable ASCII characters, an unspecified channel, a document without a
-// name or with negative copies, or a procedure not offered at the agency's
-// level; NOT_FOUND for an unknown agency or procedure; FAILED_PRECONDITION
-// if the agency is not valid on the reception day (local date of `now`).
+// name or with negative copies, or a procedure not received at the agency's
+// level (its level or also_received_at_levels); NOT_FOUND for an unknown
+// agency or procedure; FAILED_PRECONDITION if the agency or the procedure
+// is not valid on the submission day (local date of `now`), or, with
+// receive_now, the route cannot be resolved that day (route.h).
 // A document's copies of 0 (proto3's "not given") is stored as 1.
 absl::StatusOr<NewDossier> PrepareSubmission(
     const onestop::v1::SubmitDossierRequest& request, const Catalogue& catalogue,
@@ -108,8 +132,14 @@ absl::StatusOr<NewDossier> PrepareSubmission(
 // for an action illegal in the current status (or a second reception
 // supplement request, second decision, second reschedule), INVALID_ARGUMENT
 // for malformed action fields, NOT_FOUND for an unknown target agency;
-// FAILED_PRECONDITION also when the hand_over target is not valid today or
-// the dossier's procedure left the catalogue; INTERNAL when `current`
+// FAILED_PRECONDITION also when the hand_over target is not valid today,
+// the dossier's procedure left the catalogue, accept happens on a day the
+// receiving agency or the procedure is not valid or the route cannot be
+// resolved, complete_stage comes from an agency without an active task in
+// the current stage (the message names who holds it), or forward /
+// record_decision / request_supplement name an acting agency that neither
+// holds the dossier nor an active task; INVALID_ARGUMENT for complete_stage
+// without acting_agency_code; INTERNAL when `current`
 // breaks an invariant (awaiting a supplement with no request recorded).
 absl::StatusOr<Transition> ApplyAction(const onestop::v1::Dossier& current,
                                        const Action& action,

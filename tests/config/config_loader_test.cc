@@ -69,6 +69,104 @@ TEST(ConfigLoaderTest, BaseConfigurationLoads) {
   EXPECT_THAT(LoadConfigText(Text(BaseLines()), "base.textproto"), IsOk());
 }
 
+// --- Interlinked routes -----------------------------------------------------
+
+// BaseLines plus a land office that closed at the end of 2019 and a
+// procedure offered from 2020 whose route names it.
+std::vector<const char*> RouteLines() {
+  std::vector<const char*> lines = BaseLines();
+  for (const char* line : {
+           R"(agencies {)",                                                 // 15
+           R"(  code: "L")",                                                // 16
+           R"(  name: "Chi nhánh Văn phòng đăng ký đất đai huyện Lắk")",    // 17
+           R"(  level: "district")",                                        // 18
+           R"(  parent_code: "P")",                                         // 19
+           R"(  valid_to { year: 2019 month: 12 day: 31 })",                // 20
+           R"(})",                                                          // 21
+           R"(procedures {)",                                               // 22
+           R"(  code: "1.004227")",                                         // 23
+           R"(  name: "Đăng ký biến động quyền sử dụng đất")",              // 24
+           R"(  level: "district")",                                        // 25
+           R"(  valid_from { year: 2020 month: 1 day: 1 })",                // 26
+           R"(  deadline { amount: 10 unit: DEADLINE_UNIT_WORKING_DAYS })", // 27
+           R"(  route {)",                                                  // 28
+           R"(    agencies { agency_code: "L" })",                          // 29
+           R"(    budget { amount: 10 unit: DEADLINE_UNIT_WORKING_DAYS })", // 30
+           R"(  })",                                                        // 31
+           R"(})",                                                          // 32
+       }) {
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+TEST(ConfigLoaderTest, RouteNamingAVanishedAgencyIsRejectedAtItsLine) {
+  auto loaded = LoadConfigText(Text(RouteLines()), "deploy/x.textproto");
+  ASSERT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MessageLines(loaded.status()),
+              ElementsAre(AllOf(
+                  StartsWith("deploy/x.textproto:29:16: "
+                             "procedures[0].route[0].agencies[0].agency_code: "),
+                  HasSubstr("names agency L (Chi nhánh Văn phòng đăng ký đất đai huyện Lắk), "
+                            "which exists only from the beginning to 2019-12-31"),
+                  HasSubstr("no longer exists"))));
+}
+
+TEST(ConfigLoaderTest, RouteBudgetsNotAddingUpAreRejectedAtTheRoute) {
+  std::vector<const char*> lines = RouteLines();
+  lines[19] = R"(  valid_to { year: 2029 month: 12 day: 31 })";                // 20
+  lines[29] = R"(    budget { amount: 9 unit: DEADLINE_UNIT_WORKING_DAYS })";  // 30
+  auto loaded = LoadConfigText(Text(lines), "deploy/x.textproto");
+  ASSERT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MessageLines(loaded.status()),
+              ElementsAre("deploy/x.textproto:28:3: procedures[0].route: procedure 1.004227: "
+                          "stage budgets add up to 9, but the deadline is 10 "
+                          "(DEADLINE_UNIT_WORKING_DAYS); they must be equal"));
+}
+
+TEST(ConfigLoaderTest, RelativeReferenceThatCannotResolveIsRejected) {
+  std::vector<const char*> lines = RouteLines();
+  lines[19] = R"(  valid_to { year: 2029 month: 12 day: 31 })";                       // 20
+  lines[28] = R"(    agencies { unit: RELATIVE_UNIT_RECEIVING kind: "police" })";   // 29
+  auto loaded = LoadConfigText(Text(lines), "deploy/x.textproto");
+  ASSERT_THAT(loaded, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MessageLines(loaded.status()),
+              ElementsAre(AllOf(StartsWith("deploy/x.textproto:29:5: "
+                                           "procedures[0].route[0].agencies[0]: "),
+                                HasSubstr("no agency of kind \"police\" serves"))));
+}
+
+TEST(SampleConfigTest, ShipsTheThreeRouteShapesAndTheTwoTierWorld) {
+  auto loaded = LoadConfigFile(kSamplePath);
+  ASSERT_THAT(loaded, IsOk());
+  const core::Catalogue& catalogue = **loaded;
+  struct Expected {
+    const char* code;
+    int stages;
+    int parallel_in_last;
+  };
+  for (const Expected& e : std::vector<Expected>{
+           {"1.004227", 2, 2}, {"1.001193.LT", 2, 2}, {"2.000720", 1, 1}}) {
+    SCOPED_TRACE(e.code);
+    const onestop::v1::Procedure* procedure = catalogue.FindProcedure(e.code);
+    ASSERT_NE(procedure, nullptr);
+    ASSERT_EQ(procedure->route_size(), e.stages);
+    EXPECT_EQ(procedure->route(e.stages - 1).agencies_size(), e.parallel_in_last);
+  }
+  // Other helpers' fixtures rely on these staying ordinary.
+  EXPECT_TRUE(catalogue.FindProcedure("1.001193")->route().empty());
+  const onestop::v1::Agency* lien_son_lak = catalogue.FindAgency("000.41.00.H15");
+  ASSERT_NE(lien_son_lak, nullptr);
+  EXPECT_EQ(lien_son_lak->name(), "UBND xã Liên Sơn Lắk");
+  EXPECT_EQ(lien_son_lak->parent_code(), "000.00.00.H15");
+  EXPECT_FALSE(catalogue.AgencyValidOn(*lien_son_lak, absl::CivilDay(2025, 6, 30)));
+  EXPECT_TRUE(catalogue.AgencyValidOn(*lien_son_lak, absl::CivilDay(2025, 7, 1)));
+  EXPECT_THAT(catalogue.FindAgency("000.01.31.H15")->successor_codes(),
+              ElementsAre("000.41.00.H15"));
+  // A supervisor of huyện Lắk sees its 11 communes.
+  EXPECT_EQ(catalogue.SubtreeCodes(kLak).size(), 12u);
+}
+
 // --- The shipped sample ----------------------------------------------------
 
 TEST(SampleConfigTest, LoadsAndHoldsHuyenLakWithElevenCommunes) {

@@ -151,9 +151,98 @@ INSTANTIATE_TEST_SUITE_P(
         ProblemCase{"UnknownParent",
                     [](Config& c) { AgencyAt(c, 2)->set_parent_code("000.00.99.H15"); },
                     "agencies[2].parent_code", "unknown parent agency \"000.00.99.H15\""},
-        ProblemCase{"ParentTwoLevelsUp",
-                    [](Config& c) { AgencyAt(c, 2)->set_parent_code("000.00.00.H15"); },
-                    "agencies[2].parent_code", "expected \"district\""},
+        // A parent at any level above is fine (communes under the province
+        // from 1/7/2025, see CommuneDirectlyUnderProvinceIsValid); the same
+        // level is not.
+        ProblemCase{"ParentAtSameLevel",
+                    [](Config& c) { AgencyAt(c, 2)->set_parent_code("000.32.31.H15"); },
+                    "agencies[2].parent_code", "expected a level above \"commune\""},
+        ProblemCase{"SuccessorWithoutEndDate",
+                    [](Config& c) { AgencyAt(c, 0)->add_successor_codes("000.00.31.H15"); },
+                    "agencies[0].successor_codes[0]", "but no valid_to"},
+        ProblemCase{"SuccessorNotStartingNextDay",
+                    [](Config& c) { AgencyAt(c, 2)->add_successor_codes("000.32.31.H15"); },
+                    "agencies[2].successor_codes[0]",
+                    "must start on 2025-07-01, not 2021-01-01"},
+        ProblemCase{"UnknownServedUnit",
+                    [](Config& c) { AgencyAt(c, 2)->set_serves_unit_code("000.99.31.H15"); },
+                    "agencies[2].serves_unit_code", "unknown served unit \"000.99.31.H15\""},
+        ProblemCase{"RouteNamesVanishedAgency",
+                    [](Config& c) {
+                      // Only the 2021 commune receives; the district land
+                      // office ended in 2020.
+                      auto* land = c.add_agencies();
+                      land->set_code("000.31.02.H15");
+                      land->set_name("Chi nhánh VPĐKĐĐ huyện Lắk");
+                      land->set_level("district");
+                      land->set_kind("land_registration");
+                      land->set_parent_code("000.00.00.H15");
+                      land->mutable_valid_to()->set_year(2020);
+                      land->mutable_valid_to()->set_month(12);
+                      land->mutable_valid_to()->set_day(31);
+                      c.mutable_agencies(2)->mutable_valid_to()->set_year(2020);
+                      c.mutable_agencies(2)->mutable_valid_to()->set_month(6);
+                      c.mutable_agencies(2)->clear_successor_codes();
+                      c.mutable_procedures(0)->mutable_valid_from()->set_year(2021);
+                      c.mutable_procedures(0)->mutable_valid_from()->set_month(1);
+                      c.mutable_procedures(0)->mutable_valid_from()->set_day(1);
+                      auto* stage = c.mutable_procedures(0)->add_route();
+                      stage->add_agencies()->set_agency_code("000.31.02.H15");
+                      stage->mutable_budget()->set_amount(3);
+                      stage->mutable_budget()->set_unit(onestop::v1::DEADLINE_UNIT_WORKING_DAYS);
+                    },
+                    "procedures[0].route[0].agencies[0].agency_code",
+                    "no desk receiving the procedure is open then"},
+        ProblemCase{"RouteNamesUnknownAgency",
+                    [](Config& c) {
+                      auto* stage = c.mutable_procedures(0)->add_route();
+                      stage->add_agencies()->set_agency_code("000.77.31.H15");
+                      stage->mutable_budget()->set_amount(3);
+                      stage->mutable_budget()->set_unit(onestop::v1::DEADLINE_UNIT_WORKING_DAYS);
+                    },
+                    "procedures[0].route[0].agencies[0].agency_code",
+                    "unknown agency \"000.77.31.H15\""},
+        ProblemCase{"RouteBudgetsDoNotAddUp",
+                    [](Config& c) {
+                      for (int amount : {1, 1}) {
+                        auto* stage = c.mutable_procedures(0)->add_route();
+                        stage->add_agencies()->set_agency_code("000.00.31.H15");
+                        stage->mutable_budget()->set_amount(amount);
+                        stage->mutable_budget()->set_unit(
+                            onestop::v1::DEADLINE_UNIT_WORKING_DAYS);
+                      }
+                    },
+                    "procedures[0].route", "stage budgets add up to 2, but the deadline is 3"},
+        ProblemCase{"RouteBudgetInAnotherUnit",
+                    [](Config& c) {
+                      auto* stage = c.mutable_procedures(0)->add_route();
+                      stage->add_agencies()->set_agency_code("000.00.31.H15");
+                      stage->mutable_budget()->set_amount(3);
+                      stage->mutable_budget()->set_unit(onestop::v1::DEADLINE_UNIT_CALENDAR_DAYS);
+                    },
+                    "procedures[0].route[0].budget.unit", "differs from the deadline's"},
+        ProblemCase{"RelativeReferenceThatCannotResolve",
+                    [](Config& c) {
+                      auto* stage = c.mutable_procedures(0)->add_route();
+                      auto* ref = stage->add_agencies();
+                      ref->set_unit(onestop::v1::RELATIVE_UNIT_PARENT);
+                      ref->set_kind("tax");
+                      stage->mutable_budget()->set_amount(3);
+                      stage->mutable_budget()->set_unit(onestop::v1::DEADLINE_UNIT_WORKING_DAYS);
+                    },
+                    "procedures[0].route[0].agencies[0]",
+                    "for desk 000.31.31.H15 (UBND thị trấn Liên Sơn) on 2020-12-31: no agency "
+                    "of kind \"tax\" serves UBND huyện Lắk (000.00.31.H15) on 2020-12-31"},
+        ProblemCase{"ReferenceWithBothForms",
+                    [](Config& c) {
+                      auto* stage = c.mutable_procedures(0)->add_route();
+                      auto* ref = stage->add_agencies();
+                      ref->set_agency_code("000.00.31.H15");
+                      ref->set_kind("tax");
+                      stage->mutable_budget()->set_amount(3);
+                      stage->mutable_budget()->set_unit(onestop::v1::DEADLINE_UNIT_WORKING_DAYS);
+                    },
+                    "procedures[0].route[0].agencies[0]", "not both"},
         ProblemCase{"ParentBelow",
                     [](Config& c) { AgencyAt(c, 1)->set_parent_code("000.31.31.H15"); },
                     "agencies[1].parent_code", "is at level \"commune\""},
@@ -277,6 +366,54 @@ TEST_F(CatalogueQueryTest, IsInSubtreeWalksParents) {
     EXPECT_EQ(catalogue_->IsInSubtree(c.code, c.ancestor), c.expected)
         << c.code << " under " << c.ancestor;
   }
+}
+
+TEST(CatalogueBuildTest, CommuneDirectlyUnderProvinceIsValid) {
+  Config config = BaseConfig();
+  onestop::v1::Agency* merged = config.add_agencies();
+  merged->set_code("000.41.00.H15");
+  merged->set_name("UBND xã Liên Sơn Lắk");
+  merged->set_level("commune");
+  merged->set_parent_code("000.00.00.H15");
+  merged->mutable_valid_from()->set_year(2025);
+  merged->mutable_valid_from()->set_month(7);
+  merged->mutable_valid_from()->set_day(1);
+  AgencyAt(config, 2)->add_successor_codes("000.41.00.H15");
+  auto built = Catalogue::Build(config);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const Catalogue>>(built))
+      << absl::StrJoin(Render(std::get<std::vector<ConfigProblem>>(built)), "\n");
+  const Catalogue& catalogue = *std::get<std::shared_ptr<const Catalogue>>(built);
+  EXPECT_TRUE(catalogue.IsInSubtree("000.41.00.H15", "000.00.00.H15"));
+  EXPECT_FALSE(catalogue.IsInSubtree("000.41.00.H15", "000.00.31.H15"));
+}
+
+TEST_F(CatalogueQueryTest, SubtreeCodesListsTheAgencyAndEveryDescendant) {
+  struct Case {
+    const char* code;
+    std::vector<std::string> expected;
+  };
+  const Case cases[] = {
+      {"000.00.00.H15", {"000.00.00.H15", "000.00.31.H15", "000.31.31.H15", "000.32.31.H15"}},
+      {"000.00.31.H15", {"000.00.31.H15", "000.31.31.H15", "000.32.31.H15"}},
+      {"000.32.31.H15", {"000.32.31.H15"}},
+      {"000.99.99.H15", {}},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(catalogue_->SubtreeCodes(c.code), c.expected) << c.code;
+  }
+}
+
+TEST_F(CatalogueQueryTest, ServedUnitDefaults) {
+  onestop::v1::Agency agency;
+  agency.set_code("A");
+  agency.set_parent_code("P");
+  EXPECT_EQ(catalogue_->ServedUnitCode(agency), "A");  // untagged: itself
+  agency.set_kind("people_committee");
+  EXPECT_EQ(catalogue_->ServedUnitCode(agency), "A");
+  agency.set_kind("tax");
+  EXPECT_EQ(catalogue_->ServedUnitCode(agency), "P");  // others: the parent
+  agency.set_serves_unit_code("U");
+  EXPECT_EQ(catalogue_->ServedUnitCode(agency), "U");  // explicit wins
 }
 
 TEST(DateConversionTest, UnsetIsUnboundedAndSetDatesRoundTrip) {
