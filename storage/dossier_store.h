@@ -21,6 +21,11 @@
 //                      no upper limit: callers cap it), ReadEvents limit < 1
 //   INTERNAL           corrupt data or broken invariant
 //
+// Revisions: the k-th committed write gets revision k, and events become
+// visible to ReadEvents in revision order (a single writer per database
+// makes commit order = revision order). Retention (CompactEvents) removes
+// the oldest events only.
+//
 // Derived fields (`timeliness`) are never stored. An event's `time` and
 // `action` are its history entry's.
 //
@@ -81,12 +86,17 @@ struct UpdateDossierWrite {
 
 // Filters for List; all optional, combined with AND.
 struct DossierQuery {
-  // Receiving or holding agency (exact code).
-  std::string agency_code;
+  // Receiving or holding agency is any of these (exact codes); empty = any
+  // agency. Callers expand a subtree to its codes.
+  std::vector<std::string> agency_codes;
   onestop::v1::DossierStatus status = onestop::v1::DOSSIER_STATUS_UNSPECIFIED;
   std::string procedure_code;
   // Only open dossiers (status 2, 4, 5, 6) whose due_time is before this.
   std::optional<absl::Time> open_and_due_before;
+  // Only open dossiers (status 2, 4, 5, 6) whose due_time is at or after
+  // this. Combined with open_and_due_before it selects the half-open window
+  // [open_and_due_not_before, open_and_due_before), e.g. "due soon".
+  std::optional<absl::Time> open_and_due_not_before;
   // Only rows with a position below this (from a previous page's
   // `last_position`); 0 starts at the newest.
   int64_t before_position = 0;
@@ -131,6 +141,19 @@ class DossierStore {
 
   // The highest committed revision (0 if none).
   virtual absl::StatusOr<int64_t> LastRevision() = 0;
+
+  // The oldest retained revision: events below it were compacted away and
+  // can no longer be read. LastRevision() + 1 when there are no events.
+  virtual absl::StatusOr<int64_t> FirstRevision() = 0;
+
+  // Deletes the events with revision < `before_revision` (retention), but
+  // never the newest event, and returns how many it deleted (0 if none;
+  // any `before_revision`, even ≤ 0, is valid). Afterwards FirstRevision()
+  // is min(before_revision, LastRevision()) if it was lower. Revisions are
+  // never reused: keeping the newest event keeps the next revision above
+  // every revision ever issued. Dossiers and history are untouched.
+  // Writers may proceed between the backend's deletion batches.
+  virtual absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) = 0;
 };
 
 }  // namespace onestop::storage

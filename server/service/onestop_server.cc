@@ -68,13 +68,22 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
         "--listen: \"", options.listen, "\" is not HOST:PORT (e.g. 127.0.0.1:7600)"));
   }
   std::unique_ptr<OnestopServer> server(new OnestopServer());
+  absl::StatusOr<int64_t> last_revision = deps.store->LastRevision();
+  if (!last_revision.ok()) return last_revision.status();
+  server->notifier_ = std::make_unique<storage::FeedNotifier>(*last_revision);
+  server->store_ =
+      std::make_unique<storage::NotifyingDossierStore>(deps.store, server->notifier_.get());
   server->executor_ = std::make_unique<Executor>(options.executor);
-  server->manager_ = std::make_unique<DossierManager>(deps.store, deps.catalogue, deps.clock,
-                                                      options.manager);
+  server->manager_ = std::make_unique<DossierManager>(server->store_.get(), deps.catalogue,
+                                                      deps.clock, options.manager);
   server->dossier_service_ =
       std::make_unique<DossierServiceImpl>(server->manager_.get(), server->executor_.get());
   server->catalogue_service_ = std::make_unique<CatalogueServiceImpl>(server->manager_.get());
   server->admin_service_ = std::make_unique<AdminServiceImpl>(deps.clock, deps.controlled_clock);
+  DossierManager* manager = server->manager_.get();
+  server->feed_service_ = std::make_unique<FeedServiceImpl>(
+      server->store_.get(), server->notifier_.get(), [manager] { return manager->catalogue(); },
+      options.feed);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -86,6 +95,7 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   builder.RegisterService(server->dossier_service_.get());
   builder.RegisterService(server->catalogue_service_.get());
   builder.RegisterService(server->admin_service_.get());
+  builder.RegisterService(server->feed_service_.get());
   if (deps.controlled_clock != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::make_unique<ControlledClockInterceptorFactory>());
@@ -108,10 +118,14 @@ void OnestopServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
   if (server_ == nullptr) {  // Start failed before the server existed
+    if (feed_service_ != nullptr) feed_service_->Shutdown();
     executor_.reset();
     return;
   }
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Open watches never end on their own: end them now, or Shutdown would
+  // wait the whole grace period for them.
+  feed_service_->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();
   executor_.reset();  // runs whatever was accepted, then joins

@@ -17,8 +17,11 @@
 #include "server/service/dossier_manager.h"
 #include "server/service/dossier_service.h"
 #include "server/service/executor.h"
+#include "server/service/feed_service.h"
 #include "server/util/clock.h"
 #include "storage/dossier_store.h"
+#include "storage/feed_notifier.h"
+#include "storage/notifying_dossier_store.h"
 
 namespace onestop::service {
 
@@ -27,6 +30,8 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:7600";
   ExecutorOptions executor;
   DossierManagerOptions manager;
+  // The change feed: retention, progress interval, lag limit.
+  FeedOptions feed;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 4 << 20;
 };
@@ -44,7 +49,9 @@ struct ServerDependencies {
 class OnestopServer {
  public:
   // Builds and starts the server. UNAVAILABLE if the address cannot be
-  // bound (e.g. in use), INVALID_ARGUMENT for a malformed address.
+  // bound (e.g. in use), INVALID_ARGUMENT for a malformed address; the
+  // store's errors if its last revision cannot be read. Composes
+  // deps.store with NotifyingDossierStore so every write wakes watchers.
   static absl::StatusOr<std::unique_ptr<OnestopServer>> Start(
       const ServerOptions& options, ServerDependencies dependencies);
 
@@ -55,19 +62,31 @@ class OnestopServer {
   // "HOST:PORT" with the bound port.
   const std::string& address() const { return address_; }
 
-  // Marks health NOT_SERVING, stops accepting calls, lets in-flight calls
-  // finish for up to `grace` (then cancels them), and drains the executor.
+  // Marks health NOT_SERVING, ends open watches with UNAVAILABLE ("server
+  // shutting down"), stops accepting calls, lets in-flight calls finish for
+  // up to `grace` (then cancels them), and drains the executor.
   // Idempotent.
   void Shutdown(absl::Duration grace);
+
+  // The change-feed service (for tests: ActiveWatches, CompactNow).
+  FeedServiceImpl& feed_service() { return *feed_service_; }
+  // The gRPC server (for tests: health service). Null before Start
+  // succeeded.
+  grpc::Server* grpc_server() { return server_.get(); }
 
  private:
   OnestopServer() = default;
 
+  // Declared before their users: destroyed after them.
+  std::unique_ptr<storage::FeedNotifier> notifier_;
+  // deps.store decorated to publish each write's revision to notifier_.
+  std::unique_ptr<storage::NotifyingDossierStore> store_;
   std::unique_ptr<DossierManager> manager_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<DossierServiceImpl> dossier_service_;
   std::unique_ptr<CatalogueServiceImpl> catalogue_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<FeedServiceImpl> feed_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;

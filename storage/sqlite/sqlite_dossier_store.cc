@@ -9,9 +9,11 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "server/util/status_macros.h"
+#include "storage/sqlite/lock_file.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
 
@@ -19,6 +21,7 @@ namespace onestop::storage {
 namespace {
 
 using ::onestop::storage::sqlite_internal::Connection;
+using ::onestop::storage::sqlite_internal::LockFile;
 using ::onestop::storage::sqlite_internal::SqliteError;
 using ::onestop::storage::sqlite_internal::Statement;
 using ::onestop::v1::Dossier;
@@ -279,8 +282,9 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
 
 }  // namespace
 
-SqliteDossierStore::SqliteDossierStore(std::unique_ptr<Connection> connection)
-    : connection_(std::move(connection)) {}
+SqliteDossierStore::SqliteDossierStore(std::unique_ptr<LockFile> lock,
+                                       std::unique_ptr<Connection> connection)
+    : lock_(std::move(lock)), connection_(std::move(connection)) {}
 
 SqliteDossierStore::~SqliteDossierStore() = default;
 
@@ -289,11 +293,17 @@ absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
   if (options.path.empty()) {
     return absl::InvalidArgumentError("a database path is required (or \":memory:\")");
   }
+  std::unique_ptr<LockFile> lock;
+  if (options.path != ":memory:") {
+    ONESTOP_ASSIGN_OR_RETURN(lock,
+                             LockFile::Acquire(absl::StrCat(options.path, ".lock"), options.path));
+  }
   ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(options.path));
   if (absl::Status status = Configure(*connection, options); !status.ok()) {
     return OpenError(*connection, options.path, status);
   }
-  return std::unique_ptr<SqliteDossierStore>(new SqliteDossierStore(std::move(connection)));
+  return std::unique_ptr<SqliteDossierStore>(
+      new SqliteDossierStore(std::move(lock), std::move(connection)));
 }
 
 absl::StatusOr<Dossier> SqliteDossierStore::Create(const CreateDossierWrite& write) {
@@ -436,10 +446,14 @@ absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) 
   }
   std::string sql = "SELECT position, code, etag, body FROM dossiers WHERE 1 = 1";
   std::vector<std::variant<int64_t, std::string>> params;
-  if (!query.agency_code.empty()) {
-    absl::StrAppend(&sql, " AND (receiving_agency = ? OR holder_agency = ?)");
-    params.emplace_back(query.agency_code);
-    params.emplace_back(query.agency_code);
+  if (!query.agency_codes.empty()) {
+    const std::string marks = absl::StrJoin(
+        std::vector<absl::string_view>(query.agency_codes.size(), "?"), ", ");
+    absl::StrAppend(&sql, " AND (receiving_agency IN (", marks, ") OR holder_agency IN (", marks,
+                    "))");
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const std::string& code : query.agency_codes) params.emplace_back(code);
+    }
   }
   if (query.status != onestop::v1::DOSSIER_STATUS_UNSPECIFIED) {
     absl::StrAppend(&sql, " AND status = ?");
@@ -452,6 +466,10 @@ absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) 
   if (query.open_and_due_before.has_value()) {
     absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us < ?");
     params.emplace_back(absl::ToUnixMicros(*query.open_and_due_before));
+  }
+  if (query.open_and_due_not_before.has_value()) {
+    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us >= ?");
+    params.emplace_back(absl::ToUnixMicros(*query.open_and_due_not_before));
   }
   if (query.before_position > 0) {
     absl::StrAppend(&sql, " AND position < ?");
@@ -529,6 +547,40 @@ absl::StatusOr<int64_t> SqliteDossierStore::LastRevision() {
   absl::MutexLock lock(&mu_);
   return connection_->QueryInt64("SELECT COALESCE(MAX(revision), 0) FROM events",
                                  "reading the last revision");
+}
+
+absl::StatusOr<int64_t> SqliteDossierStore::FirstRevision() {
+  absl::MutexLock lock(&mu_);
+  // The newest event is never compacted, so an empty table means no event
+  // was ever written: the first revision will be 1.
+  return connection_->QueryInt64("SELECT COALESCE(MIN(revision), 1) FROM events",
+                                 "reading the first revision");
+}
+
+absl::StatusOr<int64_t> SqliteDossierStore::CompactEvents(int64_t before_revision) {
+  int64_t deleted = 0;
+  while (true) {
+    absl::MutexLock lock(&mu_);
+    Connection& connection = *connection_;
+    int64_t chunk = 0;
+    ONESTOP_RETURN_IF_ERROR(
+        InTransaction(connection, TransactionKind::kWrite, [&]() -> absl::Status {
+          // Never the newest event: revisions are MAX + 1, so keeping it
+          // keeps every later revision higher than any ever issued.
+          ONESTOP_ASSIGN_OR_RETURN(
+              Statement stmt,
+              connection.Prepare(
+                  "DELETE FROM events WHERE revision < ?1 AND revision < (SELECT MAX(revision) "
+                  "FROM events) AND revision < (SELECT MIN(revision) FROM events) + ?2"));
+          stmt.BindInt64(1, before_revision);
+          stmt.BindInt64(2, kCompactionChunk);
+          ONESTOP_RETURN_IF_ERROR(stmt.Run("compacting events"));
+          chunk = sqlite3_changes(connection.raw());
+          return absl::OkStatus();
+        }));
+    deleted += chunk;
+    if (chunk < kCompactionChunk) return deleted;
+  }
 }
 
 absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {

@@ -51,6 +51,7 @@ namespace onestop::storage {
 
 namespace sqlite_internal {
 class Connection;
+class LockFile;
 }  // namespace sqlite_internal
 
 // How hard a commit works to survive power loss.
@@ -99,13 +100,20 @@ class SqliteDossierStore final : public DossierStore {
   // `PRAGMA application_id` of onestop databases ("ONES" in ASCII).
   static constexpr int32_t kApplicationId = 0x4F4E4553;
 
-  // Opens (creating if absent) the database at `options.path`, applies the
-  // pragmas (journal_mode=WAL, synchronous per `durability`,
+  // Opens (creating if absent) the database at `options.path`, first taking
+  // an exclusive advisory lock (flock) on "<path>.lock" (holding this
+  // process's pid) so that one process at a time writes the file: revision
+  // order = commit order relies on it (docs/FEED.md). The lock is released
+  // when the store is destroyed or the process dies; ":memory:" takes none.
+  // Then it applies the pragmas (journal_mode=WAL, synchronous per `durability`,
   // foreign_keys=ON, busy_timeout), verifies the file per
   // `integrity_check`, and migrates the schema to kSchemaVersion in one
   // transaction. Errors, each naming the path and SQLite's message:
   //   INVALID_ARGUMENT    empty path
-  //   FAILED_PRECONDITION the file cannot be opened or created; it is not
+  //   FAILED_PRECONDITION another store (in this or another process) has the
+  //                       file open: "database X is in use by another
+  //                       onestopd (pid N)"; the lock file cannot be
+  //                       created; the file cannot be opened or created; it is not
   //                       an SQLite database, is corrupt, belongs to
   //                       another application, or has a schema version
   //                       newer than kSchemaVersion (upgrade onestopd)
@@ -126,13 +134,24 @@ class SqliteDossierStore final : public DossierStore {
   absl::StatusOr<std::vector<onestop::v1::DossierEvent>> ReadEvents(int64_t after_revision,
                                                                     int limit) override;
   absl::StatusOr<int64_t> LastRevision() override;
+  absl::StatusOr<int64_t> FirstRevision() override;
+  // Deletes in chunks of kCompactionChunk events, one write transaction
+  // each, so writers wait at most one chunk.
+  absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) override;
+
+  // Events deleted per transaction by CompactEvents.
+  static constexpr int64_t kCompactionChunk = 10000;
 
   // The connection settings in force. INTERNAL if SQLite fails.
   absl::StatusOr<SqliteSettings> Settings();
 
  private:
-  explicit SqliteDossierStore(std::unique_ptr<sqlite_internal::Connection> connection);
+  SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
+                     std::unique_ptr<sqlite_internal::Connection> connection);
 
+  // Declared first: released after the connection closes. Null for
+  // ":memory:".
+  const std::unique_ptr<sqlite_internal::LockFile> lock_;
   absl::Mutex mu_;
   const std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
 };

@@ -489,6 +489,56 @@ TEST_P(DossierStoreConformanceTest, ReadEventsPagesByRevision) {
   EXPECT_THAT(store().ReadEvents(0, 0), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_P(DossierStoreConformanceTest, EmptyStoreFirstRevisionIsOneAndCompactsNothing) {
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(1));
+  EXPECT_THAT(store().CompactEvents(100), IsOkAndHolds(0));
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(1));
+}
+
+std::vector<int64_t> Revisions(const std::vector<DossierEvent>& events) {
+  std::vector<int64_t> out;
+  for (const DossierEvent& e : events) out.push_back(e.revision());
+  return out;
+}
+
+TEST_P(DossierStoreConformanceTest, CompactEventsDeletesOldestAndNeverTheNewest) {
+  for (int i = 0; i < 5; ++i) ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk());
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(1));
+  EXPECT_THAT(store().CompactEvents(1), IsOkAndHolds(0));
+  EXPECT_THAT(store().CompactEvents(-7), IsOkAndHolds(0));
+
+  EXPECT_THAT(store().CompactEvents(3), IsOkAndHolds(2));  // 1 and 2
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(3));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(5));
+  EXPECT_THAT(store().ReadEvents(0, 10), IsOkAndHolds(::testing::ResultOf(
+                                             Revisions, ElementsAre(3, 4, 5))));
+  EXPECT_THAT(store().CompactEvents(3), IsOkAndHolds(0));  // idempotent
+
+  EXPECT_THAT(store().CompactEvents(100), IsOkAndHolds(2));  // 3 and 4; 5 is the newest
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(5));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(5));
+  EXPECT_THAT(store().ReadEvents(0, 10),
+              IsOkAndHolds(::testing::ResultOf(Revisions, ElementsAre(5))));
+}
+
+TEST_P(DossierStoreConformanceTest, RevisionsAreNotReusedAfterCompaction) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk());
+  ASSERT_THAT(store().CompactEvents(1000), IsOkAndHolds(1));
+  ASSERT_THAT(store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                        "H12.23.07", kT0 + absl::Hours(1))),
+              IsOk());
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(3));
+  EXPECT_THAT(store().FirstRevision(), IsOkAndHolds(2));
+  absl::StatusOr<std::vector<DossierEvent>> events = store().ReadEvents(0, 10);
+  ASSERT_THAT(events, IsOkAndHolds(::testing::ResultOf(Revisions, ElementsAre(2, 3))));
+  EXPECT_EQ((*events)[1].dossier().code(), created->code());
+  // Compaction leaves dossiers and their history alone.
+  EXPECT_THAT(store().Get(created->code()),
+              IsOkAndHolds(::testing::Property(&Dossier::history_size, 2)));
+}
+
 // ---------------------------------------------------------------------------
 // Listing
 
@@ -526,14 +576,32 @@ TEST_P(DossierStoreConformanceTest, ListFiltersByReceivingOrHoldingAgency) {
   ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "B", .holder = "B"}))), IsOk());
   ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "C", .holder = "A"}))), IsOk());
   DossierQuery query;
-  query.agency_code = "A";
+  query.agency_codes = {"A"};
   EXPECT_THAT(store().List(query),
               IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(4), Code(2), Code(1)))));
-  query.agency_code = "B";
+  query.agency_codes = {"B"};
   EXPECT_THAT(store().List(query),
               IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(3), Code(2)))));
-  query.agency_code = "Z";
+  query.agency_codes = {"Z"};
   EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, IsEmpty())));
+}
+
+TEST_P(DossierStoreConformanceTest, ListFiltersByAnyOfSeveralAgencies) {
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "A", .holder = "A"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "B", .holder = "B"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "C", .holder = "D"}))), IsOk());
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = "E", .holder = "E"}))), IsOk());
+  DossierQuery query;
+  query.agency_codes = {"A", "D"};  // 3 matches through its holder only
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(3), Code(1)))));
+  query.agency_codes = {"B", "C", "Z"};  // 3 matches through its receiver only
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(3), Code(2)))));
+  query.agency_codes = {"Y", "Z"};
+  EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, IsEmpty())));
+  query.agency_codes = {};  // no filter
+  EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, SizeIs(4))));
 }
 
 TEST_P(DossierStoreConformanceTest, ListFiltersByStatusAndProcedure) {
@@ -596,6 +664,47 @@ TEST_P(DossierStoreConformanceTest, ListFiltersOpenAndDueBefore) {
               IsOkAndHolds(::testing::ResultOf(Codes, ::testing::ElementsAreArray(expected))));
 }
 
+TEST_P(DossierStoreConformanceTest, ListFiltersOpenAndDueNotBeforeAloneAndAsAWindow) {
+  const absl::Time from = kT0 + absl::Hours(24);
+  const absl::Time until = kT0 + absl::Hours(48);
+  struct Row {
+    DossierStatus status;
+    std::optional<absl::Time> due = std::nullopt;
+    bool at_or_after_from;  // listed by open_and_due_not_before alone
+    bool in_window;         // listed by [from, until)
+  };
+  const std::vector<Row> rows = {
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, from - absl::Seconds(1), false, false},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, from, true, true},  // inclusive
+      {onestop::v1::DOSSIER_STATUS_RECEIVED, until - absl::Seconds(1), true, true},
+      {onestop::v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED, from, true, true},
+      {onestop::v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION, from, true, true},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, until, true, false},  // exclusive
+      {onestop::v1::DOSSIER_STATUS_NEW, from, false, false},
+      {onestop::v1::DOSSIER_STATUS_RESULT_READY, from, false, false},
+      {onestop::v1::DOSSIER_STATUS_RETURNED, from, false, false},
+      {onestop::v1::DOSSIER_STATUS_STOPPED, from, false, false},
+      {onestop::v1::DOSSIER_STATUS_PROCESSING, std::nullopt, false, false},  // no deadline
+  };
+  std::vector<std::string> alone;
+  std::vector<std::string> window;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_THAT(
+        store().Create(MakeCreate(MakeDossier({.status = rows[i].status, .due = rows[i].due}))),
+        IsOk());
+    const std::string code = Code(static_cast<int>(i) + 1);
+    if (rows[i].at_or_after_from) alone.insert(alone.begin(), code);
+    if (rows[i].in_window) window.insert(window.begin(), code);
+  }
+  DossierQuery query;
+  query.open_and_due_not_before = from;
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ::testing::ElementsAreArray(alone))));
+  query.open_and_due_before = until;
+  EXPECT_THAT(store().List(query),
+              IsOkAndHolds(::testing::ResultOf(Codes, ::testing::ElementsAreArray(window))));
+}
+
 TEST_P(DossierStoreConformanceTest, ListCombinesAllFilters) {
   const absl::Time cutoff = kT0 + absl::Hours(48);
   const Spec match{.receiving = "A",
@@ -619,7 +728,7 @@ TEST_P(DossierStoreConformanceTest, ListCombinesAllFilters) {
   ASSERT_THAT(store().Create(MakeCreate(MakeDossier(match))), IsOk());  // 6: matches
 
   DossierQuery query;
-  query.agency_code = "A";
+  query.agency_codes = {"A"};
   query.status = onestop::v1::DOSSIER_STATUS_PROCESSING;
   query.procedure_code = "P1";
   query.open_and_due_before = cutoff;
@@ -635,7 +744,7 @@ TEST_P(DossierStoreConformanceTest, ListSeesUpdatedFilterColumns) {
       store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "B", kT0)),
       IsOk());
   DossierQuery by_holder;
-  by_holder.agency_code = "B";
+  by_holder.agency_codes = {"B"};
   EXPECT_THAT(store().List(by_holder),
               IsOkAndHolds(::testing::ResultOf(Codes, ElementsAre(Code(1)))));
   DossierQuery by_old_status;
@@ -684,7 +793,7 @@ TEST_P(DossierStoreConformanceTest, ListPaginatesWithoutDuplicatesOrGaps) {
   EXPECT_FALSE(one->more);
 
   DossierQuery filtered;
-  filtered.agency_code = "A";
+  filtered.agency_codes = {"A"};
   filtered.page_size = 2;
   std::vector<std::vector<std::string>> filtered_pages;
   read_all(filtered, filtered_pages);

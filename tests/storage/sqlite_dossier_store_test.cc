@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/forwarding_dossier_store.h"
 #include "tests/storage/dossier_store_conformance.h"
 #include "tests/testing/status_matchers.h"
 
@@ -50,7 +52,7 @@ absl::StatusOr<std::string> MakeTempDir() {
 // WAL file and code paths, without 10,000 fsyncs (seconds to tens of seconds
 // on a busy disk) in CodeSequenceGrowsPastFourDigits; FULL is checked by
 // SqliteDossierStoreTest.FullDurabilityPragmas and the reopen test.
-class TempFileStore final : public DossierStore {
+class TempFileStore final : public ForwardingDossierStore {
  public:
   static absl::StatusOr<std::unique_ptr<DossierStore>> Open() {
     absl::StatusOr<std::string> dir = MakeTempDir();
@@ -65,34 +67,14 @@ class TempFileStore final : public DossierStore {
   }
 
   ~TempFileStore() override {
-    store_.reset();
+    store_.reset();  // close the database before removing its files
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  absl::StatusOr<Dossier> Create(const CreateDossierWrite& write) override {
-    return store_->Create(write);
-  }
-  absl::StatusOr<Dossier> Update(const UpdateDossierWrite& write) override {
-    return store_->Update(write);
-  }
-  absl::StatusOr<Dossier> Get(const std::string& code) override { return store_->Get(code); }
-  absl::StatusOr<DossierPage> List(const DossierQuery& query) override {
-    return store_->List(query);
-  }
-  absl::StatusOr<std::optional<RecordedRequest>> FindRequest(
-      const std::string& request_id) override {
-    return store_->FindRequest(request_id);
-  }
-  absl::StatusOr<std::vector<onestop::v1::DossierEvent>> ReadEvents(int64_t after_revision,
-                                                                    int limit) override {
-    return store_->ReadEvents(after_revision, limit);
-  }
-  absl::StatusOr<int64_t> LastRevision() override { return store_->LastRevision(); }
-
  private:
   TempFileStore(std::string dir, std::unique_ptr<SqliteDossierStore> store)
-      : dir_(std::move(dir)), store_(std::move(store)) {}
+      : ForwardingDossierStore(store.get()), dir_(std::move(dir)), store_(std::move(store)) {}
 
   std::string dir_;
   std::unique_ptr<SqliteDossierStore> store_;
@@ -225,6 +207,54 @@ TEST_F(SqliteDossierStoreTest, ReopenKeepsDossiersEventsCountersAndRequests) {
   absl::StatusOr<Dossier> next = (*store)->Create(SimpleCreate());
   ASSERT_THAT(next, IsOk());
   EXPECT_EQ(next->code(), "H12.23-250106-0002");
+}
+
+TEST_F(SqliteDossierStoreTest, SecondOpenOfTheSameFileIsRefusedNamingTheOwnerPid) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> first = Open();
+  ASSERT_THAT(first, IsOk());
+  EXPECT_THAT(Open(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                               AllOf(HasSubstr(path_), HasSubstr("in use by another onestopd"),
+                                     HasSubstr(absl::StrCat("(pid ", getpid(), ")")))));
+  // The refused open changed nothing: the first store still works.
+  EXPECT_THAT((*first)->Create(SimpleCreate()), IsOk());
+  first->reset();  // releases the lock
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> again = Open();
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT((*again)->LastRevision(), IsOkAndHolds(1));
+}
+
+TEST_F(SqliteDossierStoreTest, MemoryDatabasesTakeNoLock) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> a =
+      SqliteDossierStore::Open({.path = ":memory:"});
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> b =
+      SqliteDossierStore::Open({.path = ":memory:"});
+  EXPECT_THAT(a, IsOk());
+  EXPECT_THAT(b, IsOk());
+  EXPECT_FALSE(std::filesystem::exists(":memory:.lock"));
+}
+
+TEST_F(SqliteDossierStoreTest, CompactionSurvivesReopenAndRevisionsContinue) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    for (int i = 0; i < 4; ++i) ASSERT_THAT((*store)->Create(SimpleCreate()), IsOk());
+    ASSERT_THAT((*store)->CompactEvents(100), IsOkAndHolds(3));
+  }
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->FirstRevision(), IsOkAndHolds(4));
+  ASSERT_THAT((*store)->Create(SimpleCreate()), IsOk());
+  EXPECT_THAT((*store)->LastRevision(), IsOkAndHolds(5));
+}
+
+TEST_F(SqliteDossierStoreTest, CompactionDeletesMoreThanOneChunk) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_THAT(store, IsOk());
+  const int64_t n = SqliteDossierStore::kCompactionChunk * 2 + 3;
+  for (int64_t i = 0; i < n; ++i) ASSERT_THAT((*store)->Create(SimpleCreate()), IsOk());
+  EXPECT_THAT((*store)->CompactEvents(n), IsOkAndHolds(n - 1));
+  EXPECT_THAT((*store)->FirstRevision(), IsOkAndHolds(n));
 }
 
 TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) {

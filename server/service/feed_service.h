@@ -1,0 +1,113 @@
+// FeedServiceImpl: onestop.v1.FeedService, the change feed (docs/FEED.md).
+//
+// Each WatchEvents call is a ServerWriteReactor driven by one application
+// thread of its own (never a gRPC reaction thread, gRFC L67). The thread
+// pulls batches from the store (ReadEvents), filters them, writes matching
+// events one at a time (one write in flight), and when caught up sleeps in
+// FeedNotifier::Await until a writer publishes a newer revision, the
+// progress interval passes, the client cancels, or the server shuts down.
+// Writers never wait for watchers: a slow consumer only falls behind, and is
+// cancelled with OUT_OF_RANGE once more than `max_lag` revisions behind or
+// once its position is compacted away; it resumes by revision.
+//
+// A background compactor thread applies `retain_events` every
+// `compaction_interval` (real time).
+//
+// Ownership: `store`, `notifier` and whatever `catalogue` reads are not
+// owned and must outlive the service. Thread safety: all public methods are
+// thread-safe.
+#ifndef ONESTOP_SERVER_SERVICE_FEED_SERVICE_H_
+#define ONESTOP_SERVER_SERVICE_FEED_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "onestop/v1/feed_service.grpc.pb.h"
+#include "server/core/catalogue.h"
+#include "storage/dossier_store.h"
+#include "storage/feed_notifier.h"
+
+namespace onestop::service {
+
+struct FeedOptions {
+  // Keep at least this many newest events; older ones are compacted away.
+  // 0 = keep every event forever.
+  int64_t retain_events = 10'000'000;
+  // How often the background compactor runs (real time).
+  absl::Duration compaction_interval = absl::Minutes(1);
+  // An idle stream gets a Progress message this often (real time).
+  absl::Duration progress_interval = absl::Seconds(5);
+  // A watcher more revisions behind the newest than this is cancelled with
+  // OUT_OF_RANGE.
+  int64_t max_lag = 1'000'000;
+  // Events read from the store per batch.
+  int batch_size = 256;
+  // Open watches allowed at once; more are RESOURCE_EXHAUSTED.
+  int max_watches = 1000;
+};
+
+class FeedServiceImpl final : public onestop::v1::FeedService::CallbackService {
+ public:
+  // Returns the catalogue in force (for agency subtrees); never null.
+  using CatalogueSource = std::function<std::shared_ptr<const core::Catalogue>()>;
+
+  // Starts the compactor thread. `store` should be the decorated store
+  // whose writes publish to `notifier`.
+  FeedServiceImpl(storage::DossierStore* store, storage::FeedNotifier* notifier,
+                  CatalogueSource catalogue, const FeedOptions& options);
+  // Calls Shutdown() and joins the compactor. Every watch must be done
+  // (the gRPC server shut down and waited) before destruction.
+  ~FeedServiceImpl() override;
+
+  FeedServiceImpl(const FeedServiceImpl&) = delete;
+  FeedServiceImpl& operator=(const FeedServiceImpl&) = delete;
+
+  grpc::ServerWriteReactor<onestop::v1::WatchEventsResponse>* WatchEvents(
+      grpc::CallbackServerContext* context,
+      const onestop::v1::WatchEventsRequest* request) override;
+
+  // Ends every open watch with UNAVAILABLE "server shutting down" (after
+  // its in-flight write, if any, completes or is cancelled), refuses new
+  // ones the same way, and stops the compactor. Does not wait. Idempotent.
+  void Shutdown();
+
+  // Deletes events older than the newest `retain_events` now; returns how
+  // many. 0 without touching the store when retain_events is 0.
+  absl::StatusOr<int64_t> CompactNow();
+
+  // Watches whose reactor has not reached OnDone yet.
+  int ActiveWatches() const;
+
+  // Blocks until ActiveWatches() == `count` or `timeout` passes; true if
+  // reached. For tests and shutdown diagnostics.
+  bool AwaitActiveWatches(int count, absl::Duration timeout) const;
+
+ private:
+  class Watch;
+
+  // Called by a Watch from OnDone.
+  void WatchDone();
+  void CompactorLoop();
+
+  storage::DossierStore* const store_;
+  storage::FeedNotifier* const notifier_;
+  const CatalogueSource catalogue_;
+  const FeedOptions options_;
+
+  mutable absl::Mutex mu_;
+  int active_watches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopping_{false};  // mirrors shutting_down_ for watch predicates
+  std::thread compactor_;
+};
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_FEED_SERVICE_H_

@@ -1,0 +1,28 @@
+#include "storage/notifying_dossier_store.h"
+
+namespace onestop::storage {
+
+absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Create(
+    const CreateDossierWrite& write) {
+  absl::StatusOr<onestop::v1::Dossier> result = base().Create(write);
+  if (result.ok()) PublishLast();
+  return result;
+}
+
+absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Update(
+    const UpdateDossierWrite& write) {
+  absl::StatusOr<onestop::v1::Dossier> result = base().Update(write);
+  if (result.ok()) PublishLast();
+  return result;
+}
+
+void NotifyingDossierStore::PublishLast() {
+  absl::StatusOr<int64_t> last = base().LastRevision();
+  if (last.ok()) {
+    notifier_->Publish(*last);
+  } else {
+    notifier_->Poke();
+  }
+}
+
+}  // namespace onestop::storage
