@@ -10,9 +10,16 @@ ONESTOP_PACKAGES=(
   tzdata
 )
 
+# Only for the fuzz stage of deploy/test.sh (libFuzzer ships in
+# libclang-rt-14-dev as libclang_rt.fuzzer).
+ONESTOP_FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
+
+# Installs the given packages (default: ONESTOP_PACKAGES) that are missing.
 onestop_install_deps() {
+  local wanted=("$@")
+  if [ ${#wanted[@]} -eq 0 ]; then wanted=("${ONESTOP_PACKAGES[@]}"); fi
   local missing=()
-  for pkg in "${ONESTOP_PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$pkg")
     fi
@@ -28,9 +35,16 @@ onestop_install_deps() {
 }
 
 # Configures and builds into $1 (default: build/) with extra CMake args.
+# ONESTOP_BUILD_TARGETS (space-separated) limits the build to those targets.
 onestop_build() {
   local build_dir="${1:-build}"
   shift || true
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$build_dir" -j "$(nproc)"
+  local targets=()
+  if [ -n "${ONESTOP_BUILD_TARGETS:-}" ]; then
+    read -r -a targets <<<"$ONESTOP_BUILD_TARGETS"
+    cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
+  else
+    cmake --build "$build_dir" -j "$(nproc)"
+  fi
 }

@@ -1,0 +1,18 @@
+// libFuzzer target: onestop::fuzz::FuzzSubmitAndAction (see tests/fuzz/fuzz_entries.h).
+//   submit_action_fuzzer -max_total_time=20 tests/fuzz/corpus/submit_action
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "tests/fuzz/fuzz_entries.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string problem =
+      onestop::fuzz::FuzzSubmitAndAction(absl::string_view(reinterpret_cast<const char*>(data), size));
+  if (!problem.empty()) {
+    std::fprintf(stderr, "property violated: %s\n", problem.c_str());
+    std::abort();
+  }
+  return 0;
+}
