@@ -7,7 +7,7 @@ ONESTOP_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libcli11-dev
-  tzdata
+  tzdata libcpp-httplib-dev python3 python3-grpcio python3-protobuf openssl
 )
 
 # Only for the fuzz stage of deploy/test.sh (libFuzzer ships in

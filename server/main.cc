@@ -1,19 +1,32 @@
 // onestopd: the composition root. Parses flags into options, loads and
 // validates the configuration, opens the store, picks the clock, starts the
-// gRPC server, and shuts everything down cleanly on SIGTERM/SIGINT.
+// gRPC server and the admin HTTP listener (/metrics, /healthz, /readyz),
+// and shuts everything down cleanly on SIGTERM/SIGINT.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/config/config_loader.h"
+#include "server/ops/admin_http.h"
+#include "server/ops/build_info.h"
+#include "server/ops/grpc_metrics_interceptor.h"
+#include "server/ops/metrics.h"
+#include "server/ops/metrics_dossier_store.h"
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
@@ -37,6 +50,18 @@ ABSL_FLAG(int, threads, 8, "Application threads for database work.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
+ABSL_FLAG(std::string, admin_listen, "auto",
+          "HOST:PORT of the admin HTTP listener (/metrics, /healthz, /readyz), "
+          "or 'off'. 'auto': 127.0.0.1:7601 when --listen uses the standard "
+          "port 7600, else 127.0.0.1:0 (so tests and second daemons never "
+          "collide). Port 0 picks a free port; the bound address is printed "
+          "on stdout. A non-loopback address needs --admin-allow-public.");
+ABSL_FLAG(bool, admin_allow_public, false,
+          "Allow --admin-listen on a non-loopback address (the admin listener "
+          "has no authentication: use a private network or a firewall).");
+ABSL_FLAG(int, slow_rpc_ms, 500,
+          "Unary RPCs taking at least this many milliseconds log a warning "
+          "\"slow rpc\". 0 logs every RPC as slow; negative disables.");
 
 namespace {
 
@@ -57,6 +82,27 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Scrape-time gauges whose truth lives in the store and the change feed.
+// Pending (needs store count APIs): dossiers by status, overdue and
+// due-soon per agency level, per-follower feed lag.
+void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
+                        onestop::storage::DossierStore* store,
+                        onestop::service::OnestopServer* server) {
+  registry.RegisterCollector([store, server](onestop::ops::MetricsWriter& out) {
+    if (auto last = store->LastRevision(); last.ok()) {
+      out.Gauge("onestop_feed_last_revision",
+                "Revision of the newest change-feed event.", {}, static_cast<double>(*last));
+    }
+    if (auto first = store->FirstRevision(); first.ok()) {
+      out.Gauge("onestop_feed_first_retained_revision",
+                "Oldest change-feed revision still retained (older ones are compacted).",
+                {}, static_cast<double>(*first));
+    }
+    out.Gauge("onestop_feed_followers", "Open WatchEvents streams (change-feed followers).",
+              {}, server->feed_service().ActiveWatches());
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -64,14 +110,21 @@ int main(int argc, char** argv) {
       "onestopd: the one-stop dossier daemon.\n"
       "Example: onestopd --config=deploy/daklak-2020.textproto "
       "--db=/tmp/onestop.db --listen=127.0.0.1:7600");
+  absl::FlagsUsageConfig usage_config;
+  usage_config.version_string = [] {
+    return onestop::ops::VersionLine("onestopd") + "\n";
+  };
+  absl::SetFlagsUsageConfig(usage_config);
   NormalizeFlagNames(argc, argv);
-  absl::ParseCommandLine(argc, argv);
+  absl::ParseCommandLine(argc, argv);  // --version prints and exits here
 
-  // Block the shutdown signals in every thread; main waits for them below.
+  // Block the shutdown and reload signals in every thread; main waits for
+  // them below. (SIGHUP's default action would kill the daemon.)
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   onestop::LogOptions log_options;
@@ -118,6 +171,25 @@ int main(int argc, char** argv) {
         {{"now", absl::FormatTime(absl::RFC3339_full, clock->Now(), absl::UTCTimeZone())}});
   }
 
+  std::string admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (admin_listen == "off") {
+    admin_listen.clear();
+  } else if (admin_listen == "auto") {
+    admin_listen = absl::EndsWith(listen, ":7600") ? "127.0.0.1:7601" : "127.0.0.1:0";
+  }
+  if (!admin_listen.empty() && !absl::GetFlag(FLAGS_admin_allow_public) &&
+      !onestop::service::IsLoopbackAddress(admin_listen)) {
+    return Fail(absl::StrCat("--admin-listen=", admin_listen,
+                             " is not a loopback address; the admin listener has no "
+                             "authentication. Add --admin-allow-public to serve it there."));
+  }
+  const int slow_rpc_ms = absl::GetFlag(FLAGS_slow_rpc_ms);
+  const onestop::ops::BuildInfo& build = onestop::ops::GetBuildInfo();
+  onestop::LogInfo("starting", {{"version", build.version},
+                                {"revision", build.revision},
+                                {"build_type", build.build_type},
+                                {"compiler", build.compiler}});
+
   // Configuration and store: refuse to start on any problem.
   auto catalogue = onestop::config::LoadConfigFile(absl::GetFlag(FLAGS_config));
   if (!catalogue.ok()) {
@@ -131,29 +203,100 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("cannot open the database: ", store.status().message()));
   }
 
+  // Metrics: build info, storage write latency, per-RPC counters.
+  onestop::ops::MetricsRegistry metrics;
+  if (auto info = metrics.AddGauge(
+          "onestop_build_info", "Always 1; the labels say which build is running.",
+          {"version", "revision", "build_type", "compiler"});
+      info.ok()) {
+    (*info)->Set({build.version, build.revision, build.build_type, build.compiler}, 1);
+  }
+  if (auto started = metrics.AddGauge("process_start_time_seconds",
+                                      "Start time of the process since the Unix epoch, in "
+                                      "seconds.",
+                                      {});
+      started.ok()) {
+    (*started)->Set({}, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
+  }
+  auto metrics_store = onestop::ops::MetricsDossierStore::Wrap(store->get(), &metrics);
+  if (!metrics_store.ok()) return Fail(std::string(metrics_store.status().message()));
+  onestop::ops::GrpcMetricsOptions grpc_metrics_options;
+  grpc_metrics_options.slow_rpc_threshold =
+      slow_rpc_ms < 0 ? absl::InfiniteDuration() : absl::Milliseconds(slow_rpc_ms);
+  auto grpc_metrics = onestop::ops::GrpcMetrics::Create(&metrics, grpc_metrics_options);
+  if (!grpc_metrics.ok()) return Fail(std::string(grpc_metrics.status().message()));
+
   onestop::service::ServerOptions options;
   options.listen = listen;
   options.executor.threads = absl::GetFlag(FLAGS_threads);
   onestop::service::ServerDependencies deps;
-  deps.store = store->get();
+  deps.store = metrics_store->get();
   deps.catalogue = *catalogue;
   deps.clock = clock;
   deps.controlled_clock = controlled.get();
+  onestop::ops::GrpcMetrics* rpc_metrics = grpc_metrics->get();
+  deps.interceptor_factories = [rpc_metrics] {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(rpc_metrics->NewInterceptorFactory());
+    return factories;
+  };
   auto server = onestop::service::OnestopServer::Start(options, deps);
   if (!server.ok()) return Fail(std::string(server.status().message()));
 
-  // Tests and scripts read the bound address from this line.
+  // The admin listener. Readiness: the configuration is loaded (it is, or
+  // we would have exited), the database answers, and we are not stopping.
+  std::atomic<bool> stopping{false};
+  std::unique_ptr<onestop::ops::AdminHttpServer> admin;
+  if (!admin_listen.empty()) {
+    RegisterCollectors(metrics, store->get(), server->get());
+    onestop::ops::AdminHttpOptions admin_options;
+    admin_options.listen = admin_listen;
+    onestop::ops::AdminHttpHandlers handlers;
+    handlers.registry = &metrics;
+    onestop::storage::DossierStore* raw_store = store->get();
+    handlers.ready = [raw_store, &stopping]() -> absl::Status {
+      if (stopping.load()) return absl::UnavailableError("shutting down");
+      if (auto revision = raw_store->LastRevision(); !revision.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("database unreachable: ", revision.status().message()));
+      }
+      return absl::OkStatus();
+    };
+    auto started = onestop::ops::AdminHttpServer::Start(admin_options, std::move(handlers));
+    if (!started.ok()) {
+      (*server)->Shutdown(absl::ZeroDuration());
+      return Fail(absl::StrCat("--admin-listen: ", started.status().message()));
+    }
+    admin = std::move(*started);
+  }
+
+  // Tests and scripts read the bound addresses from these lines; the gRPC
+  // line comes first and keeps its format.
   std::printf("onestopd listening on %s\n", (*server)->address().c_str());
+  if (admin) std::printf("onestopd admin listening on %s\n", admin->address().c_str());
   std::fflush(stdout);
   onestop::LogInfo("serving", {{"address", (*server)->address()},
+                               {"admin_address", admin ? admin->address() : "off"},
                                {"db", store_options.path},
-                               {"config", absl::GetFlag(FLAGS_config)}});
+                               {"config", absl::GetFlag(FLAGS_config)},
+                               {"version", build.version}});
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // TODO(reload): re-read --config, validate, and swap it in with
+    // DossierManager::ReplaceCatalogue (pending; see docs/OPERATIONS.md).
+    onestop::LogWarning("SIGHUP ignored: configuration reload is not supported yet; "
+                        "restart the daemon to load a new configuration");
+  }
   onestop::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
+  stopping.store(true);
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  if (admin) admin->Stop();  // before the server and store its collectors read
+  admin.reset();
   server->reset();
+  metrics_store->reset();
   store->reset();  // closes the database cleanly
   onestop::LogInfo("stopped");
   return 0;

@@ -96,11 +96,14 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   builder.RegisterService(server->catalogue_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->feed_service_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   if (deps.controlled_clock != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::make_unique<ControlledClockInterceptorFactory>());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
   }
+  if (deps.interceptor_factories) {
+    for (auto& factory : deps.interceptor_factories()) creators.push_back(std::move(factory));
+  }
+  if (!creators.empty()) builder.experimental().SetInterceptorCreators(std::move(creators));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(

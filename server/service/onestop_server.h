@@ -6,8 +6,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -44,6 +46,11 @@ struct ServerDependencies {
   // The same object as `clock` under --clock=controlled, else null. When
   // set, every response carries the `onestop-clock: controlled` header.
   ControlledClock* controlled_clock = nullptr;
+  // Extra server interceptors (e.g. ops::GrpcMetrics from onestopd), called
+  // once by Start; they run after the built-in ones, in order. Null: none.
+  // Whatever the factories refer to must outlive the server.
+  std::function<std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>()>
+      interceptor_factories;
 };
 
 class OnestopServer {
