@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       "--name \"Nguyễn Văn A\"\n"
       "  onestopctl --server=10.0.0.5:7600 list --status processing --overdue\n"
       "  onestopctl show 000.00.31.H15-200106-0001 --output=json\n"
+      "  onestopctl calendar 2020\n"
       "Run `onestopctl COMMAND --help` for a command's options.\n"
       "Exit status: 0 ok; 2 usage; otherwise the gRPC code (5 NOT_FOUND, "
       "9 FAILED_PRECONDITION,\n10 ABORTED, 14 UNAVAILABLE, …).");
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   onestop::client::RegisterList(app, registry);
   onestop::client::RegisterLifecycle(app, registry);
   onestop::client::RegisterCatalogue(app, registry);
+  onestop::client::RegisterCalendar(app, registry);
   onestop::client::RegisterAdmin(app, registry);
 
   try {

@@ -16,10 +16,12 @@ void RegisterShow(CLI::App& app, CommandRegistry& registry);
 // list
 void RegisterList(CLI::App& app, CommandRegistry& registry);
 // accept, request-supplement, supply, refuse, hand-over, decide, ready,
-// return, withdraw, stop
+// return, withdraw, stop, request-payment, confirm-payment, reschedule
 void RegisterLifecycle(CLI::App& app, CommandRegistry& registry);
 // agencies, procedures
 void RegisterCatalogue(CLI::App& app, CommandRegistry& registry);
+// calendar YEAR [--to YEAR]
+void RegisterCalendar(CLI::App& app, CommandRegistry& registry);
 // admin clock show|set|advance|reset
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
 

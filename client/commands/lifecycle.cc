@@ -1,5 +1,6 @@
 // The lifecycle verbs: accept, request-supplement, supply, refuse,
-// hand-over, decide, ready, return, withdraw, stop. Each takes CODE,
+// hand-over, decide, ready, return, withdraw, stop, and the time-law verbs
+// request-payment, confirm-payment, reschedule. Each takes CODE,
 // optional --etag (fetched when omitted) and --request-id, calls one
 // DossierService RPC and prints the changed dossier.
 #include <memory>
@@ -9,6 +10,7 @@
 #include "client/commands/args.h"
 #include "client/commands/commands.h"
 #include "client/commands/mutation.h"
+#include "client/output/format.h"
 
 namespace onestop::client {
 namespace {
@@ -267,6 +269,83 @@ void RegisterStop(CLI::App& app, CommandRegistry& registry) {
   });
 }
 
+void RegisterRequestPayment(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<NoteArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "request-payment",
+      "Notify a tax or fee to pay (FINANCIAL_OBLIGATION); the legal clock "
+      "stops until confirm-payment",
+      "onestopctl request-payment 000.00.31.H15-200117-0001 \\\n"
+      "      --note \"Thông báo nộp lệ phí trước bạ số 123/TB-CCT\"",
+      args->target);
+  cmd->add_option("--note", args->note,
+                  "Note for the history (e.g. the notice number and amount)");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::RequestPaymentRequest request;
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::RequestPayment);
+  });
+}
+
+void RegisterConfirmPayment(CLI::App& app, CommandRegistry& registry) {
+  auto args = std::make_shared<NoteArgs>();
+  CLI::App* cmd = AddVerb(
+      app, "confirm-payment",
+      "The obligation is paid (PROCESSING): the clock resumes and the due "
+      "time moves forward by the working time paused",
+      "onestopctl confirm-payment 000.00.31.H15-200117-0001 \\\n"
+      "      --note \"Biên lai số 0004567\"",
+      args->target);
+  cmd->add_option("--note", args->note,
+                  "Note for the history (e.g. the receipt number)");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::ConfirmPaymentRequest request;
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::ConfirmPayment);
+  });
+}
+
+absl::StatusOr<absl::Time> ParseDeskTime(absl::string_view text) {
+  return ParseTimeArg(text, DeskTimeZone());
+}
+
+void RegisterReschedule(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::string to;
+    std::string reason;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "reschedule",
+      "Apologise and give a new appointment (Form 04): once per dossier, no "
+      "later than 1 day before the due date. The due time that decides "
+      "timeliness does not move",
+      "onestopctl reschedule 000.00.31.H15-200117-0001 \\\n"
+      "      --to 2020-02-14T17:00 --reason \"Cần xác minh thực địa\"\n"
+      "A second reschedule is FAILED_PRECONDITION (exit 9).",
+      args->target);
+  cmd->add_option("--to", args->to,
+                  "New appointment: RFC3339, or 2020-02-14T17:00 read in "
+                  "Asia/Ho_Chi_Minh")
+      ->required()
+      ->check(ValidatorFrom<absl::Time>(ParseDeskTime, "TIME"));
+  cmd->add_option("--reason", args->reason,
+                  "Why the agency is late (printed on the apology)")
+      ->required();
+  registry.Add(cmd, [args](CommandContext& ctx) -> absl::Status {
+    absl::StatusOr<absl::Time> to = ParseDeskTime(args->to);
+    if (!to.ok()) return to.status();
+    v1::RescheduleDossierRequest request;
+    *request.mutable_new_due_time() = ToTimestamp(*to);
+    request.set_reason(args->reason);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::RescheduleDossier);
+  });
+}
+
 }  // namespace
 
 void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
@@ -280,6 +359,9 @@ void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
   RegisterReturn(app, registry);
   RegisterWithdraw(app, registry);
   RegisterStop(app, registry);
+  RegisterRequestPayment(app, registry);
+  RegisterConfirmPayment(app, registry);
+  RegisterReschedule(app, registry);
 }
 
 }  // namespace onestop::client

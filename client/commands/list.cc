@@ -14,6 +14,7 @@ struct ListArgs {
   std::string status;
   std::string procedure;
   bool overdue = false;
+  bool due_soon = false;
   int page_size = 0;
   std::string page_token;
   bool all = false;
@@ -29,6 +30,7 @@ absl::Status List(CommandContext& ctx, const ListArgs& args) {
   }
   request.set_procedure_code(args.procedure);
   request.set_overdue_only(args.overdue);
+  request.set_due_soon_only(args.due_soon);
   request.set_page_size(args.page_size);
   request.set_page_token(args.page_token);
 
@@ -63,6 +65,8 @@ void RegisterList(CLI::App& app, CommandRegistry& registry) {
       "Examples:\n"
       "  onestopctl list --agency 000.00.31.H15 --status processing --overdue\n"
       "  onestopctl list --status 2 --all --output=json\n"
+      "  onestopctl list --due-soon --all    # due today or within the "
+      "warning window\n"
       "A page that is not the last ends with its next page token; pass it as "
       "--page-token\n(with --output=json the token goes to stderr).");
   cmd->add_option("--agency", args->agency, "Receiving or holding agency code");
@@ -71,8 +75,13 @@ void RegisterList(CLI::App& app, CommandRegistry& registry) {
                   "code 1–10")
       ->check(ValidatorFrom<v1::DossierStatus>(ParseStatus, "STATUS"));
   cmd->add_option("--procedure", args->procedure, "Procedure code");
-  cmd->add_flag("--overdue", args->overdue,
-                "Only open dossiers whose due time has passed");
+  CLI::Option* overdue = cmd->add_flag(
+      "--overdue", args->overdue,
+      "Only open dossiers whose due date has passed");
+  cmd->add_flag("--due-soon", args->due_soon,
+                "Only open dossiers due today or within the daemon's warning "
+                "window (default 1 working day)")
+      ->excludes(overdue);
   cmd->add_option("--page-size", args->page_size,
                   "Dossiers per page, 1–500 (server default 50)")
       ->check(CLI::Range(1, 500));

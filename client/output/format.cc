@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -207,6 +208,49 @@ std::string FormatDate(const v1::Date& date) {
   if (date.year() == 0 && date.month() == 0 && date.day() == 0) return "";
   return absl::FormatCivilTime(
       absl::CivilDay(date.year(), date.month(), date.day()));
+}
+
+std::string FormatDateVi(const v1::Date& date) {
+  if (date.year() == 0 && date.month() == 0 && date.day() == 0) return "";
+  return absl::StrFormat("%02d/%02d/%04d", date.day(), date.month(), date.year());
+}
+
+std::string WeekdayVi(const v1::Date& date) {
+  const absl::CivilDay day(date.year(), date.month(), date.day());
+  if (day.year() != date.year() || day.month() != date.month() ||
+      day.day() != date.day()) {
+    return "";  // unset or normalised: not a real date
+  }
+  switch (absl::GetWeekday(day)) {
+    case absl::Weekday::monday: return "Thứ Hai";
+    case absl::Weekday::tuesday: return "Thứ Ba";
+    case absl::Weekday::wednesday: return "Thứ Tư";
+    case absl::Weekday::thursday: return "Thứ Năm";
+    case absl::Weekday::friday: return "Thứ Sáu";
+    case absl::Weekday::saturday: return "Thứ Bảy";
+    case absl::Weekday::sunday: return "Chủ Nhật";
+  }
+  return "";
+}
+
+std::string CalendarDayKindVi(v1::CalendarDayKind kind) {
+  switch (kind) {
+    case v1::CALENDAR_DAY_KIND_HOLIDAY: return "Nghỉ lễ";
+    case v1::CALENDAR_DAY_KIND_COMPENSATORY: return "Nghỉ bù";
+    case v1::CALENDAR_DAY_KIND_SWAPPED_DAY_OFF: return "Nghỉ hoán đổi";
+    case v1::CALENDAR_DAY_KIND_SWAPPED_WORK_DAY: return "Làm bù";
+    default: return "";
+  }
+}
+
+std::string PauseReasonVi(v1::ActionKind reason) {
+  switch (reason) {
+    case v1::ACTION_KIND_REQUEST_PAYMENT:
+      return "chờ thực hiện nghĩa vụ tài chính (request-payment)";
+    case v1::ACTION_KIND_REQUEST_SUPPLEMENT:
+      return "chờ bổ sung hồ sơ (request-supplement)";
+    default: return ActionName(reason);
+  }
 }
 
 Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}

@@ -14,6 +14,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "onestop/v1/catalogue.pb.h"
 #include "onestop/v1/dossier.pb.h"
+#include "onestop/v1/dossier_service.pb.h"
 
 namespace onestop::client {
 
@@ -69,6 +70,18 @@ std::string DeadlineEn(const v1::LegalDeadline& deadline);
 std::string FormatVnd(int64_t amount);
 // Returns "YYYY-MM-DD", or "" when the date is unset (all zero).
 std::string FormatDate(const v1::Date& date);
+// Returns "dd/MM/yyyy" (the forms' style), or "" when unset.
+std::string FormatDateVi(const v1::Date& date);
+// Returns the Vietnamese weekday of `date`: "Thứ Hai" … "Thứ Bảy",
+// "Chủ Nhật"; "" when unset or not a real date.
+std::string WeekdayVi(const v1::Date& date);
+// Returns the Vietnamese term for a special day: "Nghỉ lễ", "Nghỉ bù",
+// "Nghỉ hoán đổi", "Làm bù"; "" for UNSPECIFIED or unknown values.
+std::string CalendarDayKindVi(v1::CalendarDayKind kind);
+// Returns why a clock pause was opened, in Vietnamese with the CLI verb:
+// "chờ thực hiện nghĩa vụ tài chính (request-payment)", "chờ bổ sung hồ sơ
+// (request-supplement)"; other actions print as ActionName.
+std::string PauseReasonVi(v1::ActionKind reason);
 
 // A table whose columns are aligned by display width, separated by two
 // spaces, with trailing blanks trimmed. Cells must not contain newlines.

@@ -54,6 +54,9 @@ class JsonPrinter final : public Printer {
   absl::Status PrintClock(const v1::ClockState& clock) override {
     return Write(clock, Layout::kPretty);
   }
+  absl::Status PrintCalendar(const v1::GetCalendarResponse& calendar) override {
+    return WriteAll(calendar.days());
+  }
 
  private:
   template <typename T>

@@ -43,6 +43,10 @@ class Printer {
       const google::protobuf::RepeatedPtrField<v1::Procedure>& procedures) = 0;
   // `admin clock …`.
   virtual absl::Status PrintClock(const v1::ClockState& clock) = 0;
+  // `calendar`: the working rules, then one line per special day (tables:
+  // dd/MM/yyyy, Vietnamese weekday and kind, name; JSON: one SpecialDay
+  // object per line).
+  virtual absl::Status PrintCalendar(const v1::GetCalendarResponse& calendar) = 0;
 };
 
 // Returns the human printer: aligned tables, times as "HH:MM dd/MM/yyyy" in

@@ -93,7 +93,13 @@ class TablePrinter final : public Printer {
     f.Add("Received", Time(d.received_time()));
     f.Add("Due", Time(d.due_time()));
     f.Add("Original due", Time(d.original_due_time()));
-    f.Add("Rescheduled due", Time(d.rescheduled_due_time()));
+    if (d.has_rescheduled_due_time()) {
+      // What the citizen was told; timeliness still follows "Due".
+      const std::string reason = RescheduleReason(d);
+      f.Add("Hẹn lại (Form 04)",
+            absl::StrCat(Time(d.rescheduled_due_time()),
+                         reason.empty() ? "" : " — ", reason));
+    }
     f.Add("Finished", Time(d.finished_time()));
     f.Add("Returned", d.has_returned_time()
                           ? absl::StrCat(Time(d.returned_time()), " (",
@@ -122,12 +128,13 @@ class TablePrinter final : public Printer {
       t.Print(out_);
     }
     if (d.pauses_size() > 0) {
-      out_ << "\nClock pauses\n";
+      out_ << "\nClock pauses (dừng tính thời gian; Due moves by the working "
+              "time paused)\n";
       Table t({"FROM", "TO", "REASON"});
       for (const auto& p : d.pauses()) {
         t.AddRow({Time(p.start_time()),
                   p.has_end_time() ? Time(p.end_time()) : "ongoing",
-                  ActionName(p.reason())});
+                  PauseReasonVi(p.reason())});
       }
       t.Print(out_);
     }
@@ -166,6 +173,14 @@ class TablePrinter final : public Printer {
   }
 
   absl::Status PrintChange(const v1::Dossier& d) override {
+    if (d.has_rescheduled_due_time()) {
+      Table t({"CODE", "STATUS", "HOLDER", "DUE", "HẸN LẠI (FORM 04)", "ETAG"});
+      t.AddRow({d.code(), StatusShort(d.status()), OrDash(d.holder_agency_code()),
+                Time(d.due_time()), Time(d.rescheduled_due_time()),
+                absl::StrCat(d.etag())});
+      t.Print(out_);
+      return absl::OkStatus();
+    }
     Table t({"CODE", "STATUS", "HOLDER", "DUE", "ETAG"});
     t.AddRow({d.code(), StatusShort(d.status()), OrDash(d.holder_agency_code()),
               Time(d.due_time()), absl::StrCat(d.etag())});
@@ -223,6 +238,33 @@ class TablePrinter final : public Printer {
     return absl::OkStatus();
   }
 
+  absl::Status PrintCalendar(const v1::GetCalendarResponse& c) override {
+    Fields f;
+    f.Add("Time zone", OrDash(c.time_zone()));
+    std::vector<std::string> rest;
+    for (int32_t weekday : c.weekly_rest_days()) rest.push_back(IsoWeekdayVi(weekday));
+    f.Add("Rest days", rest.empty() ? "-" : absl::StrJoin(rest, ", "));
+    std::vector<std::string> sessions;
+    for (const auto& s : c.sessions()) {
+      sessions.push_back(absl::StrCat(s.start(), "–", s.end()));
+    }
+    f.Add("Sessions", sessions.empty() ? "-" : absl::StrJoin(sessions, ", "));
+    f.Add("Cut-off", c.cutoff().empty()
+                         ? "-"
+                         : absl::StrCat(c.cutoff(),
+                                        " (received later: counting starts the "
+                                        "next working day)"));
+    f.Print(out_);
+    out_ << '\n';
+    Table t({"DATE", "WEEKDAY", "KIND", "NAME"});
+    for (const auto& day : c.days()) {
+      t.AddRow({FormatDateVi(day.date()), OrDash(WeekdayVi(day.date())),
+                OrDash(CalendarDayKindVi(day.kind())), OrDash(day.name())});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
   absl::Status PrintClock(const v1::ClockState& clock) override {
     Fields f;
     const absl::Time now = ToTime(clock.now());
@@ -240,6 +282,20 @@ class TablePrinter final : public Printer {
  private:
   std::string Time(const google::protobuf::Timestamp& ts) const {
     return FormatDeskTime(ts, tz_);
+  }
+
+  // The reason of the (one) reschedule: its history entry's note.
+  static std::string RescheduleReason(const v1::Dossier& d) {
+    for (const auto& h : d.history()) {
+      if (h.action() == v1::ACTION_KIND_RESCHEDULE) return h.note();
+    }
+    return "";
+  }
+
+  static std::string IsoWeekdayVi(int32_t weekday) {
+    static const char* const kNames[] = {"Thứ Hai", "Thứ Ba",  "Thứ Tư",  "Thứ Năm",
+                                         "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"};
+    return weekday >= 1 && weekday <= 7 ? kNames[weekday - 1] : absl::StrCat(weekday);
   }
 
   std::string DecisionLine(const v1::Dossier& d) const {

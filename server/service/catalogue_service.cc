@@ -42,4 +42,16 @@ grpc::ServerUnaryReactor* CatalogueServiceImpl::ListProcedures(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* CatalogueServiceImpl::GetCalendar(
+    grpc::CallbackServerContext* context, const onestop::v1::GetCalendarRequest* request,
+    onestop::v1::GetCalendarResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // At most 20 years of special days from memory: cheap enough to answer
+  // inline.
+  absl::StatusOr<onestop::v1::GetCalendarResponse> calendar = manager_->Calendar(*request);
+  if (calendar.ok()) *response = *std::move(calendar);
+  reactor->Finish(ToGrpcStatus(calendar.status()));
+  return reactor;
+}
+
 }  // namespace onestop::service

@@ -20,6 +20,9 @@ class CatalogueServiceImpl final : public onestop::v1::CatalogueService::Callbac
   grpc::ServerUnaryReactor* ListProcedures(grpc::CallbackServerContext* context,
                                            const onestop::v1::ListProceduresRequest* request,
                                            onestop::v1::ListProceduresResponse* response) override;
+  grpc::ServerUnaryReactor* GetCalendar(grpc::CallbackServerContext* context,
+                                        const onestop::v1::GetCalendarRequest* request,
+                                        onestop::v1::GetCalendarResponse* response) override;
 
  private:
   const DossierManager* const manager_;

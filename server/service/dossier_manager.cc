@@ -1,10 +1,15 @@
 #include "server/service/dossier_manager.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/core/page_token.h"
 #include "server/core/validation.h"
+#include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
 
 namespace onestop::service {
@@ -40,7 +45,41 @@ std::string ListFingerprint(const onestop::v1::ListDossiersRequest& request) {
   return absl::StrCat("agency=", request.agency_code(),
                       "\nstatus=", request.status(),
                       "\nprocedure=", request.procedure_code(),
-                      "\noverdue=", request.overdue_only() ? 1 : 0);
+                      "\noverdue=", request.overdue_only() ? 1 : 0,
+                      "\ndue_soon=", request.due_soon_only() ? 1 : 0);
+}
+
+bool HasOpenPause(const Dossier& dossier) {
+  for (const onestop::v1::ClockPause& pause : dossier.pauses()) {
+    if (pause.has_start_time() && !pause.has_end_time()) return true;
+  }
+  return false;
+}
+
+// The stored due time includes closed pauses only; while a pause is open
+// it counts up to `now` too, so a dossier awaiting payment or documents
+// never turns overdue and its due time moves with the stopped clock.
+void ApplyOpenPause(Dossier& dossier, absl::Time now, const core::WorkingCalendar& calendar) {
+  if (!dossier.has_original_due_time() || !HasOpenPause(dossier)) return;
+  *dossier.mutable_due_time() = ToProtoTime(core::EffectiveDueTime(
+      FromProtoTime(dossier.original_due_time()), dossier.pauses(), now, calendar));
+}
+
+std::string FormatMinuteOfDay(int minute) {
+  return absl::StrFormat("%02d:%02d", minute / 60, minute % 60);
+}
+
+onestop::v1::CalendarDayKind ToProtoKind(core::DayKind kind) {
+  switch (kind) {
+    case core::DayKind::kHoliday: return onestop::v1::CALENDAR_DAY_KIND_HOLIDAY;
+    case core::DayKind::kCompensatoryDay: return onestop::v1::CALENDAR_DAY_KIND_COMPENSATORY;
+    case core::DayKind::kSwappedDayOff: return onestop::v1::CALENDAR_DAY_KIND_SWAPPED_DAY_OFF;
+    case core::DayKind::kSwappedWorkDay: return onestop::v1::CALENDAR_DAY_KIND_SWAPPED_WORK_DAY;
+    case core::DayKind::kWorkingDay:
+    case core::DayKind::kRestDay:
+      break;
+  }
+  return onestop::v1::CALENDAR_DAY_KIND_UNSPECIFIED;
 }
 
 }  // namespace
@@ -61,6 +100,7 @@ std::shared_ptr<const core::Catalogue> DossierManager::catalogue() const {
 void DossierManager::Decorate(Dossier& dossier, absl::Time now,
                               const core::Catalogue& catalogue) const {
   dossier.set_portal_status_code(static_cast<int>(dossier.status()));
+  ApplyOpenPause(dossier, now, catalogue.calendar());
   dossier.set_timeliness(core::ClassifyTimeliness(
       dossier, now, catalogue.calendar(), options_.timeliness));
 }
@@ -138,6 +178,9 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
         "); reload it and try again"));
   }
   const absl::Time now = clock_->Now();
+  // Rules on the due time (a reschedule's "1 day before", "after the due
+  // time") see the due time as read, paused time included.
+  ApplyOpenPause(current, now, catalogue->calendar());
   ONESTOP_ASSIGN_OR_RETURN(
       core::Transition transition,
       core::ApplyAction(current, command.action, *catalogue, {now, actor}));
@@ -182,9 +225,14 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
   ONESTOP_RETURN_IF_ERROR(core::ValidateText("procedure_code", request.procedure_code(),
                                              core::kMaxCodeBytes,
                                              core::Requirement::kOptional));
+  if (request.overdue_only() && request.due_soon_only()) {
+    return absl::InvalidArgumentError(
+        "overdue_only and due_soon_only exclude each other (an overdue dossier "
+        "is no longer due soon); ask for one, then the other");
+  }
   const std::string fingerprint = ListFingerprint(request);
   storage::DossierQuery query;
-  query.agency_code = request.agency_code();
+  if (!request.agency_code().empty()) query.agency_codes = {request.agency_code()};
   query.status = request.status();
   query.procedure_code = request.procedure_code();
   query.page_size = request.page_size() == 0
@@ -196,17 +244,99 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
   }
   const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
   const absl::Time now = clock_->Now();
+  const core::WorkingCalendar& calendar = catalogue->calendar();
+  // The store filters on the stored due time. An open pause moves the due
+  // time as read (Decorate) later, never earlier, so the store's answer is
+  // a superset, narrowed here by the timeliness as read.
+  std::optional<onestop::v1::Timeliness> wanted;
   if (request.overdue_only()) {
-    query.open_and_due_before = core::StartOfLocalDay(now, catalogue->calendar());
+    query.open_and_due_before = core::StartOfLocalDay(now, calendar);
+    wanted = onestop::v1::TIMELINESS_OVERDUE;
   }
-  ONESTOP_ASSIGN_OR_RETURN(storage::DossierPage page, store_->List(query));
+  if (request.due_soon_only()) {
+    // The window of core::ClassifyTimeliness: due date in [today,
+    // AddWorkingDays(today, window)]. No lower bound for the store: a
+    // paused dossier stored as due yesterday may be due soon as read.
+    const absl::CivilDay today = calendar.ToLocalDay(now);
+    const absl::CivilDay last = calendar.AddWorkingDays(
+        today, std::max(0, options_.timeliness.due_soon_working_days));
+    query.open_and_due_before = absl::FromCivil(last + 1, calendar.zone());
+    wanted = onestop::v1::TIMELINESS_DUE_SOON;
+  }
+  const int page_size = query.page_size;
   onestop::v1::ListDossiersResponse response;
-  for (Dossier& dossier : page.dossiers) {
-    Decorate(dossier, now, *catalogue);
-    *response.add_dossiers() = std::move(dossier);
+  // Filtering can leave a store page short: read on until the page is full,
+  // the store is exhausted, or kMaxScannedRows rows were read (then the
+  // page is short but has a token).
+  constexpr int kMaxScannedRows = 5000;
+  int scanned = 0;
+  while (true) {
+    query.page_size = page_size - response.dossiers_size();
+    ONESTOP_ASSIGN_OR_RETURN(storage::DossierPage page, store_->List(query));
+    scanned += static_cast<int>(page.dossiers.size());
+    for (Dossier& dossier : page.dossiers) {
+      Decorate(dossier, now, *catalogue);
+      if (wanted.has_value() && dossier.timeliness() != *wanted) continue;
+      *response.add_dossiers() = std::move(dossier);
+    }
+    if (!page.more) break;
+    query.before_position = page.last_position;
+    if (response.dossiers_size() >= page_size || scanned >= kMaxScannedRows) {
+      response.set_next_page_token(core::EncodePageToken(page.last_position, fingerprint));
+      break;
+    }
   }
-  if (page.more) {
-    response.set_next_page_token(core::EncodePageToken(page.last_position, fingerprint));
+  return response;
+}
+
+absl::StatusOr<onestop::v1::GetCalendarResponse> DossierManager::Calendar(
+    const onestop::v1::GetCalendarRequest& request) const {
+  const int from = request.from_year();
+  const int to = request.to_year() == 0 ? from : request.to_year();
+  if (from < 1 || from > 9999 || to < 1 || to > 9999) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "years must be between 1 and 9999 (got from_year ", request.from_year(),
+        ", to_year ", request.to_year(), ")"));
+  }
+  if (from > to) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "from_year ", from, " is after to_year ", to));
+  }
+  if (to - from + 1 > kMaxCalendarYears) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ask for at most ", kMaxCalendarYears, " years at a time (", from, "–", to,
+        " is ", to - from + 1, ")"));
+  }
+  const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
+  const core::WorkingCalendar& calendar = catalogue->calendar();
+  onestop::v1::GetCalendarResponse response;
+  response.set_time_zone(calendar.zone().name());
+  // The calendar keeps its rest days private; the configuration holds them
+  // (empty means Saturday and Sunday, as in WorkingCalendar::FromConfig).
+  const auto& rest = catalogue->config().calendar().weekly_rest_days();
+  if (rest.empty()) {
+    response.add_weekly_rest_days(6);
+    response.add_weekly_rest_days(7);
+  } else {
+    std::vector<int32_t> days(rest.begin(), rest.end());
+    std::sort(days.begin(), days.end());
+    for (int32_t day : days) response.add_weekly_rest_days(day);
+  }
+  for (const core::WorkingSession& session : calendar.sessions()) {
+    onestop::v1::WorkingHours* hours = response.add_sessions();
+    hours->set_start(FormatMinuteOfDay(session.start_minute));
+    hours->set_end(FormatMinuteOfDay(session.end_minute));
+  }
+  response.set_cutoff(FormatMinuteOfDay(calendar.cutoff_minute()));
+  response.set_first_year(calendar.first_year());
+  response.set_last_year(calendar.last_year());
+  for (const core::CalendarDay& day :
+       calendar.SpecialDays(absl::CivilDay(from, 1, 1), absl::CivilDay(to, 12, 31))) {
+    onestop::v1::SpecialDay* out = response.add_days();
+    *out->mutable_date() = core::ToDateProto(day.day);
+    out->set_kind(ToProtoKind(day.kind));
+    out->set_name(day.name);
+    out->set_working(day.is_working());
   }
   return response;
 }

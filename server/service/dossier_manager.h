@@ -57,7 +57,9 @@ class DossierManager {
       const onestop::v1::SubmitDossierRequest& request,
       const std::string& fingerprint, const std::string& actor);
 
-  // Applies one action. Errors: INVALID_ARGUMENT (bad code, reused
+  // Applies one action. While a clock pause is open, the core sees the due
+  // time as read (paused time so far included), so a reschedule is judged
+  // against it. Errors: INVALID_ARGUMENT (bad code, reused
   // request_id), NOT_FOUND, ABORTED (stale etag), FAILED_PRECONDITION
   // (illegal in the current status), plus store errors.
   absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command,
@@ -67,16 +69,30 @@ class DossierManager {
   // or malformed code; NOT_FOUND if unknown.
   absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code);
 
-  // One page of dossiers. INVALID_ARGUMENT for a negative page size, an
-  // unknown status value, or a page token from another query.
+  // One page of dossiers. overdue_only and due_soon_only select by the due
+  // time as read (Decorate), so a paused dossier is not listed as overdue
+  // while its clock stands still; such pages may be shorter than page_size.
+  // INVALID_ARGUMENT for a negative page size, an unknown status value,
+  // overdue_only together with due_soon_only, or a page token from another
+  // query.
   absl::StatusOr<onestop::v1::ListDossiersResponse> List(
       const onestop::v1::ListDossiersRequest& request);
+
+  // The working calendar of the current catalogue for the requested years
+  // (to_year 0 = from_year). From memory; never blocks. INVALID_ARGUMENT
+  // for a year outside 1–9999, from_year > to_year, or more than
+  // kMaxCalendarYears years.
+  absl::StatusOr<onestop::v1::GetCalendarResponse> Calendar(
+      const onestop::v1::GetCalendarRequest& request) const;
+  static constexpr int kMaxCalendarYears = 20;
 
   std::shared_ptr<const core::Catalogue> catalogue() const;
   const Clock& clock() const { return *clock_; }
 
  private:
-  // Fills derived fields (portal code, timeliness) for a client.
+  // Fills derived fields for a client: the portal code; while a pause is
+  // open, due_time = original + every pause so far (the clock stands still,
+  // so the due time moves with it); then timeliness from that due time.
   void Decorate(onestop::v1::Dossier& dossier, absl::Time now,
                 const core::Catalogue& catalogue) const;
   // The recorded response for `request_id`, nullopt if unused,

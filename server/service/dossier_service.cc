@@ -7,6 +7,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "server/service/unary_call.h"
+#include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
 
 namespace onestop::service {
@@ -164,6 +165,32 @@ grpc::ServerUnaryReactor* DossierServiceImpl::StopProcessing(
     StopProcessingResponse* response) {
   return Act(context, request, response, ACTION_KIND_STOP,
              [](const StopProcessingRequest& r, core::Action& a) { a.note = r.reason(); });
+}
+
+grpc::ServerUnaryReactor* DossierServiceImpl::RequestPayment(
+    grpc::CallbackServerContext* context, const RequestPaymentRequest* request,
+    RequestPaymentResponse* response) {
+  return Act(context, request, response, ACTION_KIND_REQUEST_PAYMENT,
+             [](const RequestPaymentRequest& r, core::Action& a) { a.note = r.note(); });
+}
+
+grpc::ServerUnaryReactor* DossierServiceImpl::ConfirmPayment(
+    grpc::CallbackServerContext* context, const ConfirmPaymentRequest* request,
+    ConfirmPaymentResponse* response) {
+  return Act(context, request, response, ACTION_KIND_CONFIRM_PAYMENT,
+             [](const ConfirmPaymentRequest& r, core::Action& a) { a.note = r.note(); });
+}
+
+grpc::ServerUnaryReactor* DossierServiceImpl::RescheduleDossier(
+    grpc::CallbackServerContext* context, const RescheduleDossierRequest* request,
+    RescheduleDossierResponse* response) {
+  return Act(context, request, response, ACTION_KIND_RESCHEDULE,
+             [](const RescheduleDossierRequest& r, core::Action& a) {
+               a.note = r.reason();
+               // Unset stays InfinitePast: the core answers "new_due_time is
+               // required".
+               if (r.has_new_due_time()) a.new_due_time = FromProtoTime(r.new_due_time());
+             });
 }
 
 }  // namespace onestop::service

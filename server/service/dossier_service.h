@@ -54,6 +54,15 @@ class DossierServiceImpl final : public onestop::v1::DossierService::CallbackSer
   grpc::ServerUnaryReactor* StopProcessing(grpc::CallbackServerContext* context,
                                            const onestop::v1::StopProcessingRequest* request,
                                            onestop::v1::StopProcessingResponse* response) override;
+  grpc::ServerUnaryReactor* RequestPayment(grpc::CallbackServerContext* context,
+                                           const onestop::v1::RequestPaymentRequest* request,
+                                           onestop::v1::RequestPaymentResponse* response) override;
+  grpc::ServerUnaryReactor* ConfirmPayment(grpc::CallbackServerContext* context,
+                                           const onestop::v1::ConfirmPaymentRequest* request,
+                                           onestop::v1::ConfirmPaymentResponse* response) override;
+  grpc::ServerUnaryReactor* RescheduleDossier(
+      grpc::CallbackServerContext* context, const onestop::v1::RescheduleDossierRequest* request,
+      onestop::v1::RescheduleDossierResponse* response) override;
 
  private:
   // Runs one lifecycle action: `fill` copies the request's specific fields

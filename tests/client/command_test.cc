@@ -61,10 +61,68 @@ class FakeDossierService final : public v1::DossierService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status RequestPayment(grpc::ServerContext*,
+                              const v1::RequestPaymentRequest* request,
+                              v1::RequestPaymentResponse* response) override {
+    last_request_payment = *request;
+    response->mutable_dossier()->set_code(request->code());
+    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION);
+    return grpc::Status::OK;
+  }
+  grpc::Status ConfirmPayment(grpc::ServerContext*,
+                              const v1::ConfirmPaymentRequest* request,
+                              v1::ConfirmPaymentResponse* response) override {
+    last_confirm_payment = *request;
+    response->mutable_dossier()->set_code(request->code());
+    return grpc::Status::OK;
+  }
+  grpc::Status RescheduleDossier(grpc::ServerContext*,
+                                 const v1::RescheduleDossierRequest* request,
+                                 v1::RescheduleDossierResponse* response) override {
+    last_reschedule = *request;
+    if (reschedule_refused) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "cannot reschedule: already rescheduled once");
+    }
+    response->mutable_dossier()->set_code(request->code());
+    *response->mutable_dossier()->mutable_rescheduled_due_time() = request->new_due_time();
+    return grpc::Status::OK;
+  }
+  grpc::Status ListDossiers(grpc::ServerContext*,
+                            const v1::ListDossiersRequest* request,
+                            v1::ListDossiersResponse*) override {
+    last_list = *request;
+    return grpc::Status::OK;
+  }
+
   bool abort_next = false;
+  bool reschedule_refused = false;
+  v1::RequestPaymentRequest last_request_payment;
+  v1::ConfirmPaymentRequest last_confirm_payment;
+  v1::RescheduleDossierRequest last_reschedule;
+  v1::ListDossiersRequest last_list;
   v1::AcceptDossierRequest last_accept;
   v1::SubmitDossierRequest last_submit;
   std::string last_actor;
+};
+
+class FakeCatalogueService final : public v1::CatalogueService::Service {
+ public:
+  grpc::Status GetCalendar(grpc::ServerContext*,
+                           const v1::GetCalendarRequest* request,
+                           v1::GetCalendarResponse* response) override {
+    last_calendar = *request;
+    response->set_first_year(2019);
+    response->set_last_year(2027);
+    v1::SpecialDay* day = response->add_days();
+    day->mutable_date()->set_year(2020);
+    day->mutable_date()->set_month(1);
+    day->mutable_date()->set_day(23);
+    day->set_kind(v1::CALENDAR_DAY_KIND_HOLIDAY);
+    day->set_name("Tết Nguyên đán");
+    return grpc::Status::OK;
+  }
+  v1::GetCalendarRequest last_calendar;
 };
 
 class CommandTest : public ::testing::Test {
@@ -72,6 +130,7 @@ class CommandTest : public ::testing::Test {
   void SetUp() override {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service_);
+    builder.RegisterService(&catalogue_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -88,6 +147,7 @@ class CommandTest : public ::testing::Test {
     RegisterLifecycle(app, registry);
     RegisterCatalogue(app, registry);
     RegisterAdmin(app, registry);
+    RegisterCalendar(app, registry);
     app.parse(command_line, false);
     const Action* action = registry.Selected();
     if (action == nullptr) return absl::InternalError("no command selected");
@@ -101,6 +161,7 @@ class CommandTest : public ::testing::Test {
   }
 
   FakeDossierService service_;
+  FakeCatalogueService catalogue_;
   std::unique_ptr<grpc::Server> server_;
   std::ostringstream out_, err_;
 };
@@ -158,6 +219,55 @@ TEST_F(CommandTest, SubmitCheckLaterLeavesItNew) {
                   .ok());
   EXPECT_FALSE(service_.last_submit.receive_now());
   EXPECT_EQ(service_.last_submit.request_id(), "same");
+}
+
+TEST_F(CommandTest, PaymentVerbsSendTheirNotes) {
+  ASSERT_TRUE(Run("request-payment X-1 --note \"Thông báo thuế 45/TB\"").ok());
+  EXPECT_EQ(service_.last_request_payment.code(), "X-1");
+  EXPECT_EQ(service_.last_request_payment.etag(), 7);
+  EXPECT_EQ(service_.last_request_payment.note(), "Thông báo thuế 45/TB");
+  EXPECT_THAT(out_.str(), HasSubstr("FINANCIAL_OBLIGATION (6)"));
+  ASSERT_TRUE(Run("confirm-payment X-1 --etag 8 --note \"Biên lai 0004567\"").ok());
+  EXPECT_EQ(service_.last_confirm_payment.etag(), 8);
+  EXPECT_EQ(service_.last_confirm_payment.note(), "Biên lai 0004567");
+}
+
+TEST_F(CommandTest, RescheduleReadsLocalTimeAndSendsTheReason) {
+  ASSERT_TRUE(Run("reschedule X-1 --to 2020-02-14T17:00 --reason \"Cần xác minh\"").ok());
+  // 17:00 in Asia/Ho_Chi_Minh = 10:00Z.
+  EXPECT_EQ(service_.last_reschedule.new_due_time().seconds(), 1581674400);
+  EXPECT_EQ(service_.last_reschedule.reason(), "Cần xác minh");
+  EXPECT_THAT(out_.str(), HasSubstr("HẸN LẠI (FORM 04)"));
+  EXPECT_THAT(out_.str(), HasSubstr("17:00 14/02/2020"));
+
+  service_.reschedule_refused = true;
+  const absl::Status refused =
+      Run("reschedule X-1 --to 2020-02-21T17:00:00+07:00 --reason again");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.message(), HasSubstr("once"));
+}
+
+TEST_F(CommandTest, RescheduleNeedsAParsableTimeAndAReason) {
+  EXPECT_THROW(Run("reschedule X-1 --to 14/02/2020 --reason x"), CLI::ValidationError);
+  EXPECT_THROW(Run("reschedule X-1 --to 2020-02-14T17:00"), CLI::RequiredError);
+}
+
+TEST_F(CommandTest, ListDueSoonSetsTheFilterAndExcludesOverdue) {
+  ASSERT_TRUE(Run("list --due-soon").ok());
+  EXPECT_TRUE(service_.last_list.due_soon_only());
+  EXPECT_FALSE(service_.last_list.overdue_only());
+  EXPECT_THROW(Run("list --due-soon --overdue"), CLI::ExcludesError);
+}
+
+TEST_F(CommandTest, CalendarAsksForTheYearsAndNotesUncoveredOnes) {
+  ASSERT_TRUE(Run("calendar 2020").ok());
+  EXPECT_EQ(catalogue_.last_calendar.from_year(), 2020);
+  EXPECT_EQ(catalogue_.last_calendar.to_year(), 2020);
+  EXPECT_THAT(out_.str(), HasSubstr("23/01/2020  Thứ Năm  Nghỉ lễ  Tết Nguyên đán"));
+  EXPECT_EQ(err_.str(), "");
+  ASSERT_TRUE(Run("calendar 2026 --to 2030").ok());
+  EXPECT_EQ(catalogue_.last_calendar.to_year(), 2030);
+  EXPECT_THAT(err_.str(), HasSubstr("covers 2019–2027"));
 }
 
 }  // namespace

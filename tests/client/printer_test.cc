@@ -157,6 +157,113 @@ TEST(JsonPrinterTest, ProtoJsonNamesAndOneLinePerListItem) {
   EXPECT_EQ(err.str(), "next page token: tok\n");
 }
 
+TEST(FormatTest, CalendarLabelsAreVietnamese) {
+  v1::Date date;
+  date.set_year(2020);
+  date.set_month(1);
+  date.set_day(23);
+  EXPECT_EQ(FormatDateVi(date), "23/01/2020");
+  EXPECT_EQ(WeekdayVi(date), "Thứ Năm");
+  date.set_day(26);
+  EXPECT_EQ(WeekdayVi(date), "Chủ Nhật");
+  date.set_day(32);
+  EXPECT_EQ(WeekdayVi(date), "");  // not a real date
+  EXPECT_EQ(FormatDateVi(v1::Date()), "");
+  EXPECT_EQ(CalendarDayKindVi(v1::CALENDAR_DAY_KIND_HOLIDAY), "Nghỉ lễ");
+  EXPECT_EQ(CalendarDayKindVi(v1::CALENDAR_DAY_KIND_COMPENSATORY), "Nghỉ bù");
+  EXPECT_EQ(CalendarDayKindVi(v1::CALENDAR_DAY_KIND_SWAPPED_DAY_OFF), "Nghỉ hoán đổi");
+  EXPECT_EQ(CalendarDayKindVi(v1::CALENDAR_DAY_KIND_SWAPPED_WORK_DAY), "Làm bù");
+  EXPECT_EQ(CalendarDayKindVi(v1::CALENDAR_DAY_KIND_UNSPECIFIED), "");
+}
+
+constexpr char kCalendar[] = R"pb(
+  time_zone: "Asia/Ho_Chi_Minh"
+  weekly_rest_days: [ 6, 7 ]
+  sessions { start: "07:00" end: "11:30" }
+  sessions { start: "13:30" end: "17:00" }
+  cutoff: "15:00"
+  first_year: 2019
+  last_year: 2020
+  days {
+    date { year: 2019 month: 5 day: 4 }
+    kind: CALENDAR_DAY_KIND_SWAPPED_WORK_DAY
+    name: "Hoán đổi dịp 30/4"
+    working: true
+  }
+  days {
+    date { year: 2020 month: 1 day: 23 }
+    kind: CALENDAR_DAY_KIND_HOLIDAY
+    name: "Tết Nguyên đán"
+  }
+)pb";
+
+TEST(TablePrinterTest, CalendarShowsRulesAndOneRowPerDay) {
+  v1::GetCalendarResponse calendar;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kCalendar, &calendar));
+  std::ostringstream out, err;
+  auto printer = NewTablePrinter(out, err, DeskTimeZone());
+  ASSERT_TRUE(printer->PrintCalendar(calendar).ok());
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("Rest days:  Thứ Bảy, Chủ Nhật\n"));
+  EXPECT_THAT(text, HasSubstr("Sessions:   07:00–11:30, 13:30–17:00\n"));
+  EXPECT_THAT(text, HasSubstr("Cut-off:    15:00"));
+  EXPECT_THAT(text, HasSubstr("DATE        WEEKDAY  KIND     NAME\n"
+                              "04/05/2019  Thứ Bảy  Làm bù   Hoán đổi dịp 30/4\n"
+                              "23/01/2020  Thứ Năm  Nghỉ lễ  Tết Nguyên đán\n"));
+}
+
+TEST(JsonPrinterTest, CalendarIsOneSpecialDayPerLine) {
+  v1::GetCalendarResponse calendar;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kCalendar, &calendar));
+  std::ostringstream out, err;
+  auto printer = NewJsonPrinter(out, err);
+  ASSERT_TRUE(printer->PrintCalendar(calendar).ok());
+  const std::vector<std::string> lines =
+      absl::StrSplit(out.str(), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[0], HasSubstr("\"kind\":\"CALENDAR_DAY_KIND_SWAPPED_WORK_DAY\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"working\":true"));
+  EXPECT_THAT(lines[1], HasSubstr("\"name\":\"Tết Nguyên đán\""));
+}
+
+TEST(TablePrinterTest, ShowLabelsPausesAndTheRescheduledAppointment) {
+  v1::Dossier d = ParseDossier(kReceived);
+  // Paused 15:00 22/01/2020 – 09:00 30/01/2020; new appointment 17:00
+  // 14/02/2020, with its reason in the history.
+  ASSERT_TRUE(google::protobuf::TextFormat::MergeFromString(R"pb(
+    pauses {
+      start_time { seconds: 1579680000 }
+      end_time { seconds: 1580349600 }
+      reason: ACTION_KIND_REQUEST_PAYMENT
+    }
+    pauses { start_time { seconds: 1580349600 } reason: ACTION_KIND_REQUEST_SUPPLEMENT }
+    rescheduled_due_time { seconds: 1581674400 }
+    history { sequence: 2 action: ACTION_KIND_RESCHEDULE note: "Cần xác minh thực địa" }
+  )pb", &d));
+  std::ostringstream out, err;
+  auto printer = NewTablePrinter(out, err, DeskTimeZone());
+  ASSERT_TRUE(printer->PrintDossier(d).ok());
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("Hẹn lại (Form 04):  17:00 14/02/2020 — Cần xác minh thực địa"));
+  EXPECT_THAT(text, HasSubstr("15:00 22/01/2020  09:00 30/01/2020  chờ thực hiện nghĩa vụ "
+                              "tài chính (request-payment)"));
+  EXPECT_THAT(text, HasSubstr("09:00 30/01/2020  ongoing           chờ bổ sung hồ sơ"));
+
+  std::ostringstream change;
+  auto change_printer = NewTablePrinter(change, err, DeskTimeZone());
+  ASSERT_TRUE(change_printer->PrintChange(d).ok());
+  EXPECT_THAT(change.str(), HasSubstr("HẸN LẠI (FORM 04)"));
+  EXPECT_THAT(change.str(), HasSubstr("17:00 14/02/2020"));
+}
+
+TEST(TablePrinterTest, ShowWithoutRescheduleHasNoAppointmentLine) {
+  std::ostringstream out, err;
+  auto printer = NewTablePrinter(out, err, DeskTimeZone());
+  ASSERT_TRUE(printer->PrintDossier(ParseDossier(kReceived)).ok());
+  EXPECT_THAT(out.str(), Not(HasSubstr("Hẹn lại")));
+  EXPECT_THAT(out.str(), Not(HasSubstr("Clock pauses")));
+}
+
 TEST(JsonPrinterTest, SingleObjectIsPretty) {
   std::ostringstream out, err;
   auto printer = NewJsonPrinter(out, err);
