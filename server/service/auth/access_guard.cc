@@ -1,0 +1,65 @@
+#include "server/service/auth/access_guard.h"
+
+#include "server/util/log.h"
+#include "server/util/proto_time.h"
+
+namespace onestop::service::auth {
+
+AccessGuard::AccessGuard(const Authenticator* authenticator, storage::SecurityStore* audit,
+                         const core::Catalogue* catalogue, const Clock* clock)
+    : authenticator_(authenticator), audit_(audit), catalogue_(catalogue), clock_(clock) {}
+
+void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
+                         const absl::Status& result) const {
+  onestop::v1::AuditRecord record;
+  *record.mutable_time() = ToProtoTime(clock_->Now());
+  record.set_principal_id(principal_id);
+  record.set_rpc(call.rpc);
+  record.set_dossier_code(call.dossier_code);
+  record.set_agency_code(call.agency_code);
+  record.set_result_code(static_cast<int32_t>(result.code()));
+  record.set_message(result.ok() ? call.note : std::string(result.message()));
+  const absl::StatusOr<int64_t> appended = audit_->AppendAudit(record);
+  if (!appended.ok()) {
+    LogError("audit append failed", {{"rpc", call.rpc},
+                                     {"principal", principal_id},
+                                     {"error", std::string(appended.status().message())}});
+  }
+}
+
+absl::StatusOr<core::Principal> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
+                                                          const CallInfo& call) const {
+  absl::StatusOr<core::Principal> principal = authenticator_->Authenticate(context);
+  if (!principal.ok() && principal.status().code() == absl::StatusCode::kUnauthenticated) {
+    Append("", call, principal.status());
+  }
+  return principal;
+}
+
+absl::Status AccessGuard::Authorize(const core::Principal& principal,
+                                    core::Permission permission,
+                                    const std::vector<std::string>& target_agencies,
+                                    const CallInfo& call) const {
+  absl::Status status = core::Authorize(principal, permission, target_agencies, *catalogue_);
+  if (!status.ok()) Append(principal.id, call, status);
+  return status;
+}
+
+absl::StatusOr<core::Principal> AccessGuard::Check(
+    const grpc::ServerContextBase& context, core::Permission permission,
+    const std::vector<std::string>& target_agencies, const CallInfo& call) const {
+  absl::StatusOr<core::Principal> principal = Authenticate(context, call);
+  if (!principal.ok()) return principal;
+  if (absl::Status status = Authorize(*principal, permission, target_agencies, call);
+      !status.ok()) {
+    return status;
+  }
+  return principal;
+}
+
+void AccessGuard::RecordOutcome(const core::Principal& principal, const CallInfo& call,
+                                const absl::Status& result) const {
+  Append(principal.id, call, result);
+}
+
+}  // namespace onestop::service::auth

@@ -1,0 +1,82 @@
+// AccessGuard: authenticate, authorize and audit one call — what every
+// handler does before (and, for writes, after) its work.
+//
+//   auto principal = guard->Check(*context, core::Permission::kAcceptDossier,
+//                                 {dossier.receiving_agency_code()},
+//                                 {.rpc = "AcceptDossier", .dossier_code = code});
+//   if (!principal.ok()) return principal.status();   // audited, nothing changed
+//   absl::Status result = …the write, as principal->id…;
+//   guard->RecordOutcome(*principal, {.rpc = …}, result);
+//
+// Every denial (UNAUTHENTICATED, PERMISSION_DENIED) is appended to the
+// audit log before it is returned; RecordOutcome appends a mutating call's
+// result. An audit append that fails is logged (JSON line, no personal
+// data) and does not change the call's answer.
+//
+// Thread safety: thread-safe. Blocking (SQLite): call on the executor.
+#ifndef ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
+#define ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/core/authorization.h"
+#include "server/core/catalogue.h"
+#include "server/service/auth/authenticator.h"
+#include "server/util/clock.h"
+#include "storage/security/security_store.h"
+
+namespace onestop::service::auth {
+
+// What the audit log records about a call.
+struct CallInfo {
+  std::string rpc = "";           // "AcceptDossier"
+  std::string dossier_code = "";  // "" if none
+  std::string agency_code = "";   // the request's agency, "" if none
+  std::string note = "";          // for successful writes, e.g. "token tk_… for clerk.x"
+};
+
+class AccessGuard {
+ public:
+  // None owned; all must outlive the guard.
+  AccessGuard(const Authenticator* authenticator, storage::SecurityStore* audit,
+              const core::Catalogue* catalogue, const Clock* clock);
+
+  // Authenticate, then Authorize. Returns the principal, or the audited
+  // denial (UNAUTHENTICATED / PERMISSION_DENIED; UNAVAILABLE if the store
+  // is busy, not audited).
+  absl::StatusOr<core::Principal> Check(const grpc::ServerContextBase& context,
+                                        core::Permission permission,
+                                        const std::vector<std::string>& target_agencies,
+                                        const CallInfo& call) const;
+
+  // The caller, or the audited UNAUTHENTICATED.
+  absl::StatusOr<core::Principal> Authenticate(const grpc::ServerContextBase& context,
+                                               const CallInfo& call) const;
+
+  // core::Authorize, auditing a PERMISSION_DENIED.
+  absl::Status Authorize(const core::Principal& principal, core::Permission permission,
+                         const std::vector<std::string>& target_agencies,
+                         const CallInfo& call) const;
+
+  // Appends the outcome of a mutating call (OK or its error).
+  void RecordOutcome(const core::Principal& principal, const CallInfo& call,
+                     const absl::Status& result) const;
+
+ private:
+  void Append(const std::string& principal_id, const CallInfo& call,
+              const absl::Status& result) const;
+
+  const Authenticator* const authenticator_;
+  storage::SecurityStore* const audit_;
+  const core::Catalogue* const catalogue_;
+  const Clock* const clock_;
+};
+
+}  // namespace onestop::service::auth
+
+#endif  // ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_

@@ -1,0 +1,67 @@
+#include "server/service/auth/authenticator.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/service/auth/principals.h"
+
+namespace onestop::service::auth {
+
+Authenticator::Authenticator(storage::SecurityStore* store, const Clock* clock,
+                             AuthenticatorOptions options)
+    : store_(store), clock_(clock) {
+  for (CertificatePrincipal& mapping : options.certificate_principals) {
+    by_common_name_.emplace(mapping.common_name, std::move(mapping.principal));
+  }
+}
+
+absl::StatusOr<core::Principal> Authenticator::AuthenticateBearer(
+    absl::string_view header) const {
+  constexpr absl::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size() ||
+      !absl::EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
+    return absl::UnauthenticatedError(
+        "malformed authorization header: expected 'Bearer <token>'");
+  }
+  const absl::string_view secret = absl::StripAsciiWhitespace(header.substr(kScheme.size()));
+  absl::StatusOr<onestop::v1::Principal> stored = store_->Authenticate(secret, clock_->Now());
+  if (!stored.ok()) return stored.status();
+  absl::StatusOr<core::Principal> principal = PrincipalFromProto(*stored);
+  if (!principal.ok()) {
+    return absl::InternalError("a stored token's principal is invalid");
+  }
+  return principal;
+}
+
+absl::StatusOr<core::Principal> Authenticator::AuthenticateCertificate(
+    const std::vector<std::string>& common_names) const {
+  for (const std::string& name : common_names) {
+    const auto it = by_common_name_.find(name);
+    if (it != by_common_name_.end()) return it->second;
+  }
+  return absl::UnauthenticatedError(absl::StrCat(
+      "client certificate \"", common_names.empty() ? "" : common_names.front(),
+      "\" is not mapped to a principal; send 'authorization: Bearer <token>'"));
+}
+
+absl::StatusOr<core::Principal> Authenticator::Authenticate(
+    const grpc::ServerContextBase& context) const {
+  const auto& metadata = context.client_metadata();
+  const auto header = metadata.find("authorization");
+  if (header != metadata.end()) {
+    return AuthenticateBearer(absl::string_view(header->second.data(), header->second.size()));
+  }
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    std::vector<std::string> names;
+    for (const grpc::string_ref& value : auth->FindPropertyValues("x509_common_name")) {
+      names.emplace_back(value.data(), value.size());
+    }
+    if (!names.empty()) return AuthenticateCertificate(names);
+  }
+  return absl::UnauthenticatedError("no credentials: send 'authorization: Bearer <token>'");
+}
+
+}  // namespace onestop::service::auth

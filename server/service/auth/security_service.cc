@@ -1,0 +1,195 @@
+#include "server/service/auth/security_service.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/core/validation.h"
+#include "server/service/auth/principals.h"
+#include "server/service/unary_call.h"
+#include "server/util/proto_time.h"
+#include "server/util/status_macros.h"
+
+namespace onestop::service::auth {
+
+using namespace onestop::v1;  // NOLINT: handler signatures are long enough
+
+SecurityServiceImpl::SecurityServiceImpl(const AccessGuard* guard, storage::SecurityStore* store,
+                                         const core::Catalogue* catalogue, const Clock* clock,
+                                         Executor* executor, SecurityServiceOptions options)
+    : guard_(guard),
+      store_(store),
+      catalogue_(catalogue),
+      clock_(clock),
+      executor_(executor),
+      options_(options) {}
+
+grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerContext* context,
+                                                           const CreateTokenRequest* request,
+                                                           CreateTokenResponse* response) {
+  return RunUnary(context, executor_, [=]() -> absl::Status {
+    CallInfo call{.rpc = "CreateToken"};
+    // Role first (a clerk learns nothing about the request's validity),
+    // then the request, then the grants' agencies against the admin's.
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
+                             guard_->Check(*context, core::Permission::kManageTokens, {}, call));
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             ValidateNewPrincipal(request->principal(), *catalogue_));
+    if (request->label().size() > 200 || !core::IsValidUtf8(request->label())) {
+      return absl::InvalidArgumentError("label must be at most 200 bytes of UTF-8");
+    }
+    if (request->ttl_seconds() < 0) {
+      return absl::InvalidArgumentError("ttl_seconds must not be negative");
+    }
+    const absl::Duration ttl = request->ttl_seconds() == 0
+                                   ? options_.default_token_ttl
+                                   : absl::Seconds(request->ttl_seconds());
+    if (ttl > options_.max_token_ttl) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ttl_seconds exceeds the maximum of ", absl::ToInt64Seconds(options_.max_token_ttl)));
+    }
+    std::vector<std::string> agencies;
+    for (const core::Grant& grant : principal.grants) agencies.push_back(grant.agency_code);
+    ONESTOP_RETURN_IF_ERROR(
+        guard_->Authorize(admin, core::Permission::kManageTokens, agencies, call));
+    const absl::Time now = clock_->Now();
+    absl::StatusOr<storage::CreatedToken> created =
+        store_->CreateToken({.principal = PrincipalToProto(principal),
+                             .label = request->label(),
+                             .created = now,
+                             .expires = now + ttl});
+    call.note = created.ok() ? absl::StrCat("token ", created->info.id(), " for ", principal.id)
+                             : "";
+    guard_->RecordOutcome(admin, call, created.status());
+    if (!created.ok()) return created.status();
+    *response->mutable_token() = std::move(created->info);
+    response->set_secret(std::move(created->secret));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SecurityServiceImpl::ListTokens(grpc::CallbackServerContext* context,
+                                                          const ListTokensRequest* request,
+                                                          ListTokensResponse* response) {
+  return RunUnary(context, executor_, [=]() -> absl::Status {
+    ONESTOP_RETURN_IF_ERROR(
+        guard_->Check(*context, core::Permission::kManageTokens, {}, {.rpc = "ListTokens"})
+            .status());
+    ONESTOP_ASSIGN_OR_RETURN(
+        std::vector<TokenInfo> tokens,
+        store_->ListTokens({.include_inactive = request->include_inactive(), .now = clock_->Now()}));
+    for (TokenInfo& token : tokens) *response->add_tokens() = std::move(token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SecurityServiceImpl::RevokeToken(grpc::CallbackServerContext* context,
+                                                           const RevokeTokenRequest* request,
+                                                           RevokeTokenResponse* response) {
+  return RunUnary(context, executor_, [=]() -> absl::Status {
+    CallInfo call{.rpc = "RevokeToken"};
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
+                             guard_->Check(*context, core::Permission::kManageTokens, {}, call));
+    if (request->token_id().empty() || request->token_id().size() > 64) {
+      return absl::InvalidArgumentError("token_id is required (e.g. tk_3f9a0c1b2d4e)");
+    }
+    absl::StatusOr<TokenInfo> revoked = store_->RevokeToken(request->token_id(), clock_->Now());
+    call.note = absl::StrCat("token ", request->token_id());
+    guard_->RecordOutcome(admin, call, revoked.status());
+    if (!revoked.ok()) return revoked.status();
+    *response->mutable_token() = *std::move(revoked);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SecurityServiceImpl::ListAudit(grpc::CallbackServerContext* context,
+                                                         const ListAuditRequest* request,
+                                                         ListAuditResponse* response) {
+  return RunUnary(context, executor_, [=]() -> absl::Status {
+    ONESTOP_RETURN_IF_ERROR(
+        guard_->Check(*context, core::Permission::kReadAudit, {}, {.rpc = "ListAudit"}).status());
+    if (request->page_size() < 0 || request->page_size() > 1000) {
+      return absl::InvalidArgumentError("page_size must be 0–1000");
+    }
+    if (request->after_sequence() < 0) {
+      return absl::InvalidArgumentError("after_sequence must not be negative");
+    }
+    ONESTOP_ASSIGN_OR_RETURN(
+        storage::AuditPage page,
+        store_->ListAudit({.after_sequence = request->after_sequence(),
+                           .limit = request->page_size() == 0 ? 100 : request->page_size(),
+                           .principal_id = request->principal_id(),
+                           .denials_only = request->denials_only()}));
+    for (AuditRecord& record : page.records) *response->add_records() = std::move(record);
+    response->set_next_after_sequence(page.next_after_sequence);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<storage::CreatedToken> CreateBootstrapAdminToken(storage::SecurityStore* store,
+                                                                const Clock* clock,
+                                                                const core::Catalogue& catalogue,
+                                                                const std::string& principal_id,
+                                                                absl::Duration ttl) {
+  Principal principal;
+  principal.set_id(principal_id);
+  for (const Agency& agency : catalogue.agencies()) {
+    if (!agency.parent_code().empty()) continue;
+    Grant* grant = principal.add_grants();
+    grant->set_role(ROLE_ADMIN);
+    grant->set_agency_code(agency.code());
+  }
+  if (principal.grants().empty()) {
+    return absl::FailedPreconditionError("the catalogue has no agency to administer");
+  }
+  const absl::Time now = clock->Now();
+  return store->CreateToken({.principal = principal,
+                             .label = "bootstrap admin token",
+                             .created = now,
+                             .expires = now + ttl});
+}
+
+CitizenServiceImpl::CitizenServiceImpl(DossierLookup lookup, RateLimiter* limiter,
+                                       Executor* executor)
+    : lookup_(std::move(lookup)), limiter_(limiter), executor_(executor) {}
+
+grpc::ServerUnaryReactor* CitizenServiceImpl::LookupDossier(
+    grpc::CallbackServerContext* context, const LookupDossierRequest* request,
+    LookupDossierResponse* response) {
+  // The limiter only takes a mutex: checked on the reaction thread, so a
+  // flood never reaches the executor.
+  if (!limiter_->TryAcquire(ClientAddressFromPeer(context->peer()))) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "too many lookups from your address; try again in a minute"));
+    return reactor;
+  }
+  return RunUnary(context, executor_, [=]() -> absl::Status {
+    if (request->code().empty() || request->code().size() > 64) {
+      return absl::InvalidArgumentError("code is required (at most 64 characters)");
+    }
+    const std::string& four = request->last_four();
+    if (four.size() != 4 || four.find_first_not_of("0123456789") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          "last_four must be the last four digits of the applicant's phone or ID number");
+    }
+    const absl::Status not_found =
+        absl::NotFoundError("no dossier matches this code and these digits");
+    absl::StatusOr<Dossier> dossier = lookup_(request->code());
+    if (!dossier.ok()) {
+      return dossier.status().code() == absl::StatusCode::kNotFound ? not_found
+                                                                    : dossier.status();
+    }
+    if (!core::MatchesLastFour(dossier->applicant(), four)) return not_found;
+    response->set_code(dossier->code());
+    response->set_status(dossier->status());
+    response->set_portal_status_code(dossier->portal_status_code());
+    if (dossier->has_due_time()) *response->mutable_due_time() = dossier->due_time();
+    if (dossier->has_rescheduled_due_time()) {
+      *response->mutable_rescheduled_due_time() = dossier->rescheduled_due_time();
+    }
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace onestop::service::auth

@@ -1,0 +1,96 @@
+// SecurityStore: bearer tokens (kept only as SHA-256 hashes) and the
+// append-only audit log, in the daemon's database.
+//
+// The store speaks the onestop.v1 security messages (Principal, TokenInfo,
+// AuditRecord); it knows no policy: who may create tokens or read the audit
+// is decided in server/core/authorization.h and checked by the caller.
+// Times come from the caller (the daemon's Clock); the store reads none.
+//
+// Thread safety: implementations are thread-safe.
+#ifndef ONESTOP_STORAGE_SECURITY_SECURITY_STORE_H_
+#define ONESTOP_STORAGE_SECURITY_SECURITY_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "onestop/v1/security_service.pb.h"
+
+namespace onestop::storage {
+
+// What CreateToken returns: the listing and, once, the secret.
+struct CreatedToken {
+  onestop::v1::TokenInfo info = {};
+  std::string secret = "";  // "ost_" + 43 base64url characters
+};
+
+struct NewToken {
+  onestop::v1::Principal principal = {};  // stored as given (validated by the caller)
+  std::string label = "";
+  absl::Time created = absl::InfinitePast();
+  absl::Time expires = absl::InfinitePast();
+};
+
+struct TokenQuery {
+  // Also expired (at `now`) and revoked tokens.
+  bool include_inactive = false;
+  absl::Time now = absl::InfinitePast();
+};
+
+struct AuditQuery {
+  int64_t after_sequence = 0;
+  int limit = 100;               // 1–1000
+  std::string principal_id = "";      // "" = all
+  bool denials_only = false;     // PERMISSION_DENIED and UNAUTHENTICATED only
+};
+
+struct AuditPage {
+  std::vector<onestop::v1::AuditRecord> records = {};
+  int64_t next_after_sequence = 0;  // 0 when there is no further record
+};
+
+class SecurityStore {
+ public:
+  virtual ~SecurityStore() = default;
+
+  // Creates a token with a fresh random secret (32 bytes from getrandom)
+  // and a random public id ("tk_" + 12 hex digits); stores the secret's
+  // SHA-256 only. INVALID_ARGUMENT if `expires` is not after `created`;
+  // UNAVAILABLE if the database is busy; INTERNAL on other failures
+  // (including a failing random source).
+  virtual absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) = 0;
+
+  // The principal the token `secret` stands for at `now`. UNAUTHENTICATED,
+  // with one message ("invalid or expired token") for a malformed, unknown,
+  // expired (expires ≤ now) or revoked token; UNAVAILABLE if busy. Reads
+  // the database on every call, so a revocation takes effect at once.
+  virtual absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
+                                                              absl::Time now) = 0;
+
+  // Tokens, newest first, without secrets or hashes.
+  virtual absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
+      const TokenQuery& query) = 0;
+
+  // Marks token `id` revoked at `now` and returns it. A revoked token stays
+  // revoked with its first revoke time (the call succeeds). NOT_FOUND for
+  // an unknown id.
+  virtual absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
+                                                             absl::Time now) = 0;
+
+  // Appends `record` (its sequence is ignored and assigned: the previous
+  // maximum + 1) and returns the sequence. Records can never be changed or
+  // deleted (the table refuses UPDATE and DELETE).
+  virtual absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) = 0;
+
+  // Records with sequence > after_sequence matching the filter, oldest
+  // first, at most `limit`. INVALID_ARGUMENT for a limit outside 1–1000 or
+  // a negative after_sequence.
+  virtual absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) = 0;
+};
+
+}  // namespace onestop::storage
+
+#endif  // ONESTOP_STORAGE_SECURITY_SECURITY_STORE_H_

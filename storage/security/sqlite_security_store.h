@@ -1,0 +1,91 @@
+// The SQLite SecurityStore: its own connection to the daemon's database
+// file, its own tables and its own migrations.
+//
+// Tables: `component_versions(component, version)` records this
+// component's schema version ("security") — PRAGMA user_version belongs to
+// the dossier store; `tokens` (hash UNIQUE, principal as a serialized
+// onestop.v1.Principal, times in microseconds since the epoch);
+// `audit` (append-only: triggers abort any UPDATE or DELETE).
+//
+// Open order: the dossier store first (it creates the database and stamps
+// it as onestop's), then this store; a database without onestop's
+// application_id is refused unless `standalone` is set (tests, ":memory:").
+// The daemon's single-writer lock (<db>.lock) is the dossier store's.
+// Both connections run in WAL mode and wait up to busy_timeout for the
+// write lock.
+//
+// Thread safety: all methods may be called concurrently (one mutex around
+// the connection).
+#ifndef ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_
+#define ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "storage/security/security_store.h"
+
+namespace onestop::storage {
+
+namespace sqlite_internal {
+class Connection;
+}
+
+enum class DatabaseCheck {
+  // Refuse a database the dossier store has not initialised.
+  kRequireOnestopDatabase,
+  // Accept any database (tests; ":memory:").
+  kStandalone,
+};
+
+enum class SecurityDurability {
+  kFull,    // synchronous=FULL: a created or revoked token survives power loss
+  kNormal,  // synchronous=NORMAL: faster; tests
+};
+
+struct SqliteSecurityStoreOptions {
+  std::string path;  // the daemon's --db, or ":memory:"
+  absl::Duration busy_timeout = absl::Seconds(5);
+  DatabaseCheck check = DatabaseCheck::kRequireOnestopDatabase;
+  SecurityDurability durability = SecurityDurability::kFull;
+};
+
+class SqliteSecurityStore final : public SecurityStore {
+ public:
+  // Opens the database and brings this component's tables to the latest
+  // version in one transaction. INVALID_ARGUMENT for an empty path;
+  // FAILED_PRECONDITION if the file cannot be opened, is not an onestop
+  // database (see DatabaseCheck), or records a newer security schema than
+  // this build knows; UNAVAILABLE if the database stays busy.
+  static absl::StatusOr<std::unique_ptr<SqliteSecurityStore>> Open(
+      const SqliteSecurityStoreOptions& options);
+
+  ~SqliteSecurityStore() override;
+
+  absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) override;
+  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
+                                                      absl::Time now) override;
+  absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
+      const TokenQuery& query) override;
+  absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
+                                                     absl::Time now) override;
+  absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
+  absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
+
+ private:
+  explicit SqliteSecurityStore(std::unique_ptr<sqlite_internal::Connection> connection);
+
+  absl::StatusOr<onestop::v1::TokenInfo> GetTokenLocked(const std::string& id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+};
+
+// The latest schema version of the "security" component.
+inline constexpr int kSecuritySchemaVersion = 1;
+
+}  // namespace onestop::storage
+
+#endif  // ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_

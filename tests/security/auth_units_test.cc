@@ -1,0 +1,199 @@
+// The transport rule, the limiters, principal conversion and bearer
+// parsing, each on its own.
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/service/auth/authenticator.h"
+#include "server/service/auth/limits.h"
+#include "server/service/auth/principals.h"
+#include "server/service/auth/transport.h"
+#include "storage/security/sqlite_security_store.h"
+#include "tests/testing/status_matchers.h"
+
+namespace onestop::service::auth {
+namespace {
+
+using ::onestop::testing::IsOk;
+using ::onestop::testing::StatusIs;
+using ::testing::HasSubstr;
+
+TEST(TransportTest, LoopbackAddresses) {
+  for (const char* address : {"127.0.0.1:7600", "127.1.2.3:1", "[::1]:7600", "localhost:7600",
+                              "127.0.0.1", "::1", "localhost"}) {
+    EXPECT_TRUE(IsLoopbackAddress(address)) << address;
+  }
+  for (const char* address : {"0.0.0.0:7600", "[::]:7600", "10.0.0.5:7600", "example.org:7600",
+                              "128.0.0.1:7600", "127.0.0.1.evil.org:7600", "127.0.0:1",
+                              "localhost.evil.org:7600", ""}) {
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
+}
+
+TEST(TransportTest, InsecureOnlyOnLoopbackAndNeverWithTlsFiles) {
+  EXPECT_THAT(CheckTransport({.listen_address = "127.0.0.1:7600", .transport = Transport::kInsecure}),
+              IsOk());
+  EXPECT_THAT(CheckTransport({.listen_address = "0.0.0.0:7600", .transport = Transport::kInsecure}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--insecure is refused on 0.0.0.0:7600")));
+  EXPECT_THAT(CheckTransport({.listen_address = "127.0.0.1:7600",
+                              .transport = Transport::kInsecure,
+                              .tls = {.cert_file = "c.pem"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(TransportTest, TlsNeedsCertAndKeyAndConsistentClientCa) {
+  EXPECT_THAT(CheckTransport({.listen_address = "0.0.0.0:7600"}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls-cert and --tls-key")));
+  EXPECT_THAT(CheckTransport({.listen_address = "0.0.0.0:7600",
+                              .tls = {.cert_file = "c", .key_file = "k"}}),
+              IsOk());
+  EXPECT_THAT(CheckTransport({.listen_address = "0.0.0.0:7600",
+                              .tls = {.cert_file = "c",
+                                      .key_file = "k",
+                                      .client_certificates = ClientCertificates::kRequireAndVerify}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--tls-client-ca")));
+  EXPECT_THAT(CheckTransport({.listen_address = "0.0.0.0:7600",
+                              .tls = {.cert_file = "c", .key_file = "k", .client_ca_file = "ca"}}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not requested")));
+  EXPECT_THAT(ServerCredentialsFor({.listen_address = "0.0.0.0:7600",
+                                    .tls = {.cert_file = "/nonexistent/c.pem", .key_file = "k"}}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("/nonexistent/c.pem")));
+}
+
+TEST(RateLimiterTest, BurstThenRefillPerKey) {
+  ControlledClock clock(absl::FromUnixSeconds(1000), SystemClock::Get());
+  RateLimiter limiter(&clock, {.burst = 3, .refill_interval = absl::Seconds(10)});
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.TryAcquire("a")) << i;
+  EXPECT_FALSE(limiter.TryAcquire("a"));
+  EXPECT_TRUE(limiter.TryAcquire("b"));  // another address has its own bucket
+  ASSERT_THAT(clock.Advance(absl::Seconds(9)), IsOk());
+  EXPECT_FALSE(limiter.TryAcquire("a"));
+  ASSERT_THAT(clock.Advance(absl::Seconds(1)), IsOk());
+  EXPECT_TRUE(limiter.TryAcquire("a"));
+  EXPECT_FALSE(limiter.TryAcquire("a"));
+  // A long pause refills to the burst, not beyond.
+  ASSERT_THAT(clock.Advance(absl::Hours(1)), IsOk());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.TryAcquire("a")) << i;
+  EXPECT_FALSE(limiter.TryAcquire("a"));
+}
+
+TEST(RateLimiterTest, BoundedKeysEvictTheLeastRecentlyUsedNotAnEmptyBucketsState) {
+  ControlledClock clock(absl::FromUnixSeconds(1000), SystemClock::Get());
+  RateLimiter limiter(&clock, {.burst = 1, .refill_interval = absl::Hours(1), .max_keys = 2});
+  EXPECT_TRUE(limiter.TryAcquire("a"));
+  ASSERT_THAT(clock.Advance(absl::Seconds(1)), IsOk());
+  EXPECT_TRUE(limiter.TryAcquire("b"));
+  ASSERT_THAT(clock.Advance(absl::Seconds(1)), IsOk());
+  EXPECT_TRUE(limiter.TryAcquire("c"));  // evicts "a", the oldest
+  EXPECT_FALSE(limiter.TryAcquire("b"));  // "b" kept its empty bucket
+  EXPECT_FALSE(limiter.TryAcquire("c"));
+}
+
+TEST(RateLimiterTest, ClientAddressFromPeer) {
+  EXPECT_EQ(ClientAddressFromPeer("ipv4:10.0.0.5:51234"), "10.0.0.5");
+  EXPECT_EQ(ClientAddressFromPeer("ipv6:[::1]:51234"), "::1");
+  EXPECT_EQ(ClientAddressFromPeer("unix:/run/onestop.sock"), "unix:/run/onestop.sock");
+}
+
+TEST(StreamLimiterTest, CapsOpenStreamsPerPrincipalAndReleasesOnDestruction) {
+  StreamLimiter limiter({.max_streams_per_principal = 2});
+  auto first = limiter.Acquire("svc");
+  auto second = limiter.Acquire("svc");
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_THAT(limiter.Acquire("svc"),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       "svc already has 2 streams open (the limit); close one first"));
+  EXPECT_THAT(limiter.Acquire("other"), IsOk());  // released at once (temporary)
+  EXPECT_EQ(limiter.open("svc"), 2);
+  first->reset();
+  EXPECT_EQ(limiter.open("svc"), 1);
+  EXPECT_THAT(limiter.Acquire("svc"), IsOk());
+  EXPECT_EQ(limiter.open("other"), 0);
+}
+
+TEST(PrincipalsTest, RoundTripsAndRejectsBadShapes) {
+  onestop::v1::Principal proto;
+  proto.set_id("sync.portal");
+  auto* grant = proto.add_grants();
+  grant->set_role(onestop::v1::ROLE_SERVICE);
+  grant->set_agency_code("000.00.31.H15");
+  proto.add_service_writes("return_result");
+  auto principal = PrincipalFromProto(proto);
+  ASSERT_THAT(principal, IsOk());
+  EXPECT_EQ(principal->grants[0].role, core::Role::kService);
+  ASSERT_EQ(principal->service_writes.size(), 1u);
+  EXPECT_EQ(principal->service_writes[0], core::Permission::kReturnResult);
+  EXPECT_EQ(PrincipalToProto(*principal).SerializeAsString(), proto.SerializeAsString());
+
+  onestop::v1::Principal no_grants;
+  no_grants.set_id("x");
+  EXPECT_THAT(PrincipalFromProto(no_grants),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("grants")));
+  onestop::v1::Principal long_id = proto;
+  long_id.set_id(std::string(129, 'a'));
+  EXPECT_THAT(PrincipalFromProto(long_id), StatusIs(absl::StatusCode::kInvalidArgument));
+  onestop::v1::Principal no_agency = proto;
+  no_agency.mutable_grants(0)->clear_agency_code();
+  EXPECT_THAT(PrincipalFromProto(no_agency),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("agency_code")));
+}
+
+class AuthenticatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = storage::SqliteSecurityStore::Open(
+        {.path = ":memory:", .check = storage::DatabaseCheck::kStandalone});
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+    onestop::v1::Principal principal;
+    principal.set_id("clerk.lienson");
+    auto* grant = principal.add_grants();
+    grant->set_role(onestop::v1::ROLE_CLERK);
+    grant->set_agency_code("000.31.01.H15");
+    auto created = store_->CreateToken(
+        {.principal = principal, .created = clock_.Now(), .expires = clock_.Now() + absl::Minutes(5)});
+    ASSERT_THAT(created, IsOk());
+    secret_ = created->secret;
+    id_ = created->info.id();
+  }
+
+  ControlledClock clock_{absl::FromUnixSeconds(1000), SystemClock::Get()};
+  std::unique_ptr<storage::SqliteSecurityStore> store_;
+  std::string secret_, id_;
+};
+
+TEST_F(AuthenticatorTest, BearerTokenUntilExpiryOrRevocation) {
+  core::Principal mapped{"portal", {core::Grant{core::Role::kService, "000.00.00.H15"}}, {}};
+  Authenticator authenticator(store_.get(), &clock_, {.certificate_principals = {{"portal-sync", mapped}}});
+  auto principal = authenticator.AuthenticateBearer("Bearer " + secret_);
+  ASSERT_THAT(principal, IsOk());
+  EXPECT_EQ(principal->id, "clerk.lienson");
+  EXPECT_THAT(authenticator.AuthenticateBearer("bearer " + secret_), IsOk());
+  EXPECT_THAT(authenticator.AuthenticateBearer(secret_),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("malformed")));
+  EXPECT_THAT(authenticator.AuthenticateBearer("Bearer "),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  ASSERT_THAT(clock_.Advance(absl::Minutes(5)), IsOk());
+  EXPECT_THAT(authenticator.AuthenticateBearer("Bearer " + secret_),
+              StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
+
+  auto cert = authenticator.AuthenticateCertificate({"portal-sync"});
+  ASSERT_THAT(cert, IsOk());
+  EXPECT_EQ(cert->id, "portal");
+  EXPECT_THAT(authenticator.AuthenticateCertificate({"intruder"}),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("\"intruder\"")));
+}
+
+TEST_F(AuthenticatorTest, RevocationIsSeenByTheNextCall) {
+  Authenticator authenticator(store_.get(), &clock_, {});
+  ASSERT_THAT(authenticator.AuthenticateBearer("Bearer " + secret_), IsOk());
+  ASSERT_THAT(store_->RevokeToken(id_, clock_.Now()), IsOk());
+  EXPECT_THAT(authenticator.AuthenticateBearer("Bearer " + secret_),
+              StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
+}
+
+}  // namespace
+}  // namespace onestop::service::auth
