@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   onestop::client::RegisterCatalogue(app, registry);
   onestop::client::RegisterCalendar(app, registry);
   onestop::client::RegisterAdmin(app, registry);
+  onestop::client::RegisterWatchCommand(app, registry);
 
   try {
     app.parse(argc, argv);

@@ -47,6 +47,9 @@ ABSL_FLAG(std::string, clock_start, "",
           "With --clock=controlled: the instant the clock starts at, RFC 3339 "
           "(e.g. 2020-01-06T08:00:00+07:00). Default: the real time.");
 ABSL_FLAG(int, threads, 8, "Application threads for database work.");
+ABSL_FLAG(int, due_soon_working_days, 1,
+          "Open dossiers due today or within this many working days are "
+          "flagged DUE_SOON (list --due-soon). 0 flags only those due today.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
@@ -229,6 +232,11 @@ int main(int argc, char** argv) {
   onestop::service::ServerOptions options;
   options.listen = listen;
   options.executor.threads = absl::GetFlag(FLAGS_threads);
+  const int due_soon_working_days = absl::GetFlag(FLAGS_due_soon_working_days);
+  if (due_soon_working_days < 0 || due_soon_working_days > 30) {
+    return Fail("--due-soon-working-days must be between 0 and 30");
+  }
+  options.manager.timeliness.due_soon_working_days = due_soon_working_days;
   onestop::service::ServerDependencies deps;
   deps.store = metrics_store->get();
   deps.catalogue = *catalogue;

@@ -24,6 +24,8 @@ void RegisterCatalogue(CLI::App& app, CommandRegistry& registry);
 void RegisterCalendar(CLI::App& app, CommandRegistry& registry);
 // admin clock show|set|advance|reset
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
+// `watch`: follows the change feed (FeedService.WatchEvents).
+void RegisterWatchCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace onestop::client
 

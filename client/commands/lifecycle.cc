@@ -1,6 +1,7 @@
 // The lifecycle verbs: accept, request-supplement, supply, refuse,
 // hand-over, decide, ready, return, withdraw, stop, and the time-law verbs
-// request-payment, confirm-payment, reschedule. Each takes CODE,
+// request-payment, confirm-payment, reschedule, and the interlinked verbs
+// forward and complete-stage. Each takes CODE,
 // optional --etag (fetched when omitted) and --request-id, calls one
 // DossierService RPC and prints the changed dossier.
 #include <memory>
@@ -61,6 +62,7 @@ void RegisterRequestSupplement(CLI::App& app, CommandRegistry& registry) {
     DossierTarget target;
     std::vector<std::string> items;
     std::string note;
+    std::string as;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = AddVerb(
@@ -74,10 +76,14 @@ void RegisterRequestSupplement(CLI::App& app, CommandRegistry& registry) {
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("--note", args->note, "Note for the history");
+  cmd->add_option("--as", args->as,
+                  "Interlinked dossiers: the stage agency asking (default: the first "
+                  "active agency that has not asked yet)");
   registry.Add(cmd, [args](CommandContext& ctx) {
     v1::RequestSupplementRequest request;
     request.set_note(args->note);
     for (const std::string& item : args->items) request.add_missing_items(item);
+    request.set_acting_agency_code(args->as);
     return RunMutation(ctx, args->target, std::move(request),
                        &v1::DossierService::StubInterface::RequestSupplement);
   });
@@ -348,6 +354,54 @@ void RegisterReschedule(CLI::App& app, CommandRegistry& registry) {
 
 }  // namespace
 
+void RegisterForward(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::string as;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "forward",
+      "Interlinked dossiers: move to the next stage of the route (the server "
+      "fills in the stage's agencies), or back to the receiving desk after the last",
+      "onestopctl forward 000.01.31.H15-200106-0001 --as 000.01.31.H15",
+      args->target);
+  cmd->add_option("--as", args->as,
+                  "The agency handing over (the desk, or the one that finished the stage)");
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::ForwardDossierRequest request;
+    request.set_acting_agency_code(args->as);
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::ForwardDossier);
+  });
+}
+
+void RegisterCompleteStage(CLI::App& app, CommandRegistry& registry) {
+  struct Args {
+    DossierTarget target;
+    std::string as;
+    std::string note;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(
+      app, "complete-stage",
+      "Interlinked dossiers: the acting agency's task in the current stage is done",
+      "onestopctl complete-stage 000.01.31.H15-200106-0001 --as 000.31.02.H15",
+      args->target);
+  cmd->add_option("--as", args->as, "The agency whose task is done")->required();
+  cmd->add_option("--note", args->note, "Note for the history");
+  registry.Add(cmd, [args](CommandContext& ctx) {
+    v1::CompleteStageRequest request;
+    request.set_acting_agency_code(args->as);
+    request.set_note(args->note);
+    return RunMutation(ctx, args->target, std::move(request),
+                       &v1::DossierService::StubInterface::CompleteStage);
+  });
+}
+
 void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
   RegisterAccept(app, registry);
   RegisterRequestSupplement(app, registry);
@@ -362,6 +416,8 @@ void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
   RegisterRequestPayment(app, registry);
   RegisterConfirmPayment(app, registry);
   RegisterReschedule(app, registry);
+  RegisterForward(app, registry);
+  RegisterCompleteStage(app, registry);
 }
 
 }  // namespace onestop::client

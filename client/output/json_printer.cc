@@ -58,6 +58,10 @@ class JsonPrinter final : public Printer {
     return WriteAll(calendar.days());
   }
 
+  absl::Status PrintControlSlip(const v1::Dossier& dossier) override {
+    return WriteAll(dossier.slip());
+  }
+
  private:
   template <typename T>
   absl::Status WriteAll(const google::protobuf::RepeatedPtrField<T>& items) {

@@ -47,6 +47,10 @@ class Printer {
   // dd/MM/yyyy, Vietnamese weekday and kind, name; JSON: one SpecialDay
   // object per line).
   virtual absl::Status PrintCalendar(const v1::GetCalendarResponse& calendar) = 0;
+  // `show --slip`: the control slip (phiếu kiểm soát quá trình giải quyết hồ
+  // sơ) of an interlinked dossier — tables mimic the official form with
+  // Vietnamese headers; JSON prints one SlipEntry per line.
+  virtual absl::Status PrintControlSlip(const v1::Dossier& dossier) = 0;
 };
 
 // Returns the human printer: aligned tables, times as "HH:MM dd/MM/yyyy" in

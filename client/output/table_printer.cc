@@ -265,6 +265,40 @@ class TablePrinter final : public Printer {
     return absl::OkStatus();
   }
 
+  absl::Status PrintControlSlip(const v1::Dossier& d) override {
+    out_ << "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ\n";
+    Fields f;
+    f.Add("Mã hồ sơ", d.code());
+    f.Add("Cơ quan tiếp nhận", d.receiving_agency_code());
+    f.Add("Ngày nhận", Time(d.received_time()));
+    f.Add("Hẹn trả", Time(d.due_time()));
+    f.Print(out_);
+    out_ << '\n';
+    if (d.slip_size() == 0) {
+      out_ << "(no hand-overs: not an interlinked dossier, or not yet forwarded)\n";
+      return absl::OkStatus();
+    }
+    Table t({"BƯỚC", "BÊN GIAO", "BÊN NHẬN", "GIAO LÚC", "NHẬN LÚC", "HẠN XỬ LÝ",
+             "HOÀN THÀNH", "KẾT QUẢ"});
+    for (const v1::SlipEntry& row : d.slip()) {
+      t.AddRow({row.stage_index() == 0 ? "trả" : absl::StrCat(row.stage_index()),
+                row.from_agency_code(), row.to_agency_code(), Time(row.handed_time()),
+                Time(row.received_time()), Time(row.due_time()), Time(row.completed_time()),
+                SlipOutcomeVi(row.outcome())});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  static std::string SlipOutcomeVi(v1::StageOutcome outcome) {
+    switch (outcome) {
+      case v1::STAGE_OUTCOME_EARLY: return "Trước hạn";
+      case v1::STAGE_OUTCOME_ON_TIME: return "Đúng hạn";
+      case v1::STAGE_OUTCOME_LATE: return "Quá hạn";
+      default: return "-";
+    }
+  }
+
   absl::Status PrintClock(const v1::ClockState& clock) override {
     Fields f;
     const absl::Time now = ToTime(clock.now());

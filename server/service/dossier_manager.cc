@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/core/page_token.h"
+#include "server/core/route.h"
 #include "server/core/validation.h"
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
@@ -103,6 +104,13 @@ void DossierManager::Decorate(Dossier& dossier, absl::Time now,
   ApplyOpenPause(dossier, now, catalogue.calendar());
   dossier.set_timeliness(core::ClassifyTimeliness(
       dossier, now, catalogue.calendar(), options_.timeliness));
+  // The control slip is a view over the stages, derived at read time.
+  dossier.clear_slip();
+  if (dossier.stages_size() > 0) {
+    for (onestop::v1::SlipEntry& row : core::BuildControlSlip(dossier, catalogue.calendar(), now)) {
+      *dossier.add_slip() = std::move(row);
+    }
+  }
 }
 
 absl::StatusOr<std::optional<Dossier>> DossierManager::Replay(
@@ -232,7 +240,15 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
   }
   const std::string fingerprint = ListFingerprint(request);
   storage::DossierQuery query;
-  if (!request.agency_code().empty()) query.agency_codes = {request.agency_code()};
+  const std::shared_ptr<const core::Catalogue> scope_catalogue = this->catalogue();
+  if (!request.agency_code().empty()) {
+    // A district's list includes its communes' dossiers.
+    query.agency_codes = scope_catalogue->SubtreeCodes(request.agency_code());
+    if (query.agency_codes.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no agency with code \"", request.agency_code(), "\""));
+    }
+  }
   query.status = request.status();
   query.procedure_code = request.procedure_code();
   query.page_size = request.page_size() == 0

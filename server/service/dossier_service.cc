@@ -96,6 +96,7 @@ grpc::ServerUnaryReactor* DossierServiceImpl::RequestSupplement(
              [](const RequestSupplementRequest& r, core::Action& a) {
                a.note = r.note();
                a.missing_items.assign(r.missing_items().begin(), r.missing_items().end());
+               a.acting_agency_code = r.acting_agency_code();
              });
 }
 
@@ -133,6 +134,7 @@ grpc::ServerUnaryReactor* DossierServiceImpl::RecordDecision(
              [](const RecordDecisionRequest& r, core::Action& a) {
                a.outcome = r.outcome();
                a.note = r.reason();
+               a.acting_agency_code = r.acting_agency_code();
              });
 }
 
@@ -190,6 +192,26 @@ grpc::ServerUnaryReactor* DossierServiceImpl::RescheduleDossier(
                // Unset stays InfinitePast: the core answers "new_due_time is
                // required".
                if (r.has_new_due_time()) a.new_due_time = FromProtoTime(r.new_due_time());
+             });
+}
+
+grpc::ServerUnaryReactor* DossierServiceImpl::ForwardDossier(
+    grpc::CallbackServerContext* context, const ForwardDossierRequest* request,
+    ForwardDossierResponse* response) {
+  return Act(context, request, response, ACTION_KIND_FORWARD,
+             [](const ForwardDossierRequest& r, core::Action& a) {
+               a.note = r.note();
+               a.acting_agency_code = r.acting_agency_code();
+             });
+}
+
+grpc::ServerUnaryReactor* DossierServiceImpl::CompleteStage(
+    grpc::CallbackServerContext* context, const CompleteStageRequest* request,
+    CompleteStageResponse* response) {
+  return Act(context, request, response, ACTION_KIND_COMPLETE_STAGE,
+             [](const CompleteStageRequest& r, core::Action& a) {
+               a.note = r.note();
+               a.acting_agency_code = r.acting_agency_code();
              });
 }
 

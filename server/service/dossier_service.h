@@ -63,6 +63,12 @@ class DossierServiceImpl final : public onestop::v1::DossierService::CallbackSer
   grpc::ServerUnaryReactor* RescheduleDossier(
       grpc::CallbackServerContext* context, const onestop::v1::RescheduleDossierRequest* request,
       onestop::v1::RescheduleDossierResponse* response) override;
+  grpc::ServerUnaryReactor* ForwardDossier(grpc::CallbackServerContext* context,
+                                           const onestop::v1::ForwardDossierRequest* request,
+                                           onestop::v1::ForwardDossierResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteStage(grpc::CallbackServerContext* context,
+                                          const onestop::v1::CompleteStageRequest* request,
+                                          onestop::v1::CompleteStageResponse* response) override;
 
  private:
   // Runs one lifecycle action: `fill` copies the request's specific fields
