@@ -79,6 +79,12 @@ if [[ $skip_peer -eq 0 ]]; then
   "$root/bench/pg_peer.sh" --seconds "$pg_seconds" | tee -a "$raw" >&2
 fi
 
+echo "== completion reports: counters vs recomputation ($dossiers dossiers; docs/REPORTS.md)" >&2
+if [[ $smoke -eq 1 ]]; then report_args=(--dossiers=2000 --queries=50 --recompute_queries=3)
+else report_args=(--dossiers="$dossiers" --queries=1000 --recompute_queries=10); fi
+"$build/bench/report_bench" --config="$root/deploy/daklak-2020.textproto" --db="$work/report.db" \
+  "${report_args[@]}" >&2
+
 if [[ $profile -eq 1 ]]; then
   echo "== profile: perf record of onestopd under 64 submits in flight" >&2
   prof_dir="$root/bench/results"

@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   onestop::client::RegisterCalendar(app, registry);
   onestop::client::RegisterAdmin(app, registry);
   onestop::client::RegisterWatchCommand(app, registry);
+  onestop::client::RegisterReportCommand(app, registry);
 
   try {
     app.parse(argc, argv);

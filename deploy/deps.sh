@@ -8,6 +8,7 @@ ONESTOP_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libcli11-dev
   tzdata libcpp-httplib-dev python3 python3-grpcio python3-protobuf openssl
+  golang-github-gogo-googleapis-dev libxlsxwriter-dev
 )
 
 # Only for the fuzz stage of deploy/test.sh (libFuzzer ships in

@@ -6,8 +6,9 @@
 // domain core decides the next state; the store makes it durable,
 // atomically and conditionally. Each successful write commits, in ONE
 // transaction: the dossier's new state, one appended history entry, one
-// change-feed event with the next global revision, and (when given) the
-// idempotency record. A write that fails changes nothing.
+// change-feed event with the next global revision, (when given) the
+// idempotency record, and the write's report counter deltas. A write that
+// fails changes nothing.
 //
 // Error codes, uniform across backends:
 //   NOT_FOUND          unknown dossier code
@@ -34,6 +35,7 @@
 #ifndef ONESTOP_STORAGE_DOSSIER_STORE_H_
 #define ONESTOP_STORAGE_DOSSIER_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,6 +43,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "onestop/v1/dossier.pb.h"
 
@@ -60,6 +63,52 @@ struct RecordedRequest {
   onestop::v1::Dossier response;
 };
 
+// Report counters (issue #5, docs/REPORTS.md). The store keeps named series
+// of integer counters per calendar day and adds deltas to them in the same
+// transaction as the dossier write that causes them, so a report reads
+// sums instead of rescanning dossiers. The store gives the series and the
+// slots no meaning: the domain core (server/core/report.h) names them.
+
+// Number of counter slots per series and day.
+inline constexpr int kCounterSlots = 24;
+using CounterValues = std::array<int64_t, kCounterSlots>;
+
+// Adds `values` (signed) to series `series` on `day`.
+struct CounterDelta {
+  // Opaque series name, 1–512 bytes.
+  std::string series = "";
+  absl::CivilDay day = absl::CivilDay(1970, 1, 1);
+  CounterValues values = {};
+};
+
+// An inclusive range of days. first ≤ last, both within years 1900–9999.
+struct DayRange {
+  absl::CivilDay first = absl::CivilDay(1900, 1, 1);
+  absl::CivilDay last = absl::CivilDay(1900, 1, 1);
+};
+
+// The earliest day a counter may carry; DayRange{kEarliestCounterDay, d}
+// is "everything up to d" (a stock at the end of d).
+inline constexpr absl::CivilDay kEarliestCounterDay = absl::CivilDay(1900, 1, 1);
+inline constexpr absl::CivilDay kLatestCounterDay = absl::CivilDay(9999, 12, 31);
+
+// Which series to sum, and over which day ranges.
+struct CounterQuery {
+  // Exact series names.
+  std::vector<std::string> series;
+  // Plus every series whose name starts with one of these (non-empty)
+  // prefixes.
+  std::vector<std::string> series_prefixes;
+  // At least one range; each is summed separately.
+  std::vector<DayRange> ranges;
+};
+
+// The sums of one series, one entry per query range (in query order).
+struct CounterSums {
+  std::string series;
+  std::vector<CounterValues> sums;
+};
+
 struct CreateDossierWrite {
   // The new dossier. `code` and `etag` are ignored: the store issues the
   // code and sets etag 1. `history` is ignored; use `entry`.
@@ -71,6 +120,9 @@ struct CreateDossierWrite {
   // Sequences start at 1 and have no gaps among committed writes.
   std::string code_prefix;
   std::optional<IdempotencyKey> idempotency;
+  // Added to the report counters in the same transaction (none applied if
+  // the write fails). Deltas naming the same series and day add up.
+  std::vector<CounterDelta> counter_deltas;
 };
 
 struct UpdateDossierWrite {
@@ -82,6 +134,13 @@ struct UpdateDossierWrite {
   // The history entry to append (its sequence must be the next one).
   onestop::v1::HistoryEntry entry;
   std::optional<IdempotencyKey> idempotency;
+  // As for CreateDossierWrite.
+  std::vector<CounterDelta> counter_deltas;
+  // Optional, not owned, only read during the call: the dossier as the
+  // caller read it (etag == expected_etag). Decorators that derive
+  // counter_deltas from (before, after) use it instead of a Get; stores
+  // ignore it.
+  const onestop::v1::Dossier* before = nullptr;
 };
 
 // Filters for List; all optional, combined with AND.
@@ -154,6 +213,19 @@ class DossierStore {
   // every revision ever issued. Dossiers and history are untouched.
   // Writers may proceed between the backend's deletion batches.
   virtual absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) = 0;
+
+  // Sums the report counters of the matching series over each range.
+  // Returns one CounterSums per series that has at least one counter row
+  // (in any range), ordered by series name; a series without rows is
+  // absent (its sums are zero). Sums are exact whatever the ranges: the
+  // backend keeps day and month rows, so a range costs at most ~60 edge
+  // day rows plus the month rows inside it per series, not O(days).
+  // INVALID_ARGUMENT: no range, a range with first > last or outside
+  // kEarliestCounterDay..kLatestCounterDay, an empty prefix or series name.
+  // The default implementation is UNIMPLEMENTED (backends override it).
+  virtual absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) {
+    return absl::UnimplementedError("this store keeps no report counters");
+  }
 };
 
 }  // namespace onestop::storage

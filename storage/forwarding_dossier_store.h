@@ -60,6 +60,9 @@ class ForwardingDossierStore : public DossierStore {
   absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) override {
     return base_->CompactEvents(before_revision);
   }
+  absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override {
+    return base_->SumCounters(query);
+  }
 
  protected:
   // The wrapped store.

@@ -26,6 +26,8 @@ void RegisterCalendar(CLI::App& app, CommandRegistry& registry);
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
 // `watch`: follows the change feed (FeedService.WatchEvents).
 void RegisterWatchCommand(CLI::App& app, CommandRegistry& registry);
+// `report`: completion and on-time reports (ReportService).
+void RegisterReportCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace onestop::client
 

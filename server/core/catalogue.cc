@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/core/validation.h"
+#include "server/util/error_info.h"
 
 namespace onestop::core {
 namespace {
@@ -621,21 +622,30 @@ std::string Catalogue::ServedUnitCode(const Agency& agency) const {
 absl::StatusOr<const Agency*> Catalogue::ResolveAgencyRef(const onestop::v1::AgencyRef& ref,
                                                           const Agency& receiving,
                                                           absl::CivilDay day) const {
+  // Every failure here means the route configuration does not fit the
+  // receiving agency: reason ROUTE_UNRESOLVED, codes and messages as before.
+  const auto unresolved = [&receiving](absl::Status status) {
+    const std::string description(status.message());
+    return WithPreconditionViolation(WithReason(std::move(status), kReasonRouteUnresolved),
+                                     kPreconditionCatalogue, AgencySubject(receiving.code()),
+                                     description);
+  };
   if (!ref.agency_code().empty()) {
     const Agency* agency = FindAgency(ref.agency_code());
     if (agency == nullptr) {
-      return absl::NotFoundError(absl::StrCat("no agency with code \"", ref.agency_code(), "\""));
+      return unresolved(
+          absl::NotFoundError(absl::StrCat("no agency with code \"", ref.agency_code(), "\"")));
     }
     return agency;
   }
   if (ref.kind().empty() || ref.unit() == onestop::v1::RELATIVE_UNIT_UNSPECIFIED) {
-    return absl::InvalidArgumentError(
-        "a route agency needs an agency_code, or a kind and a unit");
+    return unresolved(absl::InvalidArgumentError(
+        "a route agency needs an agency_code, or a kind and a unit"));
   }
   const Agency* base = FindAgency(ServedUnitCode(receiving));
   if (base == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "agency ", receiving.code(), " serves unknown unit ", ServedUnitCode(receiving)));
+    return unresolved(absl::FailedPreconditionError(absl::StrCat(
+        "agency ", receiving.code(), " serves unknown unit ", ServedUnitCode(receiving))));
   }
   const Agency* unit = base;
   // Parents sit strictly higher (Build), so walks end within levels_.size().
@@ -645,8 +655,8 @@ absl::StatusOr<const Agency*> Catalogue::ResolveAgencyRef(const onestop::v1::Age
     case onestop::v1::RELATIVE_UNIT_PARENT:
       unit = base->parent_code().empty() ? nullptr : FindAgency(base->parent_code());
       if (unit == nullptr) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            DescribeAgency(*this, base->code()), " has no parent unit"));
+        return unresolved(absl::FailedPreconditionError(absl::StrCat(
+            DescribeAgency(*this, base->code()), " has no parent unit")));
       }
       break;
     case onestop::v1::RELATIVE_UNIT_ROOT:
@@ -663,13 +673,13 @@ absl::StatusOr<const Agency*> Catalogue::ResolveAgencyRef(const onestop::v1::Age
                    : FindAgency(unit->parent_code());
       }
       if (unit == nullptr) {
-        return absl::FailedPreconditionError(absl::StrCat(
+        return unresolved(absl::FailedPreconditionError(absl::StrCat(
             DescribeAgency(*this, base->code()), " has no unit at level \"", ref.level(),
-            "\" above it"));
+            "\" above it")));
       }
       break;
     default:
-      return absl::InvalidArgumentError("unknown relative unit in a route agency");
+      return unresolved(absl::InvalidArgumentError("unknown relative unit in a route agency"));
   }
   std::vector<const Agency*> found;
   for (const Agency& agency : agencies_) {
@@ -679,15 +689,15 @@ absl::StatusOr<const Agency*> Catalogue::ResolveAgencyRef(const onestop::v1::Age
     }
   }
   if (found.empty()) {
-    return absl::FailedPreconditionError(
+    return unresolved(absl::FailedPreconditionError(
         absl::StrCat("no agency of kind \"", ref.kind(), "\" serves ",
-                     DescribeAgency(*this, unit->code()), " on ", FormatDay(day)));
+                     DescribeAgency(*this, unit->code()), " on ", FormatDay(day))));
   }
   if (found.size() > 1) {
-    return absl::FailedPreconditionError(absl::StrCat(
+    return unresolved(absl::FailedPreconditionError(absl::StrCat(
         "more than one agency of kind \"", ref.kind(), "\" serves ",
         DescribeAgency(*this, unit->code()), " on ", FormatDay(day), ": ", found[0]->code(),
-        ", ", found[1]->code()));
+        ", ", found[1]->code())));
   }
   return found.front();
 }

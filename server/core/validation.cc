@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "server/util/error_info.h"
 
 namespace onestop::core {
 namespace {
@@ -68,13 +69,13 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value,
                           size_t max_bytes, Requirement requirement) {
   if (value.empty()) {
     if (requirement == Requirement::kRequired) {
-      return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
+      return InvalidFieldError(field, absl::StrCat(field, " is required"));
     }
     return absl::OkStatus();
   }
   if (value.size() > max_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " is too long: ", value.size(),
+    return InvalidFieldError(
+        field, absl::StrCat(field, " is too long: ", value.size(),
                      " bytes, at most ", max_bytes, " allowed"));
   }
   // Long free text (addresses, notes) may keep its line structure; names
@@ -85,11 +86,11 @@ absl::Status ValidateText(absl::string_view field, absl::string_view value,
   while (i < value.size()) {
     const size_t n = DecodeOne(value, i, &cp);
     if (n == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return InvalidFieldError(field, absl::StrCat(
           field, " is not valid UTF-8 text (bad byte at offset ", i, ")"));
     }
     if (IsControl(cp) && !(multiline && (cp == '\t' || cp == '\n' || cp == '\r'))) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return InvalidFieldError(field, absl::StrCat(
           field, " contains a control character (code ", cp, ") at offset ", i,
           multiline ? "" : "; line breaks and tabs are not allowed here"));
     }

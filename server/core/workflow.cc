@@ -9,6 +9,7 @@
 #include "server/core/deadline.h"
 #include "server/core/route.h"
 #include "server/core/validation.h"
+#include "server/util/error_info.h"
 #include "server/util/status_macros.h"
 
 namespace onestop::core {
@@ -163,19 +164,35 @@ bool StatusAllows(const Dossier& dossier, ActionKind kind) {
   }
 }
 
+// A per-dossier rule that forbids an action: the stable reason
+// (error_info.h), the precondition type, and the clerk-facing text.
+struct Violation {
+  absl::string_view reason;
+  absl::string_view type;
+  std::string message;
+};
+
+Violation OnceOnly(std::string message) {
+  return {kReasonOnceOnlyRule, kPreconditionOnceOnly, std::move(message)};
+}
+
+Violation StepOrder(std::string message) {
+  return {kReasonStepOrderRule, kPreconditionStepOrder, std::move(message)};
+}
+
 // Per-dossier rules that can forbid an action its status allows; returns
-// the clerk-facing reason, or nullopt. Time-dependent rules (the reschedule
+// the violated rule, or nullopt. Time-dependent rules (the reschedule
 // window) are checked in ApplyAction, since AllowedActions has no "now".
-std::optional<std::string> RuleViolation(const Dossier& dossier, ActionKind kind) {
+std::optional<Violation> RuleViolation(const Dossier& dossier, ActionKind kind) {
   switch (kind) {
     case v1::ACTION_KIND_REQUEST_SUPPLEMENT:
       if (dossier.status() == v1::DOSSIER_STATUS_NEW) {
         for (const auto& s : dossier.supplements()) {
           if (s.phase() == v1::SUPPLEMENT_PHASE_RECEPTION) {
-            return absl::StrCat("dossier ", DossierRef(dossier),
+            return OnceOnly(absl::StrCat("dossier ", DossierRef(dossier),
                                 " already had a supplement request at reception; the desk "
                                 "may request a supplement only once (Form 02 lists "
-                                "everything missing at once)");
+                                "everything missing at once)"));
           }
         }
       } else if (Interlinked(dossier) && !ActiveAgencies(dossier).empty()) {
@@ -183,71 +200,71 @@ std::optional<std::string> RuleViolation(const Dossier& dossier, ActionKind kind
         for (const std::string& agency : ActiveAgencies(dossier)) {
           if (!RequestedSupplementInProcessing(dossier, agency)) return std::nullopt;
         }
-        return absl::StrCat("every agency of stage ", dossier.current_stage(),
+        return OnceOnly(absl::StrCat("every agency of stage ", dossier.current_stage(),
                             " already requested a supplement for dossier ", DossierRef(dossier),
-                            "; each processing agency may request a supplement only once");
+                            "; each processing agency may request a supplement only once"));
       } else {
         for (const auto& s : dossier.supplements()) {
           if (s.phase() == v1::SUPPLEMENT_PHASE_PROCESSING &&
               s.agency_code() == dossier.holder_agency_code()) {
-            return absl::StrCat("agency ", dossier.holder_agency_code(),
+            return OnceOnly(absl::StrCat("agency ", dossier.holder_agency_code(),
                                 " already requested a supplement for dossier ",
                                 DossierRef(dossier),
-                                "; each processing agency may request a supplement only once");
+                                "; each processing agency may request a supplement only once"));
           }
         }
       }
       return std::nullopt;
     case v1::ACTION_KIND_RECORD_DECISION:
       if (HasDecision(dossier)) {
-        return absl::StrCat("dossier ", DossierRef(dossier),
-                            " already has a decision; it can be recorded only once");
+        return OnceOnly(absl::StrCat("dossier ", DossierRef(dossier),
+                            " already has a decision; it can be recorded only once"));
       }
       return std::nullopt;
     case v1::ACTION_KIND_FORWARD:
       if (BackAtDesk(dossier)) {
-        return absl::StrCat("dossier ", DossierRef(dossier),
+        return StepOrder(absl::StrCat("dossier ", DossierRef(dossier),
                             " has finished its route and is back at the receiving desk ",
-                            dossier.receiving_agency_code());
+                            dossier.receiving_agency_code()));
       }
       if (const v1::Stage* stage = CurrentStage(dossier); stage != nullptr && !StageDone(*stage)) {
-        return absl::StrCat("stage ", stage->index(), " of dossier ", DossierRef(dossier),
-                            " is not finished; waiting for ",
-                            absl::StrJoin(ActiveAgencies(dossier), ", "));
+        return StepOrder(absl::StrCat("stage ", stage->index(), " of dossier ",
+                                      DossierRef(dossier), " is not finished; waiting for ",
+                                      absl::StrJoin(ActiveAgencies(dossier), ", ")));
       }
       return std::nullopt;
     case v1::ACTION_KIND_COMPLETE_STAGE:
       if (ActiveAgencies(dossier).empty()) {
-        return BackAtDesk(dossier)
-                   ? absl::StrCat("dossier ", DossierRef(dossier),
-                                  " has finished its route; no stage is in progress")
-                   : absl::StrCat("no stage of dossier ", DossierRef(dossier),
-                                  " is in progress; forward it first");
+        return StepOrder(BackAtDesk(dossier)
+                             ? absl::StrCat("dossier ", DossierRef(dossier),
+                                            " has finished its route; no stage is in progress")
+                             : absl::StrCat("no stage of dossier ", DossierRef(dossier),
+                                            " is in progress; forward it first"));
       }
       return std::nullopt;
     case v1::ACTION_KIND_MARK_RESULT_READY:
       if (Interlinked(dossier) && !BackAtDesk(dossier)) {
-        return absl::StrCat("dossier ", DossierRef(dossier), " is at stage ",
+        return StepOrder(absl::StrCat("dossier ", DossierRef(dossier), " is at stage ",
                             dossier.current_stage(), " of ", dossier.stages_size(),
                             " of its route; complete the stages and forward it back to the "
-                            "receiving desk first");
+                            "receiving desk first"));
       }
       if (!HasDecision(dossier)) {
-        return absl::StrCat("dossier ", DossierRef(dossier),
-                            " has no decision yet; record the decision first");
+        return StepOrder(absl::StrCat("dossier ", DossierRef(dossier),
+                            " has no decision yet; record the decision first"));
       }
       return std::nullopt;
     case v1::ACTION_KIND_WITHDRAW:
       if (HasDecision(dossier)) {
-        return absl::StrCat("dossier ", DossierRef(dossier),
-                            " cannot be withdrawn: a decision has already been recorded");
+        return StepOrder(absl::StrCat("dossier ", DossierRef(dossier),
+                            " cannot be withdrawn: a decision has already been recorded"));
       }
       return std::nullopt;
     case v1::ACTION_KIND_RESCHEDULE:
       if (dossier.has_rescheduled_due_time()) {
-        return absl::StrCat("dossier ", DossierRef(dossier),
+        return OnceOnly(absl::StrCat("dossier ", DossierRef(dossier),
                             " has already been rescheduled once (Form 04); a second new "
-                            "appointment is not allowed");
+                            "appointment is not allowed"));
       }
       return std::nullopt;
     default:
@@ -265,18 +282,19 @@ bool IsLifecycleAction(ActionKind kind) {
 absl::Status ValidateDocuments(absl::string_view field,
                                const std::vector<v1::SubmittedDocument>& documents) {
   if (documents.size() > kMaxListItems) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " lists ", documents.size(),
-                                                   " documents; at most ", kMaxListItems,
-                                                   " are allowed"));
+    return InvalidFieldError(field, absl::StrCat(field, " lists ", documents.size(),
+                                                 " documents; at most ", kMaxListItems,
+                                                 " are allowed"));
   }
   for (size_t i = 0; i < documents.size(); ++i) {
     ONESTOP_RETURN_IF_ERROR(ValidateText(absl::StrCat(field, "[", i, "].name"),
                                          documents[i].name(), kMaxNameBytes,
                                          Requirement::kRequired));
     if (documents[i].copies() < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(field, "[", i, "].copies is ",
-                                                     documents[i].copies(),
-                                                     "; it must be 1 or more (0 means 1)"));
+      return InvalidFieldError(absl::StrCat(field, "[", i, "].copies"),
+                               absl::StrCat(field, "[", i, "].copies is ",
+                                            documents[i].copies(),
+                                            "; it must be 1 or more (0 means 1)"));
     }
   }
   return absl::OkStatus();
@@ -294,8 +312,8 @@ void AppendDocuments(const std::vector<v1::SubmittedDocument>& documents, Dossie
 
 absl::Status RequireReason(const Action& action, absl::string_view why, const Dossier& dossier) {
   if (action.note.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("a reason is required to ", why, " dossier ", DossierRef(dossier)));
+    return InvalidFieldError(
+        "reason", absl::StrCat("a reason is required to ", why, " dossier ", DossierRef(dossier)));
   }
   return ValidateText("reason", action.note, kMaxTextBytes, Requirement::kRequired);
 }
@@ -342,14 +360,15 @@ void Close(Dossier& dossier, DossierStatus status, const Action& action, absl::T
 absl::Status ValidateRequestId(const std::string& request_id) {
   if (request_id.empty()) return absl::OkStatus();
   if (request_id.size() > kMaxRequestIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("request_id is too long: ", request_id.size(),
-                                                   " characters, at most ", kMaxRequestIdBytes,
-                                                   " allowed"));
+    return InvalidFieldError("request_id",
+                             absl::StrCat("request_id is too long: ", request_id.size(),
+                                          " characters, at most ", kMaxRequestIdBytes,
+                                          " allowed"));
   }
   for (char c : request_id) {
     if (c < ' ' || c > '~') {
-      return absl::InvalidArgumentError(
-          "request_id must contain printable ASCII characters only");
+      return InvalidFieldError("request_id",
+                               "request_id must contain printable ASCII characters only");
     }
   }
   return absl::OkStatus();
@@ -365,7 +384,9 @@ absl::StatusOr<const v1::Procedure*> ProcedureOf(const Dossier& dossier,
   if (procedure == nullptr) {
     // The dossier was valid when submitted: the catalogue lost the
     // procedure since, which the operator must fix first.
-    return absl::FailedPreconditionError(
+    return PreconditionError(
+        kReasonCatalogueChanged, kPreconditionCatalogue,
+        ProcedureSubject(dossier.procedure_code()),
         absl::StrCat("procedure ", dossier.procedure_code(), " of dossier ", DossierRef(dossier),
                      " is no longer in the catalogue"));
   }
@@ -394,10 +415,11 @@ absl::StatusOr<std::string> ActingAgency(const Dossier& dossier, const Action& a
   for (const auto& code : ActiveAgencies(dossier)) {
     if (code == action.acting_agency_code) return code;
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      "cannot ", ActionName(action.kind), ": ",
-      DescribeAgency(catalogue, action.acting_agency_code), " does not hold dossier ",
-      DossierRef(dossier), "; it is held by ", DescribeHolders(dossier, catalogue)));
+  return PreconditionError(
+      kReasonAgencyNotHolder, kPreconditionHolder, DossierSubject(dossier.code()),
+      absl::StrCat("cannot ", ActionName(action.kind), ": ",
+                   DescribeAgency(catalogue, action.acting_agency_code), " does not hold dossier ",
+                   DossierRef(dossier), "; it is held by ", DescribeHolders(dossier, catalogue)));
 }
 
 // Receives `dossier` at `now`: Form 01 times, due times and, for an
@@ -407,14 +429,16 @@ absl::Status Receive(Dossier& dossier, const v1::Procedure& procedure,
   const WorkingCalendar& calendar = catalogue.calendar();
   const absl::CivilDay today = calendar.ToLocalDay(now);
   if (!catalogue.AgencyValidOn(receiving, today)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "agency ", receiving.code(), " (", receiving.name(), ") does not exist on ",
-        FormatCivilDay(today), " and cannot receive dossiers"));
+    return PreconditionError(
+        kReasonAgencyNotValidOnDay, kPreconditionValidity, AgencySubject(receiving.code()),
+        absl::StrCat("agency ", receiving.code(), " (", receiving.name(), ") does not exist on ",
+                     FormatCivilDay(today), " and cannot receive dossiers"));
   }
   if (!catalogue.ProcedureValidOn(procedure, today)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "procedure ", procedure.code(), " (", procedure.name(), ") is not offered on ",
-        FormatCivilDay(today)));
+    return PreconditionError(
+        kReasonProcedureNotOfferedOnDay, kPreconditionValidity, ProcedureSubject(procedure.code()),
+        absl::StrCat("procedure ", procedure.code(), " (", procedure.name(),
+                     ") is not offered on ", FormatCivilDay(today)));
   }
   ONESTOP_ASSIGN_OR_RETURN(const absl::Time due,
                            ComputeDueTime(procedure.deadline(), now, calendar));
@@ -522,37 +546,50 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
                                                      request.documents().end());
   ONESTOP_RETURN_IF_ERROR(ValidateDocuments("documents", documents));
   if (request.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(request.channel())) {
-    return absl::InvalidArgumentError(
-        "channel is required: direct (at the desk), online or postal");
+    return InvalidFieldError("channel",
+                             "channel is required: direct (at the desk), online or postal");
   }
 
   const v1::Agency* agency = catalogue.FindAgency(request.receiving_agency_code());
   if (agency == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no agency with code \"", request.receiving_agency_code(), "\""));
+    return WithFieldViolation(
+        WithReason(absl::NotFoundError(absl::StrCat("no agency with code \"",
+                                                    request.receiving_agency_code(), "\"")),
+                   kReasonAgencyNotFound),
+        "receiving_agency_code", "no such agency in the catalogue");
   }
   const v1::Procedure* procedure = catalogue.FindProcedure(request.procedure_code());
   if (procedure == nullptr) {
-    return absl::NotFoundError(
-        absl::StrCat("no procedure with code \"", request.procedure_code(), "\""));
+    return WithFieldViolation(
+        WithReason(absl::NotFoundError(absl::StrCat("no procedure with code \"",
+                                                    request.procedure_code(), "\"")),
+                   kReasonProcedureNotFound),
+        "procedure_code", "no such procedure in the catalogue");
   }
   if (!catalogue.ReceivedAtLevel(*procedure, agency->level())) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    const std::string message = absl::StrCat(
         "procedure ", procedure->code(), " (", procedure->name(), ") is handled at ",
         procedure->level(), " level, not at ", agency->level(), " level (", agency->code(), " ",
-        agency->name(), ")"));
+        agency->name(), ")");
+    return WithFieldViolation(
+        WithReason(absl::InvalidArgumentError(message), kReasonProcedureLevelMismatch),
+        "receiving_agency_code", message);
   }
   const WorkingCalendar& calendar = catalogue.calendar();
   const absl::CivilDay today = calendar.ToLocalDay(context.now);
   if (!catalogue.AgencyValidOn(*agency, today)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "agency %s (%s) does not exist on %04d-%02d-%02d and cannot receive dossiers",
-        agency->code(), agency->name(), today.year(), today.month(), today.day()));
+    return PreconditionError(
+        kReasonAgencyNotValidOnDay, kPreconditionValidity, AgencySubject(agency->code()),
+        absl::StrFormat(
+            "agency %s (%s) does not exist on %04d-%02d-%02d and cannot receive dossiers",
+            agency->code(), agency->name(), today.year(), today.month(), today.day()));
   }
   if (!catalogue.ProcedureValidOn(*procedure, today)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "procedure ", procedure->code(), " (", procedure->name(), ") is not offered on ",
-        FormatCivilDay(today)));
+    return PreconditionError(
+        kReasonProcedureNotOfferedOnDay, kPreconditionValidity,
+        ProcedureSubject(procedure->code()),
+        absl::StrCat("procedure ", procedure->code(), " (", procedure->name(),
+                     ") is not offered on ", FormatCivilDay(today)));
   }
 
   NewDossier out;
@@ -590,27 +627,39 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
 absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& action,
                                        const Catalogue& catalogue, const ActionContext& context) {
   if (action.kind == v1::ACTION_KIND_SUBMIT) {
-    return absl::InvalidArgumentError(
-        "submit creates a new dossier; it cannot be applied to an existing one");
+    return InvalidFieldError(
+        "action", "submit creates a new dossier; it cannot be applied to an existing one");
   }
   if (!IsLifecycleAction(action.kind)) {
-    return absl::InvalidArgumentError("an action is required (accept, hand_over, …)");
+    return InvalidFieldError("action", "an action is required (accept, hand_over, …)");
   }
   if (IsTerminal(current.status())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "dossier ", DossierRef(current), " is ", Describe(current), "; no action is allowed"));
+    return WithMessageVi(
+        PreconditionError(kReasonIllegalTransition, kPreconditionDossierStatus,
+                          DossierSubject(current.code()),
+                          absl::StrCat("dossier ", DossierRef(current), " is ", Describe(current),
+                                       "; no action is allowed")),
+        absl::StrCat("Hồ sơ ", DossierRef(current), " đang ở trạng thái “",
+                     StatusLabelVi(current.status()), "”; không thể thực hiện thao tác nào nữa."));
   }
   if (!StatusAllows(current, action.kind)) {
     std::vector<std::string> names;
     for (ActionKind kind : AllowedActions(current)) names.push_back(ActionName(kind));
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot ", ActionName(action.kind), ": dossier ", DossierRef(current), " is ",
-        Describe(current), "; allowed: ", names.empty() ? "none" : absl::StrJoin(names, ", ")));
+    return WithMessageVi(
+        PreconditionError(
+            kReasonIllegalTransition, kPreconditionDossierStatus, DossierSubject(current.code()),
+            absl::StrCat("cannot ", ActionName(action.kind), ": dossier ", DossierRef(current),
+                         " is ", Describe(current), "; allowed: ",
+                         names.empty() ? "none" : absl::StrJoin(names, ", "))),
+        absl::StrCat("Không thể thực hiện thao tác “", ActionName(action.kind), "”: hồ sơ ",
+                     DossierRef(current), " đang ở trạng thái “",
+                     StatusLabelVi(current.status()), "”."));
   }
-  if (std::optional<std::string> violation = RuleViolation(current, action.kind)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot ", ActionName(action.kind), ": ",
-                                                      *violation, " (status ",
-                                                      Describe(current), ")"));
+  if (std::optional<Violation> violation = RuleViolation(current, action.kind)) {
+    return PreconditionError(violation->reason, violation->type, DossierSubject(current.code()),
+                             absl::StrCat("cannot ", ActionName(action.kind), ": ",
+                                          violation->message, " (status ", Describe(current),
+                                          ")"));
   }
 
   const WorkingCalendar& calendar = catalogue.calendar();
@@ -636,7 +685,9 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       ONESTOP_ASSIGN_OR_RETURN(const v1::Procedure* procedure, ProcedureOf(current, catalogue));
       const v1::Agency* receiving = catalogue.FindAgency(current.receiving_agency_code());
       if (receiving == nullptr) {
-        return absl::FailedPreconditionError(
+        return PreconditionError(
+            kReasonCatalogueChanged, kPreconditionCatalogue,
+            AgencySubject(current.receiving_agency_code()),
             absl::StrCat("receiving agency ", current.receiving_agency_code(), " of dossier ",
                          DossierRef(current), " is no longer in the catalogue"));
       }
@@ -677,7 +728,8 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     }
     case v1::ACTION_KIND_COMPLETE_STAGE: {
       if (action.acting_agency_code.empty()) {
-        return absl::InvalidArgumentError(
+        return InvalidFieldError(
+            "acting_agency_code",
             "acting_agency_code is required: which agency completes its part of the stage");
       }
       ONESTOP_RETURN_IF_ERROR(ValidateCode("acting_agency_code", action.acting_agency_code));
@@ -687,11 +739,13 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
         if (t.agency_code() == action.acting_agency_code) task = &t;
       }
       if (task == nullptr || task->status() != v1::STAGE_TASK_STATUS_ACTIVE) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot complete_stage: ", DescribeAgency(catalogue, action.acting_agency_code),
-            task == nullptr ? " has no task in" : " has already completed its task in",
-            " stage ", stage->index(), " of dossier ", DossierRef(current),
-            "; the stage is held by ", DescribeHolders(current, catalogue)));
+        return PreconditionError(
+            kReasonAgencyNotHolder, kPreconditionHolder, DossierSubject(current.code()),
+            absl::StrCat(
+                "cannot complete_stage: ", DescribeAgency(catalogue, action.acting_agency_code),
+                task == nullptr ? " has no task in" : " has already completed its task in",
+                " stage ", stage->index(), " of dossier ", DossierRef(current),
+                "; the stage is held by ", DescribeHolders(current, catalogue)));
       }
       task->set_status(v1::STAGE_TASK_STATUS_DONE);
       *task->mutable_completed_time() = ToProto(now);
@@ -717,13 +771,13 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     }
     case v1::ACTION_KIND_REQUEST_SUPPLEMENT: {
       if (action.missing_items.empty()) {
-        return absl::InvalidArgumentError(
-            "missing_items is required: list everything missing, at once");
+        return InvalidFieldError("missing_items",
+                                 "missing_items is required: list everything missing, at once");
       }
       if (action.missing_items.size() > kMaxListItems) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("missing_items lists ", action.missing_items.size(),
-                         " items; at most ", kMaxListItems, " are allowed"));
+        return InvalidFieldError(
+            "missing_items", absl::StrCat("missing_items lists ", action.missing_items.size(),
+                                          " items; at most ", kMaxListItems, " are allowed"));
       }
       for (size_t i = 0; i < action.missing_items.size(); ++i) {
         ONESTOP_RETURN_IF_ERROR(ValidateText(absl::StrCat("missing_items[", i, "]"),
@@ -745,11 +799,13 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
           ONESTOP_ASSIGN_OR_RETURN(requester, ActingAgency(current, action, catalogue));
         }
         if (RequestedSupplementInProcessing(current, requester)) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cannot request_supplement: ", DescribeAgency(catalogue, requester),
-              " already requested a supplement for dossier ", DossierRef(current),
-              "; each processing agency may request a supplement only once (status ",
-              Describe(current), ")"));
+          return PreconditionError(
+              kReasonOnceOnlyRule, kPreconditionOnceOnly, DossierSubject(current.code()),
+              absl::StrCat(
+                  "cannot request_supplement: ", DescribeAgency(catalogue, requester),
+                  " already requested a supplement for dossier ", DossierRef(current),
+                  "; each processing agency may request a supplement only once (status ",
+                  Describe(current), ")"));
         }
       }
       v1::SupplementRequest* request = next.add_supplements();
@@ -778,9 +834,9 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
             "dossier ", DossierRef(current), " awaits a supplement but records no request"));
       }
       if (next.documents_size() + action.documents.size() > 2 * kMaxListItems) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "dossier ", DossierRef(current), " would hold more than ", 2 * kMaxListItems,
-            " documents"));
+        return InvalidFieldError(
+            "documents", absl::StrCat("dossier ", DossierRef(current), " would hold more than ",
+                                      2 * kMaxListItems, " documents"));
       }
       v1::SupplementRequest* request =
           next.mutable_supplements(next.supplements_size() - 1);
@@ -808,15 +864,19 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       ONESTOP_RETURN_IF_ERROR(ValidateCode("to_agency_code", target));
       const v1::Agency* agency = catalogue.FindAgency(target);
       if (agency == nullptr) {
-        return absl::NotFoundError(absl::StrCat("no agency with code \"", target, "\""));
+        return WithFieldViolation(
+            WithReason(absl::NotFoundError(absl::StrCat("no agency with code \"", target, "\"")),
+                       kReasonAgencyNotFound),
+            "to_agency_code", "no such agency in the catalogue");
       }
       const absl::CivilDay today = calendar.ToLocalDay(now);
       if (!catalogue.AgencyValidOn(*agency, today)) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "cannot hand_over dossier %s to %s (%s): the agency does not exist on "
-            "%04d-%02d-%02d",
-            DossierRef(current), agency->code(), agency->name(), today.year(), today.month(),
-            today.day()));
+        return PreconditionError(
+            kReasonAgencyNotValidOnDay, kPreconditionValidity, AgencySubject(agency->code()),
+            absl::StrFormat("cannot hand_over dossier %s to %s (%s): the agency does not exist "
+                            "on %04d-%02d-%02d",
+                            DossierRef(current), agency->code(), agency->name(), today.year(),
+                            today.month(), today.day()));
       }
       next.set_holder_agency_code(agency->code());
       SetStatus(next, v1::DOSSIER_STATUS_PROCESSING);
@@ -841,12 +901,12 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     case v1::ACTION_KIND_RECORD_DECISION: {
       if (action.outcome != v1::DECISION_OUTCOME_APPROVED &&
           action.outcome != v1::DECISION_OUTCOME_DENIED) {
-        return absl::InvalidArgumentError("outcome is required: approved or denied");
+        return InvalidFieldError("outcome", "outcome is required: approved or denied");
       }
       if (action.outcome == v1::DECISION_OUTCOME_DENIED && action.note.empty()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "a reason is required to deny dossier ", DossierRef(current),
-            " (the applicant receives it in writing)"));
+        return InvalidFieldError(
+            "reason", absl::StrCat("a reason is required to deny dossier ", DossierRef(current),
+                                   " (the applicant receives it in writing)"));
       }
       ONESTOP_RETURN_IF_ERROR(
           ValidateText("reason", action.note, kMaxTextBytes, Requirement::kOptional));
@@ -869,8 +929,8 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     case v1::ACTION_KIND_RETURN_RESULT:
       if (action.return_mode == v1::RETURN_MODE_UNSPECIFIED ||
           !v1::ReturnMode_IsValid(action.return_mode)) {
-        return absl::InvalidArgumentError(
-            "return mode is required: at_desk, postal or electronic");
+        return InvalidFieldError("return_mode",
+                                 "return mode is required: at_desk, postal or electronic");
       }
       next.set_return_mode(action.return_mode);
       *next.mutable_returned_time() = ToProto(now);
@@ -894,17 +954,19 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       }
       if (action.new_due_time == absl::InfinitePast() ||
           action.new_due_time == absl::InfiniteFuture()) {
-        return absl::InvalidArgumentError("new_due_time is required to reschedule");
+        return InvalidFieldError("new_due_time", "new_due_time is required to reschedule");
       }
       const absl::Time due = FromProto(current.due_time());
       if (action.new_due_time <= due) {
-        return absl::InvalidArgumentError(
+        return InvalidFieldError(
+            "new_due_time",
             absl::StrCat("new_due_time ", FormatLocal(action.new_due_time, calendar),
                          " must be after the current due time ", FormatLocal(due, calendar)));
       }
       // "No later than 1 day before the deadline": by local calendar date.
       if (calendar.ToLocalDay(now) > calendar.ToLocalDay(due) - 1) {
-        return absl::FailedPreconditionError(
+        return PreconditionError(
+            kReasonRescheduleTooLate, kPreconditionDeadline, DossierSubject(current.code()),
             absl::StrCat("cannot reschedule dossier ", DossierRef(current),
                          ": the apology (Form 04) must be issued no later than 1 day before "
                          "the deadline ",

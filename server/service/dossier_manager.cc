@@ -10,6 +10,7 @@
 #include "server/core/page_token.h"
 #include "server/core/route.h"
 #include "server/core/validation.h"
+#include "server/util/error_info.h"
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
 
@@ -20,7 +21,7 @@ using onestop::v1::Dossier;
 
 absl::Status ValidateCode(const std::string& code) {
   if (code.empty()) {
-    return absl::InvalidArgumentError("code: the dossier code is required");
+    return InvalidFieldError("code", "code: the dossier code is required");
   }
   return core::ValidateText("code", code, core::kMaxCodeBytes,
                             core::Requirement::kRequired);
@@ -29,16 +30,26 @@ absl::Status ValidateCode(const std::string& code) {
 absl::Status ValidateRequestId(const std::string& request_id) {
   if (request_id.empty()) return absl::OkStatus();
   if (request_id.size() > 128) {
-    return absl::InvalidArgumentError(
-        "request_id: must be at most 128 characters");
+    return InvalidFieldError("request_id", "request_id: must be at most 128 characters");
   }
   for (unsigned char c : request_id) {
     if (c < 0x21 || c > 0x7E) {
-      return absl::InvalidArgumentError(
-          "request_id: use printable ASCII characters only (no spaces)");
+      return InvalidFieldError("request_id",
+                               "request_id: use printable ASCII characters only (no spaces)");
     }
   }
   return absl::OkStatus();
+}
+
+// Reads dossier `code`; a missing one is DOSSIER_NOT_FOUND (field "code").
+absl::StatusOr<Dossier> LoadDossier(storage::DossierStore& store, const std::string& code) {
+  absl::StatusOr<Dossier> dossier = store.Get(code);
+  if (absl::IsNotFound(dossier.status())) {
+    return WithFieldViolation(
+        WithDefaultReason(dossier.status(), kReasonDossierNotFound), "code",
+        "no dossier with this code");
+  }
+  return dossier;
 }
 
 // Canonical bytes of the list filters, for page tokens.
@@ -120,10 +131,13 @@ absl::StatusOr<std::optional<Dossier>> DossierManager::Replay(
                            store_->FindRequest(request_id));
   if (!recorded.has_value()) return std::optional<Dossier>();
   if (recorded->fingerprint != fingerprint) {
-    return absl::InvalidArgumentError(absl::StrCat(
+    const std::string message = absl::StrCat(
         "request_id \"", request_id,
         "\" was already used for a different request; use a new request_id "
-        "for a new request"));
+        "for a new request");
+    return WithFieldViolation(
+        WithReason(absl::InvalidArgumentError(message), kReasonRequestIdReused), "request_id",
+        message);
   }
   return std::optional<Dossier>(std::move(recorded->response));
 }
@@ -174,16 +188,22 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
     return *std::move(replayed);
   }
   if (command.etag <= 0) {
-    return absl::InvalidArgumentError(
-        "etag: pass the etag of the dossier as you last read it");
+    return InvalidFieldError("etag", "etag: pass the etag of the dossier as you last read it");
   }
 
-  ONESTOP_ASSIGN_OR_RETURN(Dossier current, store_->Get(command.code));
+  ONESTOP_ASSIGN_OR_RETURN(Dossier current, LoadDossier(*store_, command.code));
   if (current.etag() != command.etag) {
-    return absl::AbortedError(absl::StrCat(
-        "dossier ", command.code, " was changed by someone else (now version ",
-        current.etag(), ", you had ", command.etag,
-        "); reload it and try again"));
+    absl::Status stale = WithReason(
+        absl::AbortedError(absl::StrCat(
+            "dossier ", command.code, " was changed by someone else (now version ",
+            current.etag(), ", you had ", command.etag, "); reload it and try again")),
+        kReasonEtagMismatch);
+    stale = WithMetadata(std::move(stale), "dossier_code", command.code);
+    stale = WithMetadata(std::move(stale), "current_etag", absl::StrCat(current.etag()));
+    return WithMessageVi(std::move(stale),
+                         absl::StrCat("Hồ sơ ", command.code,
+                                      " vừa được người khác cập nhật; vui lòng tải lại hồ sơ "
+                                      "rồi thực hiện lại."));
   }
   const absl::Time now = clock_->Now();
   // Rules on the due time (a reschedule's "1 day before", "after the due
@@ -197,6 +217,7 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
   write.dossier = std::move(transition.dossier);
   write.dossier.clear_history();
   write.expected_etag = command.etag;
+  write.before = &current;  // lets the aggregating decorator diff without a read
   write.entry = std::move(transition.entry);
   if (!command.request_id.empty()) {
     write.idempotency = storage::IdempotencyKey{command.request_id, command.fingerprint};
@@ -213,7 +234,7 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
 
 absl::StatusOr<Dossier> DossierManager::Get(const std::string& code) {
   ONESTOP_RETURN_IF_ERROR(ValidateCode(code));
-  ONESTOP_ASSIGN_OR_RETURN(Dossier dossier, store_->Get(code));
+  ONESTOP_ASSIGN_OR_RETURN(Dossier dossier, LoadDossier(*store_, code));
   Decorate(dossier, clock_->Now(), *catalogue());
   return dossier;
 }
@@ -221,11 +242,11 @@ absl::StatusOr<Dossier> DossierManager::Get(const std::string& code) {
 absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
     const onestop::v1::ListDossiersRequest& request) {
   if (request.page_size() < 0) {
-    return absl::InvalidArgumentError("page_size: must not be negative");
+    return InvalidFieldError("page_size", "page_size: must not be negative");
   }
   if (!onestop::v1::DossierStatus_IsValid(request.status())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("status: ", request.status(), " is not a status code (1–10)"));
+    return InvalidFieldError(
+        "status", absl::StrCat("status: ", request.status(), " is not a status code (1–10)"));
   }
   ONESTOP_RETURN_IF_ERROR(core::ValidateText("agency_code", request.agency_code(),
                                              core::kMaxCodeBytes,
@@ -234,9 +255,13 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
                                              core::kMaxCodeBytes,
                                              core::Requirement::kOptional));
   if (request.overdue_only() && request.due_soon_only()) {
-    return absl::InvalidArgumentError(
+    const absl::string_view message =
         "overdue_only and due_soon_only exclude each other (an overdue dossier "
-        "is no longer due soon); ask for one, then the other");
+        "is no longer due soon); ask for one, then the other";
+    return WithFieldViolation(
+        WithFieldViolation(WithReason(absl::InvalidArgumentError(message), kReasonFiltersConflict),
+                           "overdue_only", message),
+        "due_soon_only", message);
   }
   const std::string fingerprint = ListFingerprint(request);
   storage::DossierQuery query;
@@ -245,8 +270,11 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
     // A district's list includes its communes' dossiers.
     query.agency_codes = scope_catalogue->SubtreeCodes(request.agency_code());
     if (query.agency_codes.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("no agency with code \"", request.agency_code(), "\""));
+      return WithFieldViolation(
+          WithReason(absl::NotFoundError(
+                         absl::StrCat("no agency with code \"", request.agency_code(), "\"")),
+                     kReasonAgencyNotFound),
+          "agency_code", "no such agency in the catalogue");
     }
   }
   query.status = request.status();
@@ -255,8 +283,13 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
                         ? options_.default_page_size
                         : std::min(request.page_size(), options_.max_page_size);
   if (!request.page_token().empty()) {
-    ONESTOP_ASSIGN_OR_RETURN(query.before_position,
-                             core::DecodePageToken(request.page_token(), fingerprint));
+    absl::StatusOr<int64_t> position = core::DecodePageToken(request.page_token(), fingerprint);
+    if (!position.ok()) {
+      const std::string message(position.status().message());
+      return WithFieldViolation(WithReason(position.status(), kReasonPageTokenInvalid),
+                                "page_token", message);
+    }
+    query.before_position = *position;
   }
   const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
   const absl::Time now = clock_->Now();
@@ -310,18 +343,19 @@ absl::StatusOr<onestop::v1::GetCalendarResponse> DossierManager::Calendar(
   const int from = request.from_year();
   const int to = request.to_year() == 0 ? from : request.to_year();
   if (from < 1 || from > 9999 || to < 1 || to > 9999) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "years must be between 1 and 9999 (got from_year ", request.from_year(),
-        ", to_year ", request.to_year(), ")"));
+    return InvalidFieldError(
+        from < 1 || from > 9999 ? "from_year" : "to_year",
+        absl::StrCat("years must be between 1 and 9999 (got from_year ", request.from_year(),
+                     ", to_year ", request.to_year(), ")"));
   }
   if (from > to) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "from_year ", from, " is after to_year ", to));
+    return InvalidFieldError("to_year",
+                             absl::StrCat("from_year ", from, " is after to_year ", to));
   }
   if (to - from + 1 > kMaxCalendarYears) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ask for at most ", kMaxCalendarYears, " years at a time (", from, "–", to,
-        " is ", to - from + 1, ")"));
+    return InvalidFieldError(
+        "to_year", absl::StrCat("ask for at most ", kMaxCalendarYears, " years at a time (", from,
+                                "–", to, " is ", to - from + 1, ")"));
   }
   const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
   const core::WorkingCalendar& calendar = catalogue->calendar();

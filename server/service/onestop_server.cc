@@ -71,8 +71,14 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   absl::StatusOr<int64_t> last_revision = deps.store->LastRevision();
   if (!last_revision.ok()) return last_revision.status();
   server->notifier_ = std::make_unique<storage::FeedNotifier>(*last_revision);
-  server->store_ =
-      std::make_unique<storage::NotifyingDossierStore>(deps.store, server->notifier_.get());
+  // The catalogue in force is the manager's (it may be replaced at run
+  // time); the manager is created below, before any write can happen.
+  OnestopServer* self = server.get();
+  auto current_catalogue = [self] { return self->manager_->catalogue(); };
+  server->aggregating_store_ =
+      std::make_unique<AggregatingDossierStore>(deps.store, current_catalogue);
+  server->store_ = std::make_unique<storage::NotifyingDossierStore>(
+      server->aggregating_store_.get(), server->notifier_.get());
   server->executor_ = std::make_unique<Executor>(options.executor);
   server->manager_ = std::make_unique<DossierManager>(server->store_.get(), deps.catalogue,
                                                       deps.clock, options.manager);
@@ -85,6 +91,11 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
       server->store_.get(), server->notifier_.get(), [manager] { return manager->catalogue(); },
       options.feed);
 
+  server->reporter_ = std::make_unique<CompletionReporter>(server->store_.get(),
+                                                           current_catalogue, options.report);
+  server->report_service_ =
+      std::make_unique<ReportServiceImpl>(server->reporter_.get(), server->executor_.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -96,6 +107,7 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   builder.RegisterService(server->catalogue_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->feed_service_.get());
+  builder.RegisterService(server->report_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   if (deps.controlled_clock != nullptr) {
     creators.push_back(std::make_unique<ControlledClockInterceptorFactory>());

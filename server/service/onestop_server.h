@@ -15,11 +15,13 @@
 #include "absl/time/time.h"
 #include "server/core/catalogue.h"
 #include "server/service/admin_service.h"
+#include "server/service/aggregating_dossier_store.h"
 #include "server/service/catalogue_service.h"
 #include "server/service/dossier_manager.h"
 #include "server/service/dossier_service.h"
 #include "server/service/executor.h"
 #include "server/service/feed_service.h"
+#include "server/service/report_service.h"
 #include "server/util/clock.h"
 #include "storage/dossier_store.h"
 #include "storage/feed_notifier.h"
@@ -34,6 +36,8 @@ struct ServerOptions {
   DossierManagerOptions manager;
   // The change feed: retention, progress interval, lag limit.
   FeedOptions feed;
+  // Completion reports: the default withdrawn policy.
+  ReportOptions report;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 4 << 20;
 };
@@ -58,7 +62,9 @@ class OnestopServer {
   // Builds and starts the server. UNAVAILABLE if the address cannot be
   // bound (e.g. in use), INVALID_ARGUMENT for a malformed address; the
   // store's errors if its last revision cannot be read. Composes
-  // deps.store with NotifyingDossierStore so every write wakes watchers.
+  // deps.store with AggregatingDossierStore (report counters in each
+  // write's transaction) under NotifyingDossierStore (every write wakes
+  // watchers): manager → notifying → aggregating → deps.store.
   static absl::StatusOr<std::unique_ptr<OnestopServer>> Start(
       const ServerOptions& options, ServerDependencies dependencies);
 
@@ -86,7 +92,9 @@ class OnestopServer {
 
   // Declared before their users: destroyed after them.
   std::unique_ptr<storage::FeedNotifier> notifier_;
-  // deps.store decorated to publish each write's revision to notifier_.
+  // deps.store decorated to keep the report counters.
+  std::unique_ptr<AggregatingDossierStore> aggregating_store_;
+  // aggregating_store_ decorated to publish each write's revision to notifier_.
   std::unique_ptr<storage::NotifyingDossierStore> store_;
   std::unique_ptr<DossierManager> manager_;
   std::unique_ptr<Executor> executor_;
@@ -94,6 +102,8 @@ class OnestopServer {
   std::unique_ptr<CatalogueServiceImpl> catalogue_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<FeedServiceImpl> feed_service_;
+  std::unique_ptr<CompletionReporter> reporter_;
+  std::unique_ptr<ReportServiceImpl> report_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "server/service/executor.h"
 #include "server/service/status_mapping.h"
+#include "server/util/error_info.h"
 
 namespace onestop::service {
 
@@ -26,15 +27,14 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
   const bool queued = executor->TrySubmit(
       [reactor, context, work = std::move(work)]() mutable {
         if (context->IsCancelled()) {
-          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                       "the client cancelled the call"));
+          reactor->Finish(ToGrpcStatus(absl::CancelledError("the client cancelled the call")));
           return;
         }
         reactor->Finish(ToGrpcStatus(work()));
       });
   if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                 "the server is busy; retry shortly"));
+    reactor->Finish(ToGrpcStatus(
+        WithReason(absl::UnavailableError("the server is busy; retry shortly"), kReasonServerBusy)));
   }
   return reactor;
 }

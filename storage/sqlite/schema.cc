@@ -65,8 +65,48 @@ CREATE TABLE requests (
 );
 )sql";
 
+// Version 2 (issue #5): report counters. One row per (series, grain,
+// bucket, shard) with kCounterSlots signed sums; grain 0 = day (bucket =
+// days since 1970-01-01), 1 = month (year × 12 + month − 1). A write adds
+// its deltas to the day and month rows in its own transaction. `shard` is always 0 in SQLite (one writer); a multi-writer
+// backend spreads hot rows over shards and sums them at read time.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE report_counters (
+  series TEXT    NOT NULL,
+  grain  INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  shard  INTEGER NOT NULL DEFAULT 0,
+  v0     INTEGER NOT NULL DEFAULT 0,
+  v1     INTEGER NOT NULL DEFAULT 0,
+  v2     INTEGER NOT NULL DEFAULT 0,
+  v3     INTEGER NOT NULL DEFAULT 0,
+  v4     INTEGER NOT NULL DEFAULT 0,
+  v5     INTEGER NOT NULL DEFAULT 0,
+  v6     INTEGER NOT NULL DEFAULT 0,
+  v7     INTEGER NOT NULL DEFAULT 0,
+  v8     INTEGER NOT NULL DEFAULT 0,
+  v9     INTEGER NOT NULL DEFAULT 0,
+  v10     INTEGER NOT NULL DEFAULT 0,
+  v11     INTEGER NOT NULL DEFAULT 0,
+  v12     INTEGER NOT NULL DEFAULT 0,
+  v13     INTEGER NOT NULL DEFAULT 0,
+  v14     INTEGER NOT NULL DEFAULT 0,
+  v15     INTEGER NOT NULL DEFAULT 0,
+  v16     INTEGER NOT NULL DEFAULT 0,
+  v17     INTEGER NOT NULL DEFAULT 0,
+  v18     INTEGER NOT NULL DEFAULT 0,
+  v19     INTEGER NOT NULL DEFAULT 0,
+  v20     INTEGER NOT NULL DEFAULT 0,
+  v21     INTEGER NOT NULL DEFAULT 0,
+  v22     INTEGER NOT NULL DEFAULT 0,
+  v23     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (series, grain, bucket, shard)
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLatestSchemaVersion,
               "one migration per version, in order");

@@ -2,10 +2,13 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <variant>
 
+#include "absl/container/btree_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -13,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "server/util/status_macros.h"
+#include "storage/counter_buckets.h"
 #include "storage/sqlite/lock_file.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
@@ -29,6 +33,10 @@ using ::onestop::v1::DossierEvent;
 using ::onestop::v1::HistoryEntry;
 
 static_assert(SqliteDossierStore::kSchemaVersion == sqlite_internal::kLatestSchemaVersion);
+// Bucket runs one DayRange can need (DecomposeDayRange: days, months,
+// days).
+constexpr size_t kMaxRunsPerRange = 3;
+
 static_assert(SqliteDossierStore::kApplicationId == sqlite_internal::kOnestopApplicationId);
 
 // Timestamps are stored as microseconds since the Unix epoch (UTC); finer
@@ -203,6 +211,62 @@ absl::Status ReadDossierRow(const Statement& stmt, Dossier& dossier, int64_t& po
   return absl::OkStatus();
 }
 
+
+// Adds `deltas` to the day and month rows of their series, merging
+// deltas that hit the same row first and skipping all-zero rows.
+absl::Status ApplyCounterDeltas(Connection& connection, const std::vector<CounterDelta>& deltas) {
+  if (deltas.empty()) return absl::OkStatus();
+  struct RowKey {
+    std::string series;
+    int grain;
+    int64_t bucket;
+    bool operator<(const RowKey& o) const {
+      return std::tie(series, grain, bucket) < std::tie(o.series, o.grain, o.bucket);
+    }
+  };
+  absl::btree_map<RowKey, CounterValues> rows;
+  for (const CounterDelta& delta : deltas) {
+    for (const BucketRun& bucket : BucketsOfDay(delta.day)) {
+      CounterValues& values =
+          rows.try_emplace(RowKey{delta.series, static_cast<int>(bucket.grain), bucket.first},
+                           CounterValues{})
+              .first->second;
+      for (int i = 0; i < kCounterSlots; ++i) values[i] += delta.values[i];
+    }
+  }
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt,
+      connection.Prepare("INSERT INTO report_counters (series, grain, bucket, shard, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, v20, v21, v22, v23) "
+                         "VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series, grain, bucket, shard) "
+                         "DO UPDATE SET v0 = v0 + excluded.v0, v1 = v1 + excluded.v1, v2 = v2 + excluded.v2, v3 = v3 + excluded.v3, v4 = v4 + excluded.v4, v5 = v5 + excluded.v5, v6 = v6 + excluded.v6, v7 = v7 + excluded.v7, v8 = v8 + excluded.v8, v9 = v9 + excluded.v9, v10 = v10 + excluded.v10, v11 = v11 + excluded.v11, v12 = v12 + excluded.v12, v13 = v13 + excluded.v13, v14 = v14 + excluded.v14, v15 = v15 + excluded.v15, v16 = v16 + excluded.v16, v17 = v17 + excluded.v17, v18 = v18 + excluded.v18, v19 = v19 + excluded.v19, v20 = v20 + excluded.v20, v21 = v21 + excluded.v21, v22 = v22 + excluded.v22, v23 = v23 + excluded.v23"));
+  for (const auto& [key, values] : rows) {
+    bool zero = true;
+    for (int64_t v : values) zero = zero && v == 0;
+    if (zero) continue;
+    stmt.Reset();
+    stmt.BindText(1, key.series);
+    stmt.BindInt64(2, key.grain);
+    stmt.BindInt64(3, key.bucket);
+    for (int i = 0; i < kCounterSlots; ++i) stmt.BindInt64(4 + i, values[i]);
+    ONESTOP_RETURN_IF_ERROR(stmt.Run("updating report counters"));
+  }
+  return absl::OkStatus();
+}
+
+// The byte string just above every string starting with `prefix` (empty if
+// none: a prefix of only 0xff bytes).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char last = static_cast<unsigned char>(prefix.back());
+    if (last < 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
 absl::Status ValidateCreate(const CreateDossierWrite& write) {
   if (write.code_prefix.empty()) {
     return absl::InvalidArgumentError("a dossier code prefix is required");
@@ -211,7 +275,7 @@ absl::Status ValidateCreate(const CreateDossierWrite& write) {
     return absl::InvalidArgumentError(absl::StrCat("the first history entry has sequence ",
                                                    write.entry.sequence(), "; it must be 1"));
   }
-  return absl::OkStatus();
+  return ValidateCounterDeltas(write.counter_deltas);
 }
 
 // Open-time failures name the path and SQLite's own message; a file that
@@ -344,6 +408,7 @@ absl::StatusOr<Dossier> SqliteDossierStore::Create(const CreateDossierWrite& wri
 
     ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
     ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+    ONESTOP_RETURN_IF_ERROR(ApplyCounterDeltas(connection, write.counter_deltas));
     *dossier.add_history() = std::move(entry);
     if (write.idempotency.has_value()) {
       ONESTOP_RETURN_IF_ERROR(
@@ -356,6 +421,7 @@ absl::StatusOr<Dossier> SqliteDossierStore::Create(const CreateDossierWrite& wri
 }
 
 absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& write) {
+  ONESTOP_RETURN_IF_ERROR(ValidateCounterDeltas(write.counter_deltas));
   const std::string& code = write.dossier.code();
   absl::MutexLock lock(&mu_);
   Connection& connection = *connection_;
@@ -411,6 +477,7 @@ absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& wri
 
     ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
     ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+    ONESTOP_RETURN_IF_ERROR(ApplyCounterDeltas(connection, write.counter_deltas));
     ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
     if (write.idempotency.has_value()) {
       ONESTOP_RETURN_IF_ERROR(RecordRequest(connection, *write.idempotency, dossier, entry));
@@ -581,6 +648,90 @@ absl::StatusOr<int64_t> SqliteDossierStore::CompactEvents(int64_t before_revisio
     deleted += chunk;
     if (chunk < kCompactionChunk) return deleted;
   }
+}
+
+absl::StatusOr<std::vector<CounterSums>> SqliteDossierStore::SumCounters(const CounterQuery& query) {
+  ONESTOP_RETURN_IF_ERROR(ValidateCounterQuery(query));
+  std::vector<std::vector<BucketRun>> runs;
+  runs.reserve(query.ranges.size());
+  for (const DayRange& range : query.ranges) {
+    runs.push_back(DecomposeDayRange(range));
+    if (runs.back().size() > kMaxRunsPerRange) {
+      return absl::InternalError("a day range decomposed into too many bucket runs");
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  std::vector<CounterSums> result;
+  ONESTOP_RETURN_IF_ERROR(InTransaction(connection, TransactionKind::kRead, [&]() -> absl::Status {
+    std::vector<std::string> names(query.series.begin(), query.series.end());
+    // Distinct series under each prefix, one index seek per series.
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement next_from,
+        connection.Prepare("SELECT series FROM report_counters WHERE series >= ? AND series < ? "
+                           "ORDER BY series LIMIT 1"));
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement next_after,
+        connection.Prepare("SELECT series FROM report_counters WHERE series > ? AND series < ? "
+                           "ORDER BY series LIMIT 1"));
+    for (const std::string& prefix : query.series_prefixes) {
+      std::string end = PrefixEnd(prefix);
+      if (end.empty()) end = std::string(1024, '\xff');
+      std::string last;
+      bool first = true;
+      while (true) {
+        Statement& stmt = first ? next_from : next_after;
+        stmt.Reset();
+        stmt.BindText(1, first ? prefix : last);
+        stmt.BindText(2, end);
+        ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("listing counter series"));
+        if (!row) break;
+        last = std::string(stmt.ColumnText(0));
+        ONESTOP_RETURN_IF_ERROR(stmt.Run("listing counter series"));
+        names.push_back(last);
+        first = false;
+      }
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+
+    std::string sql = "SELECT COUNT(*), SUM(v0), SUM(v1), SUM(v2), SUM(v3), SUM(v4), SUM(v5), SUM(v6), SUM(v7), SUM(v8), SUM(v9), SUM(v10), SUM(v11), SUM(v12), SUM(v13), SUM(v14), SUM(v15), SUM(v16), SUM(v17), SUM(v18), SUM(v19), SUM(v20), SUM(v21), SUM(v22), SUM(v23) FROM report_counters WHERE series = ? AND (";
+    for (size_t i = 0; i < kMaxRunsPerRange; ++i) {
+      absl::StrAppend(&sql, i == 0 ? "" : " OR ", "(grain = ? AND bucket BETWEEN ? AND ?)");
+    }
+    absl::StrAppend(&sql, ")");
+    ONESTOP_ASSIGN_OR_RETURN(Statement sum, connection.Prepare(sql));
+    for (const std::string& name : names) {
+      CounterSums sums;
+      sums.series = name;
+      bool any = false;
+      for (const std::vector<BucketRun>& range_runs : runs) {
+        sum.Reset();
+        sum.BindText(1, name);
+        for (size_t i = 0; i < kMaxRunsPerRange; ++i) {
+          const int base = 2 + static_cast<int>(i) * 3;
+          if (i < range_runs.size()) {
+            sum.BindInt64(base, static_cast<int64_t>(range_runs[i].grain));
+            sum.BindInt64(base + 1, range_runs[i].first);
+            sum.BindInt64(base + 2, range_runs[i].last);
+          } else {  // an empty run
+            sum.BindInt64(base, -1);
+            sum.BindInt64(base + 1, 1);
+            sum.BindInt64(base + 2, 0);
+          }
+        }
+        ONESTOP_ASSIGN_OR_RETURN(const bool row, sum.Step("summing report counters"));
+        if (!row) return absl::InternalError("summing report counters returned no row");
+        CounterValues& values = sums.sums.emplace_back();
+        any = any || sum.ColumnInt64(0) > 0;
+        for (int i = 0; i < kCounterSlots; ++i) values[i] = sum.ColumnInt64(1 + i);
+        ONESTOP_RETURN_IF_ERROR(sum.Run("summing report counters"));
+      }
+      if (any) result.push_back(std::move(sums));
+    }
+    return absl::OkStatus();
+  }));
+  return result;
 }
 
 absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {

@@ -12,9 +12,16 @@
 //   code_sequences(prefix PK, last)                per-prefix code counters
 //   requests(request_id PK, fingerprint, dossier_code, response,
 //            created_time_us)                      idempotency records
+//   report_counters(series, grain, bucket, shard, v0..v23)  (version 2)
+//                                                  report counters per day
+//                                                  and month
+//                                                  (storage/counter_buckets.h)
 // Each Create/Update is one `BEGIN IMMEDIATE … COMMIT` transaction covering
-// the dossier row, its history row, its event row, the code counter and the
-// idempotency record; any failure rolls all of them back.
+// the dossier row, its history row, its event row, the code counter, the
+// idempotency record and the write's counter deltas; any failure rolls all
+// of them back. Opening a version-1 file migrates it to version 2 (an
+// empty report_counters table: counters start at zero, see
+// docs/REPORTS.md "Existing databases").
 //
 // Errors, in addition to those of DossierStore:
 //   INVALID_ARGUMENT  an empty code prefix, a history entry whose sequence
@@ -96,7 +103,7 @@ struct SqliteSettings {
 class SqliteDossierStore final : public DossierStore {
  public:
   // The schema version this build writes and understands.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // `PRAGMA application_id` of onestop databases ("ONES" in ASCII).
   static constexpr int32_t kApplicationId = 0x4F4E4553;
 
@@ -138,6 +145,9 @@ class SqliteDossierStore final : public DossierStore {
   // Deletes in chunks of kCompactionChunk events, one write transaction
   // each, so writers wait at most one chunk.
   absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) override;
+  // One read transaction (a consistent snapshot); per series and range one
+  // indexed statement over at most three bucket runs.
+  absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override;
 
   // Events deleted per transaction by CompactEvents.
   static constexpr int64_t kCompactionChunk = 10000;

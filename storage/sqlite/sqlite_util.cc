@@ -35,6 +35,12 @@ Statement::~Statement() {
   sqlite3_clear_bindings(stmt_);
 }
 
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_rc_ = SQLITE_OK;
+}
+
 void Statement::NoteBind(int rc) {
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
 }

@@ -56,6 +56,9 @@ class Statement {
   absl::StatusOr<bool> Step(absl::string_view operation);
   // Steps to completion, expecting no rows.
   absl::Status Run(absl::string_view operation);
+  // Resets the statement for another execution and clears its bindings and
+  // any remembered binding error (to run it again in a loop).
+  void Reset();
 
   // Columns are 0-based; valid only while a row is available.
   int64_t ColumnInt64(int column) const;

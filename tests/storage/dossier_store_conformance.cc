@@ -865,5 +865,168 @@ TEST_P(DossierStoreConformanceTest, ConcurrentUpdatesWithSameEtagExactlyOneWins)
   EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
 }
 
+
+// ---- Report counters (issue #5) -------------------------------------------
+
+CounterDelta Delta(const std::string& series, absl::CivilDay day,
+                   std::vector<std::pair<int, int64_t>> slots) {
+  CounterDelta delta;
+  delta.series = series;
+  delta.day = day;
+  for (const auto& [slot, value] : slots) delta.values[slot] = value;
+  return delta;
+}
+
+CounterValues Values(std::vector<std::pair<int, int64_t>> slots) {
+  CounterValues values{};
+  for (const auto& [slot, value] : slots) values[slot] = value;
+  return values;
+}
+
+// Sums of `series` over each range, zeros if the store returns none.
+std::vector<CounterValues> SumsOf(DossierStore& store, const std::string& series,
+                                  const std::vector<DayRange>& ranges) {
+  CounterQuery query;
+  query.series = {series};
+  query.ranges = ranges;
+  absl::StatusOr<std::vector<CounterSums>> sums = store.SumCounters(query);
+  EXPECT_THAT(sums, IsOk());
+  if (!sums.ok() || sums->empty()) return std::vector<CounterValues>(ranges.size());
+  EXPECT_EQ((*sums)[0].series, series);
+  return (*sums)[0].sums;
+}
+
+const DayRange kAllDays{kEarliestCounterDay, kLatestCounterDay};
+
+TEST_P(DossierStoreConformanceTest, CounterDeltasCommitWithCreateAndUpdate) {
+  const absl::CivilDay day(2020, 3, 10);
+  CreateDossierWrite create = MakeCreate(MakeDossier({}));
+  create.counter_deltas = {Delta("t|A", day, {{0, 1}, {4, 1}}),
+                           Delta("t|A", day, {{0, 2}}),  // same row: adds up
+                           Delta("t|B", day + 40, {{23, -3}})};
+  absl::StatusOr<Dossier> created_or = store().Create(create);
+  ASSERT_THAT(created_or, IsOk());
+  const Dossier created = *created_or;
+  EXPECT_THAT(SumsOf(store(), "t|A", {kAllDays}), ElementsAre(Values({{0, 3}, {4, 1}})));
+  EXPECT_THAT(SumsOf(store(), "t|B", {kAllDays}), ElementsAre(Values({{23, -3}})));
+
+  UpdateDossierWrite update = MakeUpdate(created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                         "H12.23.07", kT0 + absl::Hours(1));
+  update.counter_deltas = {Delta("t|A", day, {{4, -1}}), Delta("t|A", day + 1, {{5, 1}})};
+  ASSERT_THAT(store().Update(update), IsOk());
+  EXPECT_THAT(SumsOf(store(), "t|A", {kAllDays, {day, day}, {day + 1, day + 1}}),
+              ElementsAre(Values({{0, 3}, {5, 1}}), Values({{0, 3}}), Values({{5, 1}})));
+}
+
+TEST_P(DossierStoreConformanceTest, FailedWritesApplyNoCounterDeltas) {
+  const absl::CivilDay day(2020, 3, 10);
+  CreateDossierWrite create = MakeCreate(MakeDossier({}), kPrefix, IdempotencyKey{"r-1", "f"});
+  create.counter_deltas = {Delta("t|A", day, {{0, 1}})};
+  absl::StatusOr<Dossier> created_or = store().Create(create);
+  ASSERT_THAT(created_or, IsOk());
+  const Dossier created = *created_or;
+
+  // Duplicate request id: ALREADY_EXISTS, nothing added.
+  ASSERT_THAT(store().Create(create), StatusIs(absl::StatusCode::kAlreadyExists));
+  // Stale etag: ABORTED, nothing added.
+  UpdateDossierWrite stale = MakeUpdate(created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                        "H12.23.07", kT0 + absl::Hours(1));
+  stale.expected_etag = created.etag() + 5;
+  stale.counter_deltas = {Delta("t|A", day, {{0, 100}})};
+  ASSERT_THAT(store().Update(stale), StatusIs(absl::StatusCode::kAborted));
+  // Unknown dossier: NOT_FOUND, nothing added.
+  UpdateDossierWrite unknown = stale;
+  unknown.dossier.set_code("H12.23-250106-9999");
+  unknown.expected_etag = 1;
+  ASSERT_THAT(store().Update(unknown), StatusIs(absl::StatusCode::kNotFound));
+  // A bad history sequence: INVALID_ARGUMENT inside the transaction.
+  UpdateDossierWrite bad_sequence = stale;
+  bad_sequence.expected_etag = created.etag();
+  bad_sequence.entry.set_sequence(7);
+  ASSERT_THAT(store().Update(bad_sequence), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  EXPECT_THAT(SumsOf(store(), "t|A", {kAllDays}), ElementsAre(Values({{0, 1}})));
+}
+
+TEST_P(DossierStoreConformanceTest, CounterDeltasWithBadSeriesAreInvalidAndChangeNothing) {
+  CreateDossierWrite create = MakeCreate(MakeDossier({}));
+  create.counter_deltas = {Delta("", absl::CivilDay(2020, 1, 1), {{0, 1}})};
+  EXPECT_THAT(store().Create(create), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(0));
+}
+
+TEST_P(DossierStoreConformanceTest, CounterRangeSumsMatchBruteForceAcrossMonthsAndYears) {
+  // Deltas on scattered days over three years; every range sum must equal
+  // the sum of the deltas whose day lies in it, whatever the alignment.
+  std::vector<CounterDelta> deltas;
+  uint64_t seed = 12345;
+  auto next = [&seed] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  const absl::CivilDay start(2019, 11, 20);
+  for (int i = 0; i < 120; ++i) {
+    const absl::CivilDay day = start + static_cast<int>(next() % 800);
+    deltas.push_back(Delta("s", day, {{0, 1}, {1, static_cast<int64_t>(next() % 7) - 3}}));
+  }
+  CreateDossierWrite create = MakeCreate(MakeDossier({}));
+  create.counter_deltas = deltas;
+  ASSERT_THAT(store().Create(create), IsOk());
+
+  std::vector<DayRange> ranges = {kAllDays,
+                                  {absl::CivilDay(2020, 1, 1), absl::CivilDay(2020, 12, 31)},
+                                  {absl::CivilDay(2020, 2, 29), absl::CivilDay(2020, 3, 1)},
+                                  {absl::CivilDay(2019, 12, 31), absl::CivilDay(2021, 1, 1)},
+                                  {kEarliestCounterDay, absl::CivilDay(2020, 6, 15)}};
+  for (int i = 0; i < 40; ++i) {
+    const absl::CivilDay a = start - 10 + static_cast<int>(next() % 830);
+    const absl::CivilDay b = a + static_cast<int>(next() % 500);
+    ranges.push_back({a, b});
+  }
+  std::vector<CounterValues> expected(ranges.size());
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    for (const CounterDelta& delta : deltas) {
+      if (delta.day < ranges[r].first || delta.day > ranges[r].last) continue;
+      for (int i = 0; i < kCounterSlots; ++i) expected[r][i] += delta.values[i];
+    }
+  }
+  EXPECT_EQ(SumsOf(store(), "s", ranges), expected);
+}
+
+TEST_P(DossierStoreConformanceTest, SumCountersByPrefixListsSeriesInOrderAndOmitsEmptyOnes) {
+  const absl::CivilDay day(2020, 5, 5);
+  CreateDossierWrite create = MakeCreate(MakeDossier({}));
+  create.counter_deltas = {Delta("t|X|p|2", day, {{0, 2}}), Delta("t|X|p|1", day, {{0, 1}}),
+                           Delta("t|Y|p|1", day, {{0, 9}}), Delta("t|X|c|1", day, {{0, 4}})};
+  ASSERT_THAT(store().Create(create), IsOk());
+  CounterQuery query;
+  query.series_prefixes = {"t|X|p|"};
+  query.series = {"t|X|c|1", "t|X|p|1", "t|none"};
+  query.ranges = {kAllDays, {day + 1, day + 2}};
+  absl::StatusOr<std::vector<CounterSums>> sums_or = store().SumCounters(query);
+  ASSERT_THAT(sums_or, IsOk());
+  const std::vector<CounterSums>& sums = *sums_or;
+  ASSERT_THAT(sums, SizeIs(3));
+  EXPECT_EQ(sums[0].series, "t|X|c|1");
+  EXPECT_EQ(sums[1].series, "t|X|p|1");
+  EXPECT_EQ(sums[2].series, "t|X|p|2");
+  EXPECT_THAT(sums[2].sums, ElementsAre(Values({{0, 2}}), Values({})));
+}
+
+TEST_P(DossierStoreConformanceTest, SumCountersRejectsMalformedQueries) {
+  CounterQuery no_range;
+  no_range.series = {"s"};
+  EXPECT_THAT(store().SumCounters(no_range), StatusIs(absl::StatusCode::kInvalidArgument));
+  CounterQuery reversed;
+  reversed.series = {"s"};
+  reversed.ranges = {{absl::CivilDay(2020, 2, 1), absl::CivilDay(2020, 1, 31)}};
+  EXPECT_THAT(store().SumCounters(reversed),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("reversed")));
+  CounterQuery empty_prefix;
+  empty_prefix.series_prefixes = {""};
+  empty_prefix.ranges = {kAllDays};
+  EXPECT_THAT(store().SumCounters(empty_prefix), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace onestop::storage::testing

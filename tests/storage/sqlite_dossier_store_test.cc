@@ -270,7 +270,7 @@ TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) 
   EXPECT_EQ(raw.Query("PRAGMA application_id"), absl::StrCat(SqliteDossierStore::kApplicationId));
   EXPECT_EQ(raw.Query("SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master "
                       "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name)"),
-            "code_sequences,dossiers,events,history,requests");
+            "code_sequences,dossiers,events,history,report_counters,requests");
   EXPECT_EQ(raw.Query("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
                       "'dossiers_by_%'"),
             "5");
@@ -281,6 +281,32 @@ TEST_F(SqliteDossierStoreTest, ReopeningDoesNotReapplyMigrations) {
   ASSERT_THAT(Open(), IsOk());  // CREATE TABLE again would fail
   RawDb raw(path_);
   EXPECT_EQ(raw.Query("PRAGMA user_version"), absl::StrCat(SqliteDossierStore::kSchemaVersion));
+}
+
+TEST_F(SqliteDossierStoreTest, VersionOneDatabaseMigratesToReportCountersKeepingDossiers) {
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    CreateDossierWrite write;
+    write.dossier.set_receiving_agency_code("H12.23");
+    write.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+    write.code_prefix = "H12.23-200106-";
+    ASSERT_THAT((*store)->Create(write), IsOk());
+  }
+  {
+    // Turn the file back into a version-1 database.
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("DROP TABLE report_counters; PRAGMA user_version = 1"), IsOk());
+  }
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->Get("H12.23-200106-0001"), IsOk());
+  CounterQuery query;
+  query.series_prefixes = {"t|"};
+  query.ranges = {{kEarliestCounterDay, kLatestCounterDay}};
+  EXPECT_THAT((*store)->SumCounters(query), IsOkAndHolds(SizeIs(0)));
+  RawDb raw(path_);
+  EXPECT_EQ(raw.Query("PRAGMA user_version"), "2");
 }
 
 TEST_F(SqliteDossierStoreTest, NewerSchemaVersionIsRefused) {

@@ -1,0 +1,57 @@
+// AggregatingDossierStore: a decorator that keeps the report counters
+// (server/core/report.h) up to date. For every Create/Update it computes
+// core::ContributionChange(before, after) and passes it as the write's
+// counter_deltas, which the store applies in the same transaction as the
+// dossier change: the counters always equal the sum of every stored
+// dossier's contribution (docs/REPORTS.md).
+//
+// `before` for an Update is write.before when the caller set it (the
+// manager passes the dossier it read) and its etag is expected_etag;
+// otherwise one Get. A concurrent change between that Get and the write
+// makes the conditional write fail with ABORTED, so a stale `before` is
+// never applied.
+//
+// Ownership: does not own `base`; it must outlive the decorator.
+// Thread safety: as the wrapped store; `catalogue` must be thread-safe.
+#ifndef ONESTOP_SERVER_SERVICE_AGGREGATING_DOSSIER_STORE_H_
+#define ONESTOP_SERVER_SERVICE_AGGREGATING_DOSSIER_STORE_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "onestop/v1/dossier.pb.h"
+#include "server/core/catalogue.h"
+#include "server/core/report.h"
+#include "storage/forwarding_dossier_store.h"
+
+namespace onestop::service {
+
+// Converts core deltas to the store's (same slots, same days).
+std::vector<storage::CounterDelta> ToCounterDeltas(std::vector<core::SeriesDelta> deltas);
+
+class AggregatingDossierStore final : public storage::ForwardingDossierStore {
+ public:
+  // `base` is not owned, non-null. `catalogue` returns the catalogue in
+  // force (non-null); the agency tree and calendar it holds decide the
+  // series and days (a change to either needs a counter rebuild, see
+  // docs/REPORTS.md).
+  AggregatingDossierStore(storage::DossierStore* base,
+                          std::function<std::shared_ptr<const core::Catalogue>()> catalogue)
+      : ForwardingDossierStore(base), catalogue_(std::move(catalogue)) {}
+
+  // Adds the new dossier's contribution to write.counter_deltas (kept
+  // deltas of the caller stay). Errors: the base store's.
+  absl::StatusOr<onestop::v1::Dossier> Create(const storage::CreateDossierWrite& write) override;
+  // Adds after − before. Errors: the base store's (the fallback Get's
+  // NOT_FOUND for an unknown dossier).
+  absl::StatusOr<onestop::v1::Dossier> Update(const storage::UpdateDossierWrite& write) override;
+
+ private:
+  const std::function<std::shared_ptr<const core::Catalogue>()> catalogue_;
+};
+
+}  // namespace onestop::service
+
+#endif  // ONESTOP_SERVER_SERVICE_AGGREGATING_DOSSIER_STORE_H_
