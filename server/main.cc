@@ -239,6 +239,14 @@ int main(int argc, char** argv) {
   options.manager.timeliness.due_soon_working_days = due_soon_working_days;
   onestop::service::ServerDependencies deps;
   deps.store = metrics_store->get();
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  deps.admin_hooks.reload_config = [config_path] {
+    return onestop::config::LoadConfigFile(config_path);
+  };
+  onestop::storage::SqliteDossierStore* sqlite_store = store->get();
+  deps.admin_hooks.backup_database = [sqlite_store](const std::string& path) {
+    return sqlite_store->Backup(path);
+  };
   deps.catalogue = *catalogue;
   deps.clock = clock;
   deps.controlled_clock = controlled.get();
@@ -293,10 +301,9 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    // TODO(reload): re-read --config, validate, and swap it in with
-    // DossierManager::ReplaceCatalogue (pending; see docs/OPERATIONS.md).
-    onestop::LogWarning("SIGHUP ignored: configuration reload is not supported yet; "
-                        "restart the daemon to load a new configuration");
+    // Reload: validated completely, swapped atomically, or left alone (the
+    // admin service logs the outcome either way).
+    (*server)->admin_service().ReloadConfig().IgnoreError();
   }
   onestop::LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   stopping.store(true);

@@ -1,6 +1,7 @@
 // onestopctl admin clock show|set|advance|reset: the daemon's controlled
 // clock (works only with onestopd --clock=controlled; FAILED_PRECONDITION,
-// exit 9, otherwise).
+// exit 9, otherwise); admin reload (the configuration, like SIGHUP) and
+// admin backup PATH (an online copy of the database on the daemon's machine).
 #include <memory>
 #include <string>
 
@@ -111,6 +112,37 @@ void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
   registry.Add(reset, [](CommandContext& ctx) {
     return CallClock(ctx, v1::ResetClockRequest(),
                      &v1::AdminService::StubInterface::ResetClock);
+  });
+
+  CLI::App* reload = admin->add_subcommand(
+      "reload", "Reload the daemon's configuration file (validated first; a bad file changes nothing)");
+  reload->footer("Example:\n  onestopctl admin reload");
+  registry.Add(reload, [](CommandContext& ctx) -> absl::Status {
+    v1::ReloadConfigResponse response;
+    std::unique_ptr<grpc::ClientContext> rpc = ctx.NewRpc();
+    const grpc::Status status = ctx.admin().ReloadConfig(rpc.get(), v1::ReloadConfigRequest(), &response);
+    if (!status.ok()) return ctx.FromRpc(status);
+    ctx.out() << "reloaded \"" << response.config_name() << "\": " << response.agencies()
+              << " agencies, " << response.procedures() << " procedures\n";
+    return absl::OkStatus();
+  });
+
+  auto backup_path = std::make_shared<std::string>();
+  CLI::App* backup = admin->add_subcommand(
+      "backup", "Write a consistent copy of the database while the daemon serves");
+  backup->footer(
+      "PATH is on the daemon's machine and must be absolute.\n"
+      "Example:\n  onestopctl admin backup /var/backups/onestop-$(date +%F).db");
+  backup->add_option("PATH", *backup_path, "Absolute path of the copy")->required();
+  registry.Add(backup, [backup_path](CommandContext& ctx) -> absl::Status {
+    v1::BackupDatabaseRequest request;
+    request.set_path(*backup_path);
+    v1::BackupDatabaseResponse response;
+    std::unique_ptr<grpc::ClientContext> rpc = ctx.NewRpc();
+    const grpc::Status status = ctx.admin().BackupDatabase(rpc.get(), request, &response);
+    if (!status.ok()) return ctx.FromRpc(status);
+    ctx.out() << "backed up to " << response.path() << " (" << response.bytes() << " bytes)\n";
+    return absl::OkStatus();
   });
 }
 

@@ -23,6 +23,7 @@ CommandContext::CommandContext(GlobalOptions options,
                                std::shared_ptr<grpc::ChannelInterface> channel,
                                std::ostream& out, std::ostream& err)
     : options_(std::move(options)),
+      out_(out),
       err_(err),
       tz_(DeskTimeZone()),
       dossiers_(v1::DossierService::NewStub(channel)),

@@ -62,6 +62,8 @@ class CommandContext {
   v1::AdminService::StubInterface& admin() { return *admin_; }
   Printer& printer() { return *printer_; }
   std::ostream& err() { return err_; }
+  // For short confirmations that are not a printer view.
+  std::ostream& out() { return out_; }
   absl::TimeZone time_zone() const { return tz_; }
 
   // Returns a fresh per-call context: deadline now + timeout, actor metadata.
@@ -75,6 +77,7 @@ class CommandContext {
 
  private:
   GlobalOptions options_;
+  std::ostream& out_;
   std::ostream& err_;
   absl::TimeZone tz_;
   std::unique_ptr<v1::DossierService::StubInterface> dossiers_;

@@ -1,6 +1,12 @@
 #include "server/service/admin_service.h"
 
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
 #include "server/service/status_mapping.h"
+#include "server/service/unary_call.h"
+#include "server/util/log.h"
+#include "server/util/status_macros.h"
 #include "server/util/proto_time.h"
 
 namespace onestop::service {
@@ -11,7 +17,7 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
                                      const absl::Status& status,
                                      const onestop::v1::ClockState& state, Response* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (status.ok()) *response->mutable_clock() = state;
+  if (status.ok() && response != nullptr) *response->mutable_clock() = state;
   reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
@@ -67,6 +73,65 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ResetClock(grpc::CallbackServerConte
   absl::Status status = RequireControlled();
   if (status.ok()) status = controlled_->ResumeRealTime();
   return FinishWith(context, status, State(), response);
+}
+
+absl::StatusOr<std::shared_ptr<const core::Catalogue>> AdminServiceImpl::ReloadConfig() {
+  if (!hooks_.reload_config || manager_ == nullptr) {
+    return absl::FailedPreconditionError("this daemon was started without a reloadable config");
+  }
+  absl::StatusOr<std::shared_ptr<const core::Catalogue>> loaded = hooks_.reload_config();
+  if (!loaded.ok()) {
+    LogWarning("configuration reload refused; the running configuration stays",
+               {{"error", std::string(loaded.status().message())}});
+    return loaded.status();
+  }
+  manager_->ReplaceCatalogue(*loaded);
+  LogInfo("configuration reloaded", {{"name", (*loaded)->config().name()},
+                                     {"agencies", absl::StrCat((*loaded)->agencies().size())},
+                                     {"procedures", absl::StrCat((*loaded)->procedures().size())}});
+  return loaded;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(
+    grpc::CallbackServerContext* context, const onestop::v1::ReloadConfigRequest*,
+    onestop::v1::ReloadConfigResponse* response) {
+  if (executor_ == nullptr) {
+    return FinishWith(context, absl::FailedPreconditionError("reload is not available here"),
+                      State(), static_cast<onestop::v1::SetClockResponse*>(nullptr));
+  }
+  return RunUnary(context, executor_, [this, response]() -> absl::Status {
+    ONESTOP_ASSIGN_OR_RETURN(std::shared_ptr<const core::Catalogue> catalogue, ReloadConfig());
+    response->set_config_name(catalogue->config().name());
+    response->set_agencies(static_cast<int>(catalogue->agencies().size()));
+    response->set_procedures(static_cast<int>(catalogue->procedures().size()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::BackupDatabase(
+    grpc::CallbackServerContext* context, const onestop::v1::BackupDatabaseRequest* request,
+    onestop::v1::BackupDatabaseResponse* response) {
+  if (executor_ == nullptr) {
+    return FinishWith(context, absl::FailedPreconditionError("backup is not available here"),
+                      State(), static_cast<onestop::v1::SetClockResponse*>(nullptr));
+  }
+  return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+    const std::string& path = request->path();
+    if (path.empty() || path.front() != '/') {
+      return absl::InvalidArgumentError(
+          "path: give an absolute path on the daemon's machine, e.g. /var/backups/onestop.db");
+    }
+    if (!hooks_.backup_database) {
+      return absl::FailedPreconditionError(
+          "this storage backend has no online backup here (PostgreSQL: use pg_dump)");
+    }
+    ONESTOP_RETURN_IF_ERROR(hooks_.backup_database(path));
+    struct stat info;
+    response->set_path(path);
+    if (stat(path.c_str(), &info) == 0) response->set_bytes(info.st_size);
+    LogInfo("database backed up", {{"path", path}, {"bytes", absl::StrCat(response->bytes())}});
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace onestop::service

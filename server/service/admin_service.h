@@ -2,19 +2,53 @@
 #ifndef ONESTOP_SERVER_SERVICE_ADMIN_SERVICE_H_
 #define ONESTOP_SERVER_SERVICE_ADMIN_SERVICE_H_
 
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
+#include "server/core/catalogue.h"
+#include "server/service/dossier_manager.h"
+#include "server/service/executor.h"
 #include "server/util/clock.h"
 
 namespace onestop::service {
 
-// Clock operations finish inline (they only take a mutex).
+// Loads the configuration again (the file the daemon started with).
+using ConfigReloader = std::function<absl::StatusOr<std::shared_ptr<const core::Catalogue>>()>;
+// Writes an online copy of the database to a path.
+using DatabaseBackup = std::function<absl::Status(const std::string& path)>;
+
+// What the admin service can do beyond the clock; empty functions make the
+// matching RPC answer FAILED_PRECONDITION.
+struct AdminHooks {
+  ConfigReloader reload_config;
+  DatabaseBackup backup_database;
+};
+
+// Clock operations finish inline (they only take a mutex); reload and
+// backup do file I/O on the executor.
 class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService {
  public:
   // `clock` is the daemon's clock; `controlled` is the same object when the
   // daemon runs with --clock=controlled, else null (the clock RPCs that
-  // change time then answer FAILED_PRECONDITION). Neither is owned.
-  AdminServiceImpl(const Clock* clock, ControlledClock* controlled)
-      : clock_(clock), controlled_(controlled) {}
+  // change time then answer FAILED_PRECONDITION). None is owned; all must
+  // outlive the server.
+  // `manager` and `executor` may be null only when `hooks` is empty (a
+  // clock-only admin service, e.g. in tests).
+  AdminServiceImpl(const Clock* clock, ControlledClock* controlled,
+                   DossierManager* manager = nullptr, Executor* executor = nullptr,
+                   AdminHooks hooks = {})
+      : clock_(clock),
+        controlled_(controlled),
+        manager_(manager),
+        executor_(executor),
+        hooks_(std::move(hooks)) {}
+
+  // Reloads the configuration and swaps it in atomically; the running one
+  // stays on any error. Shared by the RPC and onestopd's SIGHUP handler.
+  absl::StatusOr<std::shared_ptr<const core::Catalogue>> ReloadConfig();
 
   grpc::ServerUnaryReactor* GetClock(grpc::CallbackServerContext* context,
                                      const onestop::v1::GetClockRequest* request,
@@ -28,6 +62,12 @@ class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* ResetClock(grpc::CallbackServerContext* context,
                                        const onestop::v1::ResetClockRequest* request,
                                        onestop::v1::ResetClockResponse* response) override;
+  grpc::ServerUnaryReactor* ReloadConfig(grpc::CallbackServerContext* context,
+                                         const onestop::v1::ReloadConfigRequest* request,
+                                         onestop::v1::ReloadConfigResponse* response) override;
+  grpc::ServerUnaryReactor* BackupDatabase(grpc::CallbackServerContext* context,
+                                           const onestop::v1::BackupDatabaseRequest* request,
+                                           onestop::v1::BackupDatabaseResponse* response) override;
 
  private:
   onestop::v1::ClockState State() const;
@@ -35,6 +75,9 @@ class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService
 
   const Clock* const clock_;
   ControlledClock* const controlled_;
+  DossierManager* const manager_;
+  Executor* const executor_;
+  const AdminHooks hooks_;
 };
 
 }  // namespace onestop::service

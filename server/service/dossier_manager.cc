@@ -104,6 +104,11 @@ DossierManager::DossierManager(storage::DossierStore* store,
       options_(options),
       catalogue_(std::move(catalogue)) {}
 
+void DossierManager::ReplaceCatalogue(std::shared_ptr<const core::Catalogue> catalogue) {
+  absl::MutexLock lock(&mu_);
+  catalogue_ = std::move(catalogue);
+}
+
 std::shared_ptr<const core::Catalogue> DossierManager::catalogue() const {
   absl::MutexLock lock(&mu_);
   return catalogue_;

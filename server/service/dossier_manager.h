@@ -87,6 +87,10 @@ class DossierManager {
   static constexpr int kMaxCalendarYears = 20;
 
   std::shared_ptr<const core::Catalogue> catalogue() const;
+  // Swaps in a new, already validated catalogue (config reload). Calls in
+  // flight finish with the catalogue they started with; dossiers keep what
+  // was fixed at reception (due time, resolved route).
+  void ReplaceCatalogue(std::shared_ptr<const core::Catalogue> catalogue);
   const Clock& clock() const { return *clock_; }
 
  private:

@@ -85,7 +85,9 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   server->dossier_service_ =
       std::make_unique<DossierServiceImpl>(server->manager_.get(), server->executor_.get());
   server->catalogue_service_ = std::make_unique<CatalogueServiceImpl>(server->manager_.get());
-  server->admin_service_ = std::make_unique<AdminServiceImpl>(deps.clock, deps.controlled_clock);
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(
+      deps.clock, deps.controlled_clock, server->manager_.get(), server->executor_.get(),
+      deps.admin_hooks);
   DossierManager* manager = server->manager_.get();
   server->feed_service_ = std::make_unique<FeedServiceImpl>(
       server->store_.get(), server->notifier_.get(), [manager] { return manager->catalogue(); },

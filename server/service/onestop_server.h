@@ -55,6 +55,8 @@ struct ServerDependencies {
   // Whatever the factories refer to must outlive the server.
   std::function<std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>()>
       interceptor_factories;
+  // Config reload and online backup for AdminService (empty: refused).
+  AdminHooks admin_hooks;
 };
 
 class OnestopServer {
@@ -83,6 +85,7 @@ class OnestopServer {
 
   // The change-feed service (for tests: ActiveWatches, CompactNow).
   FeedServiceImpl& feed_service() { return *feed_service_; }
+  AdminServiceImpl& admin_service() { return *admin_service_; }
   // The gRPC server (for tests: health service). Null before Start
   // succeeded.
   grpc::Server* grpc_server() { return server_.get(); }

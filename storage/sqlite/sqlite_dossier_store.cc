@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_dossier_store.h"
 
+#include <cstdio>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -752,6 +754,66 @@ absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {
   settings.foreign_keys = foreign_keys != 0;
   settings.schema_version = static_cast<int>(version);
   return settings;
+}
+
+absl::Status SqliteDossierStore::Backup(const std::string& destination) {
+  std::string source;
+  {
+    absl::MutexLock lock(&mu_);
+    const char* name = sqlite3_db_filename(connection_->raw(), "main");
+    source = name == nullptr ? "" : name;
+  }
+  if (source.empty()) {
+    return absl::FailedPreconditionError("an in-memory database cannot be backed up");
+  }
+  if (destination.empty() || destination == source) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("backup destination \"", destination,
+                     "\" must be a new file, not the database itself"));
+  }
+  sqlite3* from = nullptr;
+  sqlite3* to = nullptr;
+  auto close_both = [&] {
+    if (from != nullptr) sqlite3_close_v2(from);
+    if (to != nullptr) sqlite3_close_v2(to);
+  };
+  int rc = sqlite3_open_v2(source.c_str(), &from, SQLITE_OPEN_READONLY, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(from, 5000);
+    std::remove(destination.c_str());
+    rc = sqlite3_open_v2(destination.c_str(), &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                         nullptr);
+  }
+  if (rc != SQLITE_OK) {
+    const absl::Status status =
+        SqliteError(rc, absl::StrCat("opening the backup of ", source, " to ", destination));
+    close_both();
+    return status;
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(to, "main", from, "main");
+  if (backup == nullptr) {
+    const absl::Status status = SqliteError(sqlite3_errcode(to),
+                                            absl::StrCat("starting the backup to ", destination));
+    close_both();
+    return status;
+  }
+  // One step copies every page inside one read transaction: a snapshot.
+  rc = sqlite3_backup_step(backup, -1);
+  const int finish_rc = sqlite3_backup_finish(backup);
+  if (rc == SQLITE_DONE) rc = finish_rc;
+  if (rc == SQLITE_OK) {
+    // The copy is a plain rollback-journal database, fully synced.
+    char* error = nullptr;
+    rc = sqlite3_exec(to, "PRAGMA journal_mode=DELETE;",
+                      nullptr, nullptr, &error);
+    sqlite3_free(error);
+  }
+  const absl::Status status =
+      rc == SQLITE_OK ? absl::OkStatus()
+                      : SqliteError(rc, absl::StrCat("copying the database to ", destination));
+  close_both();
+  if (!status.ok()) std::remove(destination.c_str());
+  return status;
 }
 
 }  // namespace onestop::storage

@@ -155,6 +155,16 @@ class SqliteDossierStore final : public DossierStore {
   // The connection settings in force. INTERNAL if SQLite fails.
   absl::StatusOr<SqliteSettings> Settings();
 
+  // Writes a consistent online copy of the database to `destination` (a new
+  // file; an existing one is replaced) with SQLite's backup API, reading
+  // through its own connection in one read transaction: the copy is the
+  // state as of one commit, and writers keep going meanwhile (WAL). The
+  // copy is synced to disk before returning. FAILED_PRECONDITION for
+  // ":memory:" or when `destination` is the database itself; UNAVAILABLE or
+  // RESOURCE_EXHAUSTED as for writes; INTERNAL otherwise (message names the
+  // destination).
+  absl::Status Backup(const std::string& destination);
+
  private:
   SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
                      std::unique_ptr<sqlite_internal::Connection> connection);

@@ -242,7 +242,7 @@ TEST_F(OpsE2eTest, SighupDoesNotStopTheDaemon) {
   // SIGHUP before SIGTERM; had SIGHUP killed it, Wait() would say -1.
   ASSERT_EQ(daemon_.Signal(SIGTERM), 0);
   EXPECT_EQ(daemon_.Wait(), 0);
-  EXPECT_THAT(daemon_.Stderr(), HasSubstr("SIGHUP ignored"));
+  EXPECT_THAT(daemon_.Stderr(), HasSubstr("configuration reloaded"));
 }
 
 TEST(OnestopdAdminGuardTest, RefusesAPublicAdminAddressWithoutOptIn) {
