@@ -47,6 +47,9 @@ ABSL_FLAG(std::string, clock_start, "",
           "With --clock=controlled: the instant the clock starts at, RFC 3339 "
           "(e.g. 2020-01-06T08:00:00+07:00). Default: the real time.");
 ABSL_FLAG(int, threads, 8, "Application threads for database work.");
+ABSL_FLAG(bool, withdrawn_counts_on_time, false,
+          "Reports and timeliness: count a withdrawn dossier as resolved on time "
+          "(one provincial practice) instead of leaving it out of the resolved columns.");
 ABSL_FLAG(int, due_soon_working_days, 1,
           "Open dossiers due today or within this many working days are "
           "flagged DUE_SOON (list --due-soon). 0 flags only those due today.");
@@ -237,6 +240,11 @@ int main(int argc, char** argv) {
     return Fail("--due-soon-working-days must be between 0 and 30");
   }
   options.manager.timeliness.due_soon_working_days = due_soon_working_days;
+  const bool withdrawn_on_time = absl::GetFlag(FLAGS_withdrawn_counts_on_time);
+  options.manager.timeliness.withdrawn_counts_on_time = withdrawn_on_time;
+  options.report.default_withdrawn_policy = withdrawn_on_time
+                                                ? onestop::v1::WITHDRAWN_POLICY_ON_TIME
+                                                : onestop::v1::WITHDRAWN_POLICY_NOT_RESOLVED;
   onestop::service::ServerDependencies deps;
   deps.store = metrics_store->get();
   const std::string config_path = absl::GetFlag(FLAGS_config);

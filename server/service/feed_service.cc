@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/core/validation.h"
 #include "server/service/status_mapping.h"
+#include "server/util/error_info.h"
 #include "server/util/log.h"
 
 namespace onestop::service {
@@ -82,12 +83,14 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
 
   grpc::Status OutOfRange(const std::string& why, int64_t oldest) {
     context_->AddTrailingMetadata(kOldestRevisionKey, absl::StrCat(oldest));
-    return grpc::Status(
-        grpc::StatusCode::OUT_OF_RANGE,
-        absl::StrCat(why, "; the oldest available revision is ", oldest,
-                     ". Watch again from a revision >= ", oldest,
-                     " (events before it are gone: resynchronise changed dossiers from a "
-                     "listing first)"));
+    // The oldest revision also travels in the google.rpc ErrorInfo details
+    // (metadata "oldest_revision") for clients that read details.
+    return ToGrpcStatus(WithMetadata(
+        absl::OutOfRangeError(absl::StrCat(
+            why, "; the oldest available revision is ", oldest, ". Watch again from a revision >= ",
+            oldest,
+            " (events before it are gone: resynchronise changed dossiers from a listing first)")),
+        "oldest_revision", absl::StrCat(oldest)));
   }
 
   // Sends one message and waits until it is written. False if the stream
