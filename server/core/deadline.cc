@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "server/util/proto_time.h"
 
 namespace onestop::core {
 namespace {
@@ -17,10 +18,6 @@ using onestop::v1::Timeliness;
 // typo such as 2000000000 from looping through millions of days.
 constexpr int32_t kMaxDeadlineDays = 3650;
 constexpr int32_t kMaxDeadlineHours = 3650 * 24;
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 // Local civil time at second precision: the working-time arithmetic counts
 // civil seconds inside sessions, which is also right in zones with DST.
@@ -207,8 +204,8 @@ absl::Time EffectiveDueTime(
   int64_t paused_seconds = 0;
   for (const onestop::v1::ClockPause& p : pauses) {
     if (!p.has_start_time()) continue;
-    const absl::Time end = p.has_end_time() ? ToTime(p.end_time()) : now;
-    paused_seconds += WorkingSecondsBetween(ToTime(p.start_time()), end, calendar);
+    const absl::Time end = p.has_end_time() ? FromProtoTime(p.end_time()) : now;
+    paused_seconds += WorkingSecondsBetween(FromProtoTime(p.start_time()), end, calendar);
   }
   // Summed in seconds before rounding down to whole minutes, so that many
   // short pauses are not each rounded away.
@@ -219,20 +216,20 @@ Timeliness ClassifyTimeliness(const onestop::v1::Dossier& dossier,
                               absl::Time now, const WorkingCalendar& calendar,
                               const TimelinessOptions& options) {
   if (!dossier.has_due_time()) return onestop::v1::TIMELINESS_UNSPECIFIED;
-  const absl::CivilDay due = calendar.ToLocalDay(ToTime(dossier.due_time()));
+  const absl::CivilDay due = calendar.ToLocalDay(FromProtoTime(dossier.due_time()));
   switch (dossier.status()) {
     case onestop::v1::DOSSIER_STATUS_RESULT_READY:
       if (!dossier.has_finished_time()) return onestop::v1::TIMELINESS_UNSPECIFIED;
-      return ByFinishDate(calendar.ToLocalDay(ToTime(dossier.finished_time())), due);
+      return ByFinishDate(calendar.ToLocalDay(FromProtoTime(dossier.finished_time())), due);
     case onestop::v1::DOSSIER_STATUS_RETURNED:
       // The result was ready at finished_time; handing it over later does
       // not make the agency late. Without it, the hand-over is the finish.
       if (dossier.has_finished_time()) {
-        return ByFinishDate(calendar.ToLocalDay(ToTime(dossier.finished_time())),
+        return ByFinishDate(calendar.ToLocalDay(FromProtoTime(dossier.finished_time())),
                             due);
       }
       if (dossier.has_returned_time()) {
-        return ByFinishDate(calendar.ToLocalDay(ToTime(dossier.returned_time())),
+        return ByFinishDate(calendar.ToLocalDay(FromProtoTime(dossier.returned_time())),
                             due);
       }
       return onestop::v1::TIMELINESS_UNSPECIFIED;
@@ -241,7 +238,7 @@ Timeliness ClassifyTimeliness(const onestop::v1::Dossier& dossier,
       [[fallthrough]];
     case onestop::v1::DOSSIER_STATUS_STOPPED:
       if (!dossier.has_closed_time()) return onestop::v1::TIMELINESS_UNSPECIFIED;
-      return ByFinishDate(calendar.ToLocalDay(ToTime(dossier.closed_time())), due);
+      return ByFinishDate(calendar.ToLocalDay(FromProtoTime(dossier.closed_time())), due);
     default:
       break;
   }

@@ -11,6 +11,7 @@
 #include "server/core/validation.h"
 #include "server/util/error_info.h"
 #include "server/util/status_macros.h"
+#include "server/util/proto_time.h"
 
 namespace onestop::core {
 namespace {
@@ -37,18 +38,6 @@ constexpr ActionKind kLifecycleActions[] = {
     v1::ACTION_KIND_RESCHEDULE,
 };
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 std::string FormatLocal(absl::Time t, const WorkingCalendar& calendar) {
   return absl::FormatTime("%d/%m/%Y %H:%M", t, calendar.zone());
@@ -333,13 +322,13 @@ void CloseOpenPauses(Dossier& dossier, absl::Time now, const WorkingCalendar& ca
   bool closed = false;
   for (auto& pause : *dossier.mutable_pauses()) {
     if (!pause.has_end_time()) {
-      *pause.mutable_end_time() = ToProto(now);
+      *pause.mutable_end_time() = ToProtoTime(now);
       closed = true;
     }
   }
   if (closed && dossier.has_original_due_time()) {
-    *dossier.mutable_due_time() = ToProto(
-        EffectiveDueTime(FromProto(dossier.original_due_time()), dossier.pauses(), now, calendar));
+    *dossier.mutable_due_time() = ToProtoTime(
+        EffectiveDueTime(FromProtoTime(dossier.original_due_time()), dossier.pauses(), now, calendar));
   }
 }
 
@@ -354,7 +343,7 @@ void Close(Dossier& dossier, DossierStatus status, const Action& action, absl::T
   CloseOpenPauses(dossier, now, calendar);
   SetStatus(dossier, status);
   dossier.set_closing_reason(action.note);
-  *dossier.mutable_closed_time() = ToProto(now);
+  *dossier.mutable_closed_time() = ToProtoTime(now);
 }
 
 absl::Status ValidateRequestId(const std::string& request_id) {
@@ -444,9 +433,9 @@ absl::Status Receive(Dossier& dossier, const v1::Procedure& procedure,
                            ComputeDueTime(procedure.deadline(), now, calendar));
   ONESTOP_ASSIGN_OR_RETURN(std::vector<v1::Stage> stages,
                            ResolveRoute(procedure, receiving, today, catalogue));
-  *dossier.mutable_received_time() = ToProto(now);
-  *dossier.mutable_original_due_time() = ToProto(due);
-  *dossier.mutable_due_time() = ToProto(due);
+  *dossier.mutable_received_time() = ToProtoTime(now);
+  *dossier.mutable_original_due_time() = ToProtoTime(due);
+  *dossier.mutable_due_time() = ToProtoTime(due);
   dossier.clear_stages();
   for (auto& stage : stages) *dossier.add_stages() = std::move(stage);
   dossier.set_current_stage(0);
@@ -604,7 +593,7 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
   dossier.set_channel(request.channel());
   AppendDocuments(documents, dossier);
   dossier.set_summary(request.summary());
-  *dossier.mutable_submitted_time() = ToProto(context.now);
+  *dossier.mutable_submitted_time() = ToProtoTime(context.now);
   SetStatus(dossier, v1::DOSSIER_STATUS_NEW);
   if (request.receive_now()) {
     ONESTOP_RETURN_IF_ERROR(Receive(dossier, *procedure, *agency, context.now, catalogue));
@@ -612,7 +601,7 @@ absl::StatusOr<NewDossier> PrepareSubmission(const v1::SubmitDossierRequest& req
 
   HistoryEntry& entry = out.entry;
   entry.set_sequence(1);
-  *entry.mutable_time() = ToProto(context.now);
+  *entry.mutable_time() = ToProtoTime(context.now);
   entry.set_actor(context.actor);
   entry.set_action(v1::ACTION_KIND_SUBMIT);
   entry.set_from_status(v1::DOSSIER_STATUS_UNSPECIFIED);
@@ -702,7 +691,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
         // After the last stage the result goes back to the receiving desk.
         next.set_current_stage(current.stages_size() + 1);
         next.set_returned_to_desk_by_agency_code(from);
-        *next.mutable_returned_to_desk_time() = ToProto(now);
+        *next.mutable_returned_to_desk_time() = ToProtoTime(now);
         next.set_holder_agency_code(current.receiving_agency_code());
         to.push_back(current.receiving_agency_code());
       } else {
@@ -712,9 +701,9 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
         for (auto& task : *stage->mutable_tasks()) {
           task.set_status(v1::STAGE_TASK_STATUS_ACTIVE);
           task.set_handed_by_agency_code(from);
-          *task.mutable_handed_time() = ToProto(now);
-          *task.mutable_received_time() = ToProto(now);
-          *task.mutable_due_time() = ToProto(due);
+          *task.mutable_handed_time() = ToProtoTime(now);
+          *task.mutable_received_time() = ToProtoTime(now);
+          *task.mutable_due_time() = ToProtoTime(due);
           to.push_back(task.agency_code());
         }
         next.set_current_stage(k + 1);
@@ -748,10 +737,10 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
                 "; the stage is held by ", DescribeHolders(current, catalogue)));
       }
       task->set_status(v1::STAGE_TASK_STATUS_DONE);
-      *task->mutable_completed_time() = ToProto(now);
+      *task->mutable_completed_time() = ToProtoTime(now);
       const absl::Time effective_due =
           StageTaskEffectiveDue(*task, current.pauses(), now, calendar);
-      *task->mutable_effective_due_time() = ToProto(effective_due);
+      *task->mutable_effective_due_time() = ToProtoTime(effective_due);
       task->set_outcome(ClassifyStageOutcome(now, effective_due, calendar));
       // The next agency still working holds it; the last one to finish
       // holds it until it forwards.
@@ -814,11 +803,11 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       request->set_agency_code(requester);
       for (const auto& item : action.missing_items) request->add_missing_items(item);
       request->set_note(action.note);
-      *request->mutable_requested_time() = ToProto(now);
+      *request->mutable_requested_time() = ToProtoTime(now);
       if (!at_reception) {
         // Supplement time during appraisal does not count (DOMAIN.md §5.3).
         v1::ClockPause* pause = next.add_pauses();
-        *pause->mutable_start_time() = ToProto(now);
+        *pause->mutable_start_time() = ToProtoTime(now);
         pause->set_reason(v1::ACTION_KIND_REQUEST_SUPPLEMENT);
       }
       SetStatus(next, v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED);
@@ -840,7 +829,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
       }
       v1::SupplementRequest* request =
           next.mutable_supplements(next.supplements_size() - 1);
-      *request->mutable_supplied_time() = ToProto(now);
+      *request->mutable_supplied_time() = ToProtoTime(now);
       AppendDocuments(action.documents, next);
       if (request->phase() == v1::SUPPLEMENT_PHASE_PROCESSING) {
         if (OpenPause(next, v1::ACTION_KIND_REQUEST_SUPPLEMENT) == nullptr) {
@@ -885,7 +874,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     case v1::ACTION_KIND_REQUEST_PAYMENT: {
       // Time to set and pay the obligation does not count (DOMAIN.md §5.3).
       v1::ClockPause* pause = next.add_pauses();
-      *pause->mutable_start_time() = ToProto(now);
+      *pause->mutable_start_time() = ToProtoTime(now);
       pause->set_reason(v1::ACTION_KIND_REQUEST_PAYMENT);
       SetStatus(next, v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION);
       break;
@@ -918,12 +907,12 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
         ONESTOP_ASSIGN_OR_RETURN(decider, ActingAgency(current, action, catalogue));
       }
       decision->set_agency_code(decider);
-      *decision->mutable_decided_time() = ToProto(now);
+      *decision->mutable_decided_time() = ToProtoTime(now);
       break;
     }
     case v1::ACTION_KIND_MARK_RESULT_READY:
       next.set_holder_agency_code(current.receiving_agency_code());
-      *next.mutable_finished_time() = ToProto(now);
+      *next.mutable_finished_time() = ToProtoTime(now);
       SetStatus(next, v1::DOSSIER_STATUS_RESULT_READY);
       break;
     case v1::ACTION_KIND_RETURN_RESULT:
@@ -933,7 +922,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
                                  "return mode is required: at_desk, postal or electronic");
       }
       next.set_return_mode(action.return_mode);
-      *next.mutable_returned_time() = ToProto(now);
+      *next.mutable_returned_time() = ToProtoTime(now);
       SetStatus(next, v1::DOSSIER_STATUS_RETURNED);
       break;
     case v1::ACTION_KIND_WITHDRAW:
@@ -956,7 +945,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
           action.new_due_time == absl::InfiniteFuture()) {
         return InvalidFieldError("new_due_time", "new_due_time is required to reschedule");
       }
-      const absl::Time due = FromProto(current.due_time());
+      const absl::Time due = FromProtoTime(current.due_time());
       if (action.new_due_time <= due) {
         return InvalidFieldError(
             "new_due_time",
@@ -972,7 +961,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
                          "the deadline ",
                          FormatLocal(due, calendar), " (status ", Describe(current), ")"));
       }
-      *next.mutable_rescheduled_due_time() = ToProto(action.new_due_time);
+      *next.mutable_rescheduled_due_time() = ToProtoTime(action.new_due_time);
       break;
     }
     default:
@@ -982,7 +971,7 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
 
   HistoryEntry& entry = out.entry;
   entry.set_sequence(current.history_size() + 1);
-  *entry.mutable_time() = ToProto(now);
+  *entry.mutable_time() = ToProtoTime(now);
   entry.set_actor(context.actor);
   entry.set_action(action.kind);
   entry.set_from_status(current.status());
