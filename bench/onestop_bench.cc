@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "bench/load_generator.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
+#include "onestop/v1/security_service.grpc.pb.h"
 #include "tests/testing/subprocess.h"
 
 ABSL_FLAG(std::string, onestopd, ONESTOP_BENCH_ONESTOPD, "The onestopd binary.");
@@ -42,11 +43,15 @@ ABSL_FLAG(std::string, config, ONESTOP_BENCH_SOURCE_DIR "/deploy/daklak-2020.tex
 ABSL_FLAG(std::string, workdir, "/tmp", "Directory for the databases (a fresh subdirectory).");
 ABSL_FLAG(std::string, phases, "ceiling,submit,read", "Which phases to run.");
 ABSL_FLAG(std::string, target, "", "Drive this server in the submit phase instead of starting one.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "With --target: the daemon's admin token file (--bootstrap-token-file); the bench "
+          "issues itself a clerk+officer token with it. Daemons the bench starts do this "
+          "on their own.");
 ABSL_FLAG(double, seconds, 5, "Measured seconds per measurement.");
 ABSL_FLAG(double, warmup_seconds, 1, "Unmeasured warm-up before each measurement.");
 ABSL_FLAG(std::string, in_flight, "1,16,64", "Calls in flight for the submit measurements.");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) the load is spread over.");
-ABSL_FLAG(int, threads, 8, "Server executor threads (onestopd --threads).");
+ABSL_FLAG(int, threads, 32, "Server executor threads (onestopd --threads).");
 // A province-level desk and procedure of the sample configuration that are
 // valid today: its district and commune agencies ceased on 30/6/2025, and
 // the benchmark runs on the real clock like production.
@@ -63,6 +68,12 @@ using AsyncInterface = DossierService::StubInterface::async_interface;
 template <typename Request, typename Response>
 using AsyncMethod = void (AsyncInterface::*)(grpc::ClientContext*, const Request*, Response*,
                                              std::function<void(grpc::Status)>);
+
+// "Bearer <token>" sent with every call (the empty server ignores it).
+std::string& BearerHeader() {
+  static std::string header;
+  return header;
+}
 
 // Prints the first failure's status to stderr: a benchmark full of errors
 // must say why, once.
@@ -87,7 +98,7 @@ void Invoke(DossierService::Stub* stub, AsyncMethod<Request, Response> method, R
   auto* call = new Call;
   call->request = std::move(request);
   call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  call->context.AddMetadata("onestop-actor", "bench");
+  if (!BearerHeader().empty()) call->context.AddMetadata("authorization", BearerHeader());
   (stub->async()->*method)(&call->context, &call->request, &call->response,
                            [call, then = std::move(then)](grpc::Status status) {
                              if (!status.ok()) NoteError(status);
@@ -275,17 +286,70 @@ int64_t FileBytes(const std::string& path) {
   return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
 }
 
+// With the bootstrap admin token in `admin_token_file`, creates a token
+// holding clerk and officer at every root agency and makes it the one every
+// call sends. False (and why on stderr) on failure.
+bool IssueBenchToken(const std::string& address, const std::string& admin_token_file) {
+  std::ifstream file(admin_token_file);
+  std::string admin;
+  if (!std::getline(file, admin)) {
+    std::fprintf(stderr, "onestop_bench: no admin token in %s\n", admin_token_file.c_str());
+    return false;
+  }
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
+  ListAgenciesResponse agencies;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    context.AddMetadata("authorization", "Bearer " + admin);
+    const grpc::Status status = CatalogueService::NewStub(channel)->ListAgencies(
+        &context, ListAgenciesRequest(), &agencies);
+    if (!status.ok()) {
+      std::fprintf(stderr, "onestop_bench: ListAgencies: %s\n", status.error_message().c_str());
+      return false;
+    }
+  }
+  CreateTokenRequest request;
+  request.mutable_principal()->set_id("bench");
+  request.set_label("benchmark");
+  for (const Agency& agency : agencies.agencies()) {
+    if (!agency.parent_code().empty()) continue;
+    for (const Role role : {ROLE_CLERK, ROLE_OFFICER}) {
+      Grant* grant = request.mutable_principal()->add_grants();
+      grant->set_role(role);
+      grant->set_agency_code(agency.code());
+    }
+  }
+  CreateTokenResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(deadline());
+  context.AddMetadata("authorization", "Bearer " + admin);
+  const grpc::Status status =
+      SecurityService::NewStub(channel)->CreateToken(&context, request, &response);
+  if (!status.ok()) {
+    std::fprintf(stderr, "onestop_bench: CreateToken: %s\n", status.error_message().c_str());
+    return false;
+  }
+  BearerHeader() = "Bearer " + response.secret();
+  return true;
+}
+
 // Starts onestopd on `db`; returns the seconds from spawn to its
 // "listening" line, or a negative number on failure.
 double StartDaemon(testing::DaemonProcess& daemon, const std::string& db) {
   const auto start = std::chrono::steady_clock::now();
   if (!daemon.Start({absl::GetFlag(FLAGS_onestopd), "--config=" + absl::GetFlag(FLAGS_config),
-                     "--db=" + db, "--listen=127.0.0.1:0",
+                     "--db=" + db, "--listen=127.0.0.1:0", "--insecure",
+                     "--bootstrap-token-file=" + db + ".admin.token",
                      absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
     std::fprintf(stderr, "onestop_bench: onestopd did not start: %s\n", daemon.error().c_str());
     return -1;
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!IssueBenchToken(daemon.address(), db + ".admin.token")) return -1;
+  return seconds;
 }
 
 bool CeilingPhase(const std::vector<int>& levels) {
@@ -308,6 +372,10 @@ bool CeilingPhase(const std::vector<int>& levels) {
 bool SubmitPhase(const std::vector<int>& levels, const std::string& dir) {
   testing::DaemonProcess daemon;
   std::string target = absl::GetFlag(FLAGS_target);
+  if (!target.empty() && !absl::GetFlag(FLAGS_admin_token_file).empty() &&
+      !IssueBenchToken(target, absl::GetFlag(FLAGS_admin_token_file))) {
+    return false;
+  }
   if (target.empty()) {
     if (StartDaemon(daemon, dir + "/submit.db") < 0) return false;
     target = daemon.address();

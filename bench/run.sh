@@ -25,7 +25,7 @@ seconds=""
 skip_build=0
 skip_peer=0
 profile=0
-threads=8
+threads=32
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) smoke=1; shift ;;
@@ -90,13 +90,15 @@ if [[ $profile -eq 1 ]]; then
   prof_dir="$root/bench/results"
   mkdir -p "$prof_dir"
   "$build/server/onestopd" --config="$root/deploy/daklak-2020.textproto" --db="$work/prof.db" \
-    --listen=127.0.0.1:0 --threads="$threads" >"$work/prof.out" 2>"$work/prof.err" &
+    --listen=127.0.0.1:0 --insecure --bootstrap-token-file="$work/prof.token" \
+    --threads="$threads" >"$work/prof.out" 2>"$work/prof.err" &
   pid=$!
   for _ in $(seq 100); do grep -q "listening on" "$work/prof.out" && break; sleep 0.1; done
   addr=$(sed -n 's/^onestopd listening on //p' "$work/prof.out")
   perf record -F 499 -g -o "$work/perf.data" -p "$pid" -- sleep "$seconds" 2>/dev/null &
   perf_pid=$!
   "$build/bench/onestop_bench" --phases=submit --target="$addr" --in_flight=64 \
+    --admin_token_file="$work/prof.token" \
     --seconds="$seconds" --warmup_seconds=0 >&2 || true
   wait "$perf_pid" || true
   kill -TERM "$pid"; wait "$pid" || true

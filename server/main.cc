@@ -2,10 +2,15 @@
 // validates the configuration, opens the store, picks the clock, starts the
 // gRPC server and the admin HTTP listener (/metrics, /healthz, /readyz),
 // and shuts everything down cleanly on SIGTERM/SIGINT.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -18,8 +23,10 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/config/config_loader.h"
 #include "server/ops/admin_http.h"
@@ -27,9 +34,14 @@
 #include "server/ops/grpc_metrics_interceptor.h"
 #include "server/ops/metrics.h"
 #include "server/ops/metrics_dossier_store.h"
+#include "server/service/auth/principals.h"
+#include "server/service/auth/security_service.h"
+#include "server/service/auth/transport.h"
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
+#include "storage/blobs/sqlite_blob_store.h"
+#include "storage/security/sqlite_security_store.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 
 ABSL_FLAG(std::string, config, "/etc/onestop/onestopd.textproto",
@@ -46,7 +58,9 @@ ABSL_FLAG(std::string, clock, "system",
 ABSL_FLAG(std::string, clock_start, "",
           "With --clock=controlled: the instant the clock starts at, RFC 3339 "
           "(e.g. 2020-01-06T08:00:00+07:00). Default: the real time.");
-ABSL_FLAG(int, threads, 8, "Application threads for database work.");
+ABSL_FLAG(int, threads, 32,
+          "Application threads for database work. Each write waits on its own thread "
+          "for the group commit that contains it, so this bounds the batch size.");
 ABSL_FLAG(bool, withdrawn_counts_on_time, false,
           "Reports and timeliness: count a withdrawn dossier as resolved on time "
           "(one provincial practice) instead of leaving it out of the resolved columns.");
@@ -65,6 +79,36 @@ ABSL_FLAG(std::string, admin_listen, "auto",
 ABSL_FLAG(bool, admin_allow_public, false,
           "Allow --admin-listen on a non-loopback address (the admin listener "
           "has no authentication: use a private network or a firewall).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM server certificate chain for the gRPC port (with --tls-key). "
+          "Required unless --insecure.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert (mode 0600).");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle that client certificates must chain to (mutual TLS).");
+ABSL_FLAG(std::string, tls_client_certs, "none",
+          "Client certificates: 'none', 'optional' (verified if sent) or "
+          "'require' (no connection without one). Needs --tls-client-ca.");
+ABSL_FLAG(bool, insecure, false,
+          "Serve plain-text gRPC (no TLS). Refused unless --listen is a loopback "
+          "address: for development, tests and a local quickstart.");
+ABSL_FLAG(std::string, cert_principals, "",
+          "File mapping verified client-certificate common names to principals, "
+          "one per line: CN PRINCIPAL ROLE:AGENCY[,ROLE:AGENCY...] "
+          "[writes=PERMISSION,...] ('#' starts a comment).");
+ABSL_FLAG(std::string, bootstrap_token_file, "",
+          "If set and the file does not exist: create an admin token for every "
+          "root agency (principal 'bootstrap-admin', valid 30 days) and write it "
+          "there, mode 0600. An existing file is left alone.");
+ABSL_FLAG(std::string, unmasked_roles, "clerk,officer",
+          "Roles that see applicants' personal ID and phone numbers unmasked in "
+          "gets, lists and the feed; the others see ********1234. Comma-separated.");
+ABSL_FLAG(int, max_streams_per_principal, 8,
+          "Concurrent WatchEvents streams one principal may hold open.");
+ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest gRPC request accepted, in bytes.");
+ABSL_FLAG(int, max_document_mb, 100,
+          "Largest digitised component (document) accepted by UploadComponent, in MiB.");
+ABSL_FLAG(std::string, document_mime_types, "application/pdf,image/jpeg,image/png,image/tiff",
+          "MIME types UploadComponent accepts, comma-separated (lower case).");
 ABSL_FLAG(int, slow_rpc_ms, 500,
           "Unary RPCs taking at least this many milliseconds log a warning "
           "\"slow rpc\". 0 logs every RPC as slow; negative disables.");
@@ -92,8 +136,40 @@ int Fail(const std::string& message) {
 // Pending (needs store count APIs): dossiers by status, overdue and
 // due-soon per agency level, per-follower feed lag.
 void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
-                        onestop::storage::DossierStore* store,
+                        onestop::storage::SqliteDossierStore* store,
                         onestop::service::OnestopServer* server) {
+  registry.RegisterCollector([store](onestop::ops::MetricsWriter& out) {
+    // Group commit (docs/PERFORMANCE.md): how many writes share an fsync.
+    const onestop::storage::CommitStats stats = store->GetCommitStats();
+    out.Counter("onestop_storage_commit_batches_total",
+                "Group-commit transactions run (committed or failed).", {},
+                static_cast<double>(stats.batches));
+    out.Counter("onestop_storage_commit_writes_total",
+                "Writes carried by group commits; divided by batches: the mean batch size.", {},
+                static_cast<double>(stats.writes));
+    out.Counter("onestop_storage_commit_failed_batches_total",
+                "Group commits whose transaction failed as a whole.", {},
+                static_cast<double>(stats.failed_batches));
+    out.Counter("onestop_storage_commit_seconds_total",
+                "Time spent in COMMIT (the fsync), summed over batches.", {},
+                absl::ToDoubleSeconds(stats.total_commit_time));
+    out.Gauge("onestop_storage_commit_seconds_max", "Longest COMMIT so far.", {},
+              absl::ToDoubleSeconds(stats.max_commit_time));
+    out.Gauge("onestop_storage_commit_batch_size_max", "Most writes in one group commit so far.",
+              {}, stats.max_batch_size);
+    out.Gauge("onestop_storage_write_queue", "Writes waiting for the writer thread now.", {},
+              static_cast<double>(stats.queued_writes));
+    for (int i = 0; i < onestop::storage::CommitStats::kBatchSizeBuckets; ++i) {
+      const int low = 1 << i;
+      const std::string range =
+          i + 1 == onestop::storage::CommitStats::kBatchSizeBuckets
+              ? absl::StrCat(low, "+")
+              : (low == (2 << i) - 1 ? absl::StrCat(low) : absl::StrCat(low, "-", (2 << i) - 1));
+      out.Counter("onestop_storage_commit_batches_by_size_total",
+                  "Group commits by number of writes.", {{"writes", range}},
+                  static_cast<double>(stats.batch_size_histogram[i]));
+    }
+  });
   registry.RegisterCollector([store, server](onestop::ops::MetricsWriter& out) {
     if (auto last = store->LastRevision(); last.ok()) {
       out.Gauge("onestop_feed_last_revision",
@@ -109,13 +185,47 @@ void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
   });
 }
 
+// Creates the first admin token and writes it to `path` (0600, created
+// exclusively). An existing file is left alone: its token was made by an
+// earlier start, and a second one would only widen access.
+absl::Status WriteBootstrapToken(const std::string& path, onestop::storage::SecurityStore* store,
+                                 const onestop::Clock* clock,
+                                 const onestop::core::Catalogue& catalogue) {
+  if (access(path.c_str(), F_OK) == 0) return absl::OkStatus();
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  auto created = onestop::service::auth::CreateBootstrapAdminToken(
+      store, clock, catalogue, "bootstrap-admin", absl::Hours(24 * 30));
+  if (!created.ok()) {
+    close(fd);
+    unlink(path.c_str());
+    return created.status();
+  }
+  const std::string line = created->secret + "\n";
+  const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                       fsync(fd) == 0;
+  close(fd);
+  if (!written) {
+    unlink(path.c_str());
+    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path));
+  }
+  onestop::LogInfo("bootstrap admin token written",
+                   {{"path", path}, {"token_id", created->info.id()}});
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "onestopd: the one-stop dossier daemon.\n"
-      "Example: onestopd --config=deploy/daklak-2020.textproto "
-      "--db=/tmp/onestop.db --listen=127.0.0.1:7600");
+      "Example (local, plain text, first admin token written to a file):\n"
+      "  onestopd --config=deploy/daklak-2020.textproto --db=/tmp/onestop.db "
+      "--listen=127.0.0.1:7600 --insecure --bootstrap-token-file=/tmp/onestop-admin.token\n"
+      "In production: --tls-cert=FILE --tls-key=FILE (docs/SECURITY.md).");
   absl::FlagsUsageConfig usage_config;
   usage_config.version_string = [] {
     return onestop::ops::VersionLine("onestopd") + "\n";
@@ -147,7 +257,7 @@ int main(int argc, char** argv) {
   const onestop::Clock* clock = onestop::SystemClock::Get();
   const std::string clock_mode = absl::GetFlag(FLAGS_clock);
   if (clock_mode == "controlled") {
-    if (!onestop::service::IsLoopbackAddress(listen)) {
+    if (!onestop::service::auth::IsLoopbackAddress(listen)) {
       return Fail(absl::StrCat("--clock=controlled is refused on ", listen,
                                ": a controlled clock is for tests and training and "
                                "may only listen on a loopback address"));
@@ -184,10 +294,50 @@ int main(int argc, char** argv) {
     admin_listen = absl::EndsWith(listen, ":7600") ? "127.0.0.1:7601" : "127.0.0.1:0";
   }
   if (!admin_listen.empty() && !absl::GetFlag(FLAGS_admin_allow_public) &&
-      !onestop::service::IsLoopbackAddress(admin_listen)) {
+      !onestop::service::auth::IsLoopbackAddress(admin_listen)) {
     return Fail(absl::StrCat("--admin-listen=", admin_listen,
                              " is not a loopback address; the admin listener has no "
                              "authentication. Add --admin-allow-public to serve it there."));
+  }
+  // Transport and identity.
+  namespace auth = onestop::service::auth;
+  auth::TransportOptions transport;
+  transport.listen_address = listen;
+  transport.transport =
+      absl::GetFlag(FLAGS_insecure) ? auth::Transport::kInsecure : auth::Transport::kTls;
+  transport.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  transport.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  transport.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  const std::string client_certs = absl::GetFlag(FLAGS_tls_client_certs);
+  if (client_certs == "none") {
+    transport.tls.client_certificates = auth::ClientCertificates::kNotRequested;
+  } else if (client_certs == "optional") {
+    transport.tls.client_certificates = auth::ClientCertificates::kRequestAndVerify;
+  } else if (client_certs == "require") {
+    transport.tls.client_certificates = auth::ClientCertificates::kRequireAndVerify;
+  } else {
+    return Fail(absl::StrCat("--tls-client-certs: \"", client_certs,
+                             "\" is not none, optional or require"));
+  }
+  if (absl::Status checked = auth::CheckTransport(transport); !checked.ok()) {
+    return Fail(std::string(checked.message()));
+  }
+  onestop::core::PrivacyPolicy privacy;
+  privacy.roles_seeing_personal_data.clear();
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_unmasked_roles), ',', absl::SkipWhitespace())) {
+    const std::optional<onestop::core::Role> role = onestop::core::ParseRole(name);
+    if (!role.has_value()) {
+      return Fail(absl::StrCat("--unmasked-roles: \"", name,
+                               "\" is not clerk, officer, supervisor, service or admin"));
+    }
+    privacy.roles_seeing_personal_data.push_back(*role);
+  }
+  const int max_streams = absl::GetFlag(FLAGS_max_streams_per_principal);
+  const int max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (max_streams < 1 || max_message_bytes < 1024) {
+    return Fail("--max-streams-per-principal must be at least 1 and --max-message-bytes at "
+                "least 1024");
   }
   const int slow_rpc_ms = absl::GetFlag(FLAGS_slow_rpc_ms);
   const onestop::ops::BuildInfo& build = onestop::ops::GetBuildInfo();
@@ -202,11 +352,40 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("cannot load the configuration:\n",
                              catalogue.status().message()));
   }
+  auth::AuthenticatorOptions authentication;
+  if (const std::string path = absl::GetFlag(FLAGS_cert_principals); !path.empty()) {
+    auto text = auth::ReadPemFile(path, "--cert-principals");
+    if (!text.ok()) return Fail(std::string(text.status().message()));
+    auto mapped = auth::ParseCertificatePrincipals(*text, **catalogue);
+    if (!mapped.ok()) {
+      return Fail(absl::StrCat("--cert-principals ", path, ": ", mapped.status().message()));
+    }
+    authentication.certificate_principals = *std::move(mapped);
+  }
   onestop::storage::SqliteOptions store_options;
   store_options.path = absl::GetFlag(FLAGS_db);
   auto store = onestop::storage::SqliteDossierStore::Open(store_options);
   if (!store.ok()) {
     return Fail(absl::StrCat("cannot open the database: ", store.status().message()));
+  }
+
+  // Tokens and the audit log: the same file, a connection of their own.
+  auto security_store = onestop::storage::SqliteSecurityStore::Open({.path = store_options.path});
+  if (!security_store.ok()) {
+    return Fail(absl::StrCat("cannot open the security tables: ",
+                             security_store.status().message()));
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_bootstrap_token_file); !path.empty()) {
+    if (absl::Status written = WriteBootstrapToken(path, security_store->get(), clock, **catalogue);
+        !written.ok()) {
+      return Fail(absl::StrCat("--bootstrap-token-file: ", written.message()));
+    }
+  }
+
+  // Digitised components: blobs in the same file, a connection of their own.
+  auto blob_store = onestop::storage::SqliteBlobStore::Open({.path = store_options.path});
+  if (!blob_store.ok()) {
+    return Fail(absl::StrCat("cannot open the document tables: ", blob_store.status().message()));
   }
 
   // Metrics: build info, storage write latency, per-RPC counters.
@@ -234,6 +413,30 @@ int main(int argc, char** argv) {
 
   onestop::service::ServerOptions options;
   options.listen = listen;
+  options.transport = transport;
+  options.authentication = std::move(authentication);
+  options.privacy = privacy;
+  options.streams.max_streams_per_principal = max_streams;
+  options.max_receive_message_bytes = max_message_bytes;
+  const int max_document_mb = absl::GetFlag(FLAGS_max_document_mb);
+  if (max_document_mb < 1 || max_document_mb > 4096) {
+    return Fail("--max-document-mb must be between 1 and 4096");
+  }
+  options.documents.policy.max_size_bytes = int64_t{max_document_mb} << 20;
+  options.documents.policy.allowed_mime_types.clear();
+  for (absl::string_view type :
+       absl::StrSplit(absl::GetFlag(FLAGS_document_mime_types), ',', absl::SkipWhitespace())) {
+    options.documents.policy.allowed_mime_types.emplace_back(absl::StripAsciiWhitespace(type));
+  }
+  if (auto data_loss = metrics.AddCounter(
+          "onestop_document_data_loss_total",
+          "Downloads refused with DATA_LOSS: a stored component failed its hash check or is "
+          "missing. Anything above 0 needs a restore from backup.",
+          {});
+      data_loss.ok()) {
+    onestop::ops::CounterFamily* counter = *data_loss;
+    options.documents.on_data_loss = [counter] { counter->Add({}); };
+  }
   options.executor.threads = absl::GetFlag(FLAGS_threads);
   const int due_soon_working_days = absl::GetFlag(FLAGS_due_soon_working_days);
   if (due_soon_working_days < 0 || due_soon_working_days > 30) {
@@ -247,6 +450,8 @@ int main(int argc, char** argv) {
                                                 : onestop::v1::WITHDRAWN_POLICY_NOT_RESOLVED;
   onestop::service::ServerDependencies deps;
   deps.store = metrics_store->get();
+  deps.security_store = security_store->get();
+  deps.blob_store = blob_store->get();
   const std::string config_path = absl::GetFlag(FLAGS_config);
   deps.admin_hooks.reload_config = [config_path] {
     return onestop::config::LoadConfigFile(config_path);
@@ -320,6 +525,8 @@ int main(int argc, char** argv) {
   admin.reset();
   server->reset();
   metrics_store->reset();
+  security_store->reset();
+  blob_store->reset();
   store->reset();  // closes the database cleanly
   onestop::LogInfo("stopped");
   return 0;

@@ -2,6 +2,7 @@
 // clock (works only with onestopd --clock=controlled; FAILED_PRECONDITION,
 // exit 9, otherwise); admin reload (the configuration, like SIGHUP) and
 // admin backup PATH (an online copy of the database on the daemon's machine).
+// admin token … and admin audit live in security.cc.
 #include <memory>
 #include <string>
 
@@ -49,7 +50,8 @@ absl::Status CallClock(
 }  // namespace
 
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
-  CLI::App* admin = app.add_subcommand("admin", "Operator controls");
+  CLI::App* admin = app.add_subcommand(
+      "admin", "Operator controls: clock, reload, backup, tokens, audit log");
   admin->require_subcommand(1);
   CLI::App* clock = admin->add_subcommand(
       "clock",
@@ -144,6 +146,8 @@ void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
     ctx.out() << "backed up to " << response.path() << " (" << response.bytes() << " bytes)\n";
     return absl::OkStatus();
   });
+
+  RegisterAdminSecurity(*admin, registry);
 }
 
 }  // namespace onestop::client

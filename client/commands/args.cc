@@ -154,6 +154,63 @@ absl::StatusOr<v1::ReturnMode> ParseReturnMode(absl::string_view text) {
       "return mode \"", text, "\": use desk, postal or electronic"));
 }
 
+absl::StatusOr<v1::Role> ParseRole(absl::string_view text) {
+  const std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(text));
+  if (name == "clerk") return v1::ROLE_CLERK;
+  if (name == "officer") return v1::ROLE_OFFICER;
+  if (name == "supervisor") return v1::ROLE_SUPERVISOR;
+  if (name == "service") return v1::ROLE_SERVICE;
+  if (name == "admin") return v1::ROLE_ADMIN;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown role \"", text,
+      "\": use clerk, officer, supervisor, service or admin"));
+}
+
+absl::StatusOr<v1::Grant> ParseGrant(absl::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grant \"", text, "\": use ROLE:AGENCY, e.g. clerk:000.00.31.H15"));
+  }
+  absl::StatusOr<v1::Role> role = ParseRole(text.substr(0, colon));
+  if (!role.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("grant \"", text, "\": ", role.status().message()));
+  }
+  const absl::string_view agency = absl::StripAsciiWhitespace(text.substr(colon + 1));
+  if (agency.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "grant \"", text, "\": the agency code is empty; use ROLE:AGENCY"));
+  }
+  v1::Grant grant;
+  grant.set_role(*role);
+  grant.set_agency_code(std::string(agency));
+  return grant;
+}
+
+absl::StatusOr<int64_t> ParseTtlSeconds(absl::string_view text) {
+  absl::StatusOr<absl::Duration> duration = ParseDurationArg(text);
+  if (!duration.ok()) return duration.status();
+  const int64_t seconds = absl::ToInt64Seconds(*duration);
+  if (seconds < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ttl \"", text, "\": must be at least 1s; omit --ttl for the daemon's "
+        "default (90d)"));
+  }
+  return seconds;
+}
+
+absl::StatusOr<std::string> ParseLastFour(absl::string_view text) {
+  bool digits = text.size() == 4;
+  for (const char c : text) digits = digits && absl::ascii_isdigit(static_cast<unsigned char>(c));
+  if (!digits) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", text, "\": give the last four digits of the applicant's phone or "
+        "ID number, e.g. 5678"));
+  }
+  return std::string(text);
+}
+
 CLI::Validator PrintableAscii() {
   return CLI::Validator(
       [](std::string& value) -> std::string {

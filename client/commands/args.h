@@ -4,6 +4,7 @@
 #ifndef ONESTOP_CLIENT_COMMANDS_ARGS_H_
 #define ONESTOP_CLIENT_COMMANDS_ARGS_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "absl/time/time.h"
 #include "onestop/v1/catalogue.pb.h"
 #include "onestop/v1/dossier.pb.h"
+#include "onestop/v1/security_service.pb.h"
 
 namespace onestop::client {
 
@@ -43,6 +45,22 @@ absl::StatusOr<v1::Date> ParseDateArg(absl::string_view text);
 absl::StatusOr<v1::Channel> ParseChannel(absl::string_view text);
 // Parses "desk", "postal" or "electronic".
 absl::StatusOr<v1::ReturnMode> ParseReturnMode(absl::string_view text);
+
+// Parses a role name: clerk, officer, supervisor, service or admin (any
+// case). INVALID_ARGUMENT otherwise, listing the names.
+absl::StatusOr<v1::Role> ParseRole(absl::string_view text);
+
+// Parses a grant "ROLE:AGENCY", e.g. "clerk:000.00.31.H15" (the first colon
+// splits; agency codes have none). INVALID_ARGUMENT for a missing colon, an
+// unknown role or an empty agency.
+absl::StatusOr<v1::Grant> ParseGrant(absl::string_view text);
+
+// Parses a token lifetime ("90d", "12h", "30m", ParseDurationArg's syntax)
+// into whole seconds. INVALID_ARGUMENT unless at least one second.
+absl::StatusOr<int64_t> ParseTtlSeconds(absl::string_view text);
+
+// Accepts exactly four ASCII digits (the citizens' lookup); returns them.
+absl::StatusOr<std::string> ParseLastFour(absl::string_view text);
 
 // Returns a CLI11 validator that accepts what `parse` accepts and reports
 // its error message otherwise. `description` shows in --help.

@@ -22,10 +22,19 @@ void RegisterLifecycle(CLI::App& app, CommandRegistry& registry);
 void RegisterCatalogue(CLI::App& app, CommandRegistry& registry);
 // calendar YEAR [--to YEAR]
 void RegisterCalendar(CLI::App& app, CommandRegistry& registry);
-// admin clock show|set|advance|reset
+// admin clock show|set|advance|reset, admin reload, admin backup, and
+// (through RegisterAdminSecurity) admin token …, admin audit
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
+// admin token create|list|revoke, admin audit: added under `admin`, the
+// `admin` subcommand (called by RegisterAdmin).
+void RegisterAdminSecurity(CLI::App& admin, CommandRegistry& registry);
+// lookup CODE LAST4 (CitizenService)
+void RegisterLookup(CLI::App& app, CommandRegistry& registry);
 // `watch`: follows the change feed (FeedService.WatchEvents).
 void RegisterWatchCommand(CLI::App& app, CommandRegistry& registry);
+// `attach CODE --type TYPE FILE` and `fetch CODE ID --out FILE`: digitised
+// components (DocumentService).
+void RegisterDocuments(CLI::App& app, CommandRegistry& registry);
 // `report`: completion and on-time reports (ReportService).
 void RegisterReportCommand(CLI::App& app, CommandRegistry& registry);
 

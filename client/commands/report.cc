@@ -331,8 +331,7 @@ absl::Status Report(CommandContext& ctx, const ReportArgs& args) {
     return absl::InvalidArgumentError("--output=xlsx needs --out FILE.xlsx");
   }
 
-  std::unique_ptr<v1::ReportService::Stub> reports =
-      v1::ReportService::NewStub(NewChannel(ctx.options().server));
+  std::unique_ptr<v1::ReportService::Stub> reports = v1::ReportService::NewStub(ctx.channel());
   std::unique_ptr<grpc::ClientContext> rpc = ctx.NewRpc();
   v1::GetCompletionReportResponse response;
   const grpc::Status status = reports->GetCompletionReport(rpc.get(), request, &response);

@@ -1,4 +1,5 @@
-// onestopctl show: one dossier with its full history, or its control slip.
+// onestopctl show: one dossier with its components and full history, or its
+// control slip.
 #include <memory>
 #include <string>
 
@@ -29,7 +30,8 @@ void RegisterShow(CLI::App& app, CommandRegistry& registry) {
   auto code = std::make_shared<std::string>();
   auto slip = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand(
-      "show", "Show a dossier: status, times, timeliness and full history");
+      "show", "Show a dossier: status, times, timeliness, digitised components "
+      "(size, SHA-256 prefix, stage, who attached them) and full history");
   cmd->footer(
       "Example:\n"
       "  onestopctl show 000.00.31.H15-200106-0001\n"

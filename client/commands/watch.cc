@@ -74,12 +74,11 @@ absl::Status Watch(CommandContext& ctx, const WatchArgs& args) {
     if (!kind.ok()) return kind.status();
     request.mutable_filter()->add_actions(*kind);
   }
-  std::unique_ptr<v1::FeedService::Stub> feed =
-      v1::FeedService::NewStub(NewChannel(ctx.options().server));
+  std::unique_ptr<v1::FeedService::Stub> feed = v1::FeedService::NewStub(ctx.channel());
   // A watch runs until interrupted: no deadline.
-  grpc::ClientContext rpc;
+  std::unique_ptr<grpc::ClientContext> rpc = ctx.NewStreamRpc();
   std::unique_ptr<grpc::ClientReader<v1::WatchEventsResponse>> reader =
-      feed->WatchEvents(&rpc, request);
+      feed->WatchEvents(rpc.get(), request);
   const bool json = ctx.options().output == OutputFormat::kJson;
   if (!json) {
     std::cout << absl::StrFormat("%-8s  %-16s  %-26s  %-18s  %-24s  %s\n", "REVISION", "TIME",
@@ -107,7 +106,7 @@ absl::Status Watch(CommandContext& ctx, const WatchArgs& args) {
   absl::Status result = ctx.FromRpc(status);
   if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
     std::string oldest;
-    const auto& trailers = rpc.GetServerTrailingMetadata();
+    const auto& trailers = rpc->GetServerTrailingMetadata();
     if (auto it = trailers.find("onestop-oldest-revision"); it != trailers.end()) {
       oldest = std::string(it->second.data(), it->second.size());
       return WithHint(result, absl::StrCat("resume with: onestopctl watch --from ", oldest));

@@ -13,6 +13,9 @@ and run with PYTHONPATH=GEN:
   feed_follower.py --server 127.0.0.1:7600 --checkpoint /var/lib/sync/revision \
       [--submit-agency 000.01.31.H15 --submit-procedure 1.001193]
 
+The bearer token (a service or supervisor principal; docs/SECURITY.md) comes from --token-file or
+the ONESTOP_TOKEN environment variable and is sent as `authorization: Bearer <token>`.
+
 For each event it prints "event <revision> <code> <action> <portal status>" and then writes
 revision + 1 to the checkpoint file (atomically: write a temp file, fsync, rename), so a crash
 re-delivers at most the event being processed. Progress messages advance the checkpoint too.
@@ -51,24 +54,28 @@ def write_checkpoint(path, next_revision):
     os.replace(tmp, path)
 
 
-def submit(channel, agency, procedure):
+def credentials(token):
+    """The call metadata: the bearer token, or nothing without one."""
+    return [("authorization", f"Bearer {token}")] if token else []
+
+
+def submit(channel, agency, procedure, token):
     stub = dossier_service_pb2_grpc.DossierServiceStub(channel)
     request = dossier_service_pb2.SubmitDossierRequest(
         procedure_code=procedure, receiving_agency_code=agency, receive_now=True,
         channel=dossier_pb2.CHANNEL_DIRECT, summary="feed follower example")
     request.applicant.full_name = "Nguyễn Văn An"
-    response = stub.SubmitDossier(request, metadata=[("onestop-actor", "feed-follower")],
-                                  timeout=10)
+    response = stub.SubmitDossier(request, metadata=credentials(token), timeout=10)
     print(f"submitted {response.dossier.code}", flush=True)
 
 
-def follow(channel, checkpoint, trace):
+def follow(channel, checkpoint, trace, token):
     feed = feed_service_pb2_grpc.FeedServiceStub(channel)
     while True:
         start = read_checkpoint(checkpoint)
         request = feed_service_pb2.WatchEventsRequest(start_revision=start)
         try:
-            for response in feed.WatchEvents(request):
+            for response in feed.WatchEvents(request, metadata=credentials(token)):
                 if response.HasField("event"):
                     event = response.event
                     print(f"event {event.revision} {event.dossier.code} "
@@ -98,11 +105,18 @@ def main():
     parser.add_argument("--submit-procedure", default="")
     parser.add_argument("--trace-checkpoints", action="store_true",
                         help='print "checkpoint N" after each durable checkpoint of an event')
+    parser.add_argument("--token-file", default="",
+                        help="read the bearer token from the first line of this file "
+                             "(default: $ONESTOP_TOKEN)")
     args = parser.parse_args()
+    token = os.environ.get("ONESTOP_TOKEN", "")
+    if args.token_file:
+        with open(args.token_file, encoding="ascii") as f:
+            token = f.readline().strip()
     with grpc.insecure_channel(args.server) as channel:
         if args.submit_agency:
-            submit(channel, args.submit_agency, args.submit_procedure)
-        return follow(channel, args.checkpoint, args.trace_checkpoints)
+            submit(channel, args.submit_agency, args.submit_procedure, token)
+        return follow(channel, args.checkpoint, args.trace_checkpoints, token)
 
 
 if __name__ == "__main__":

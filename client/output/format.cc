@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -251,6 +252,41 @@ std::string PauseReasonVi(v1::ActionKind reason) {
       return "chờ bổ sung hồ sơ (request-supplement)";
     default: return ActionName(reason);
   }
+}
+
+std::string ComponentStageName(v1::ComponentStage stage) {
+  if (stage == v1::COMPONENT_STAGE_UNSPECIFIED) return "-";
+  return Kebab(EnumName(v1::ComponentStage_Name(stage), "COMPONENT_STAGE_",
+                        static_cast<int>(stage)));
+}
+
+std::string FormatByteSize(int64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < sizeof(kUnits) / sizeof(kUnits[0])) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
+std::string RoleName(v1::Role role) {
+  if (role == v1::ROLE_UNSPECIFIED) return "-";
+  std::string name = EnumName(v1::Role_Name(role), "ROLE_", static_cast<int>(role));
+  absl::AsciiStrToLower(&name);
+  return name;
+}
+
+std::string GrantText(const v1::Grant& grant) {
+  return absl::StrCat(RoleName(grant.role()), ":", grant.agency_code());
+}
+
+std::string RpcCodeName(int32_t code) {
+  // absl::StatusCode mirrors google.rpc.Code number for number.
+  if (code < 0 || code > 16) return absl::StrCat(code);
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}

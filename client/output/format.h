@@ -15,6 +15,7 @@
 #include "onestop/v1/catalogue.pb.h"
 #include "onestop/v1/dossier.pb.h"
 #include "onestop/v1/dossier_service.pb.h"
+#include "onestop/v1/security_service.pb.h"
 
 namespace onestop::client {
 
@@ -82,6 +83,22 @@ std::string CalendarDayKindVi(v1::CalendarDayKind kind);
 // "chờ thực hiện nghĩa vụ tài chính (request-payment)", "chờ bổ sung hồ sơ
 // (request-supplement)"; other actions print as ActionName.
 std::string PauseReasonVi(v1::ActionKind reason);
+
+// Returns when a component was attached: "reception", "supplement",
+// "result"; "-" for UNSPECIFIED, the number for unknown values.
+std::string ComponentStageName(v1::ComponentStage stage);
+// Returns a byte count for people: "0 B", "999 B", "1.5 KiB", "3.0 MiB",
+// "1.2 GiB" (binary units, one decimal from KiB up).
+std::string FormatByteSize(int64_t bytes);
+
+// Returns the role as the CLI spells it: "clerk", "officer", "supervisor",
+// "service", "admin"; "-" for UNSPECIFIED, the number for unknown values.
+std::string RoleName(v1::Role role);
+// Returns a grant as --grant takes it: "clerk:000.00.31.H15".
+std::string GrantText(const v1::Grant& grant);
+// Returns the name of a google.rpc.Code number ("OK", "PERMISSION_DENIED");
+// the number for unknown codes.
+std::string RpcCodeName(int32_t code);
 
 // A table whose columns are aligned by display width, separated by two
 // spaces, with trailing blanks trimmed. Cells must not contain newlines.

@@ -61,6 +61,27 @@ class JsonPrinter final : public Printer {
   absl::Status PrintControlSlip(const v1::Dossier& dossier) override {
     return WriteAll(dossier.slip());
   }
+  absl::Status PrintNewToken(const v1::CreateTokenResponse& created) override {
+    return Write(created, Layout::kPretty);
+  }
+  absl::Status PrintTokens(
+      const google::protobuf::RepeatedPtrField<v1::TokenInfo>& tokens) override {
+    return WriteAll(tokens);
+  }
+  absl::Status PrintAudit(const v1::ListAuditResponse& page) override {
+    absl::Status status = WriteAll(page.records());
+    if (status.ok() && page.next_after_sequence() != 0) {
+      err_ << "next page: --after " << page.next_after_sequence() << '\n';
+    }
+    return status;
+  }
+  absl::Status PrintLookup(const v1::LookupDossierResponse& lookup) override {
+    return Write(lookup, Layout::kPretty);
+  }
+  absl::Status PrintComponent(const v1::DossierComponent& component,
+                              int64_t) override {
+    return Write(component, Layout::kPretty);
+  }
 
  private:
   template <typename T>

@@ -6,6 +6,7 @@
 #ifndef ONESTOP_CLIENT_OUTPUT_PRINTER_H_
 #define ONESTOP_CLIENT_OUTPUT_PRINTER_H_
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "onestop/v1/catalogue.pb.h"
 #include "onestop/v1/dossier.pb.h"
 #include "onestop/v1/dossier_service.pb.h"
+#include "onestop/v1/security_service.pb.h"
 
 namespace onestop::client {
 
@@ -23,7 +25,9 @@ class Printer {
  public:
   virtual ~Printer() = default;
 
-  // `show`: the whole dossier with its history.
+  // `show`: the whole dossier with its history (tables also list the
+  // digitised components: size, SHA-256 prefix, stage, who attached them
+  // and when).
   virtual absl::Status PrintDossier(const v1::Dossier& dossier) = 0;
   // `submit`: the receipt — code, status and the appointment time.
   virtual absl::Status PrintReceipt(const v1::Dossier& dossier) = 0;
@@ -51,6 +55,24 @@ class Printer {
   // sơ) of an interlinked dossier — tables mimic the official form with
   // Vietnamese headers; JSON prints one SlipEntry per line.
   virtual absl::Status PrintControlSlip(const v1::Dossier& dossier) = 0;
+  // `admin token create`: the new token and its secret, which exists only
+  // in this answer (tables say so first; JSON prints the whole response).
+  virtual absl::Status PrintNewToken(const v1::CreateTokenResponse& created) = 0;
+  // `admin token list` and `revoke`: one line per token; never a secret.
+  virtual absl::Status PrintTokens(
+      const google::protobuf::RepeatedPtrField<v1::TokenInfo>& tokens) = 0;
+  // `admin audit`: one line per record, oldest first, then where the next
+  // page starts unless `page.next_after_sequence()` is 0 (tables: a line on
+  // `out`; JSON: on `err`).
+  virtual absl::Status PrintAudit(const v1::ListAuditResponse& page) = 0;
+  // `lookup`: what a citizen may learn — status and appointment.
+  virtual absl::Status PrintLookup(const v1::LookupDossierResponse& lookup) = 0;
+  // `attach` and `fetch`: one digitised component (tables: id, type, file
+  // name, size in bytes, full SHA-256, stage; then "Dossier etag: N" when
+  // `dossier_etag` > 0, i.e. after an attach; JSON: the DossierComponent
+  // object alone).
+  virtual absl::Status PrintComponent(const v1::DossierComponent& component,
+                                      int64_t dossier_etag) = 0;
 };
 
 // Returns the human printer: aligned tables, times as "HH:MM dd/MM/yyyy" in

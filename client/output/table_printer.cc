@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "client/output/format.h"
 #include "client/output/printer.h"
 
@@ -138,6 +139,19 @@ class TablePrinter final : public Printer {
       }
       t.Print(out_);
     }
+    if (d.components_size() > 0) {
+      out_ << "\nComponents (digitised; onestopctl fetch " << d.code()
+           << " ID --out FILE)\n";
+      Table t({"ID", "TYPE", "FILE NAME", "SIZE", "SHA-256", "STAGE",
+               "ATTACHED BY", "ATTACHED"});
+      for (const auto& c : d.components()) {
+        t.AddRow({c.id(), OrDash(c.component_type()),
+                  OrDash(OneLine(c.file_name())), FormatByteSize(c.size_bytes()),
+                  ShaPrefix(c.sha256()), ComponentStageName(c.stage()),
+                  OrDash(c.attached_by()), Time(c.attached_time())});
+      }
+      t.Print(out_);
+    }
     out_ << "\nHistory\n";
     Table t({"#", "TIME", "ACTOR", "ACTION", "FROM → TO", "HOLDER", "NOTE"});
     for (const auto& h : d.history()) {
@@ -169,6 +183,18 @@ class TablePrinter final : public Printer {
     }
     f.Add("Etag", absl::StrCat(d.etag()));
     f.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintComponent(const v1::DossierComponent& c,
+                              int64_t dossier_etag) override {
+    Table t({"ID", "TYPE", "FILE NAME", "SIZE", "SHA-256", "STAGE"});
+    t.AddRow({c.id(), OrDash(c.component_type()), OrDash(OneLine(c.file_name())),
+              absl::StrCat(c.size_bytes(), " (", FormatByteSize(c.size_bytes()),
+                           ")"),
+              OrDash(c.sha256()), ComponentStageName(c.stage())});
+    t.Print(out_);
+    if (dossier_etag > 0) out_ << "Dossier etag: " << dossier_etag << '\n';
     return absl::OkStatus();
   }
 
@@ -290,6 +316,69 @@ class TablePrinter final : public Printer {
     return absl::OkStatus();
   }
 
+  absl::Status PrintNewToken(const v1::CreateTokenResponse& created) override {
+    const v1::TokenInfo& token = created.token();
+    out_ << "The secret below is shown once and cannot be shown again: store it "
+            "now (e.g. in a file only you can read, for --token-file).\n";
+    Fields f;
+    f.Add("Secret", created.secret());
+    f.Add("Token id", token.id());
+    f.Add("Principal", token.principal().id());
+    f.Add("Grants", Grants(token.principal()));
+    if (token.principal().service_writes_size() > 0) {
+      f.Add("Service writes", absl::StrJoin(token.principal().service_writes(), ", "));
+    }
+    if (!token.label().empty()) f.Add("Label", token.label());
+    f.Add("Expires", Time(token.expire_time()));
+    f.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintTokens(
+      const google::protobuf::RepeatedPtrField<v1::TokenInfo>& tokens) override {
+    Table t({"ID", "PRINCIPAL", "GRANTS", "LABEL", "CREATED", "EXPIRES", "REVOKED"});
+    for (const v1::TokenInfo& token : tokens) {
+      std::string grants = Grants(token.principal());
+      if (token.principal().service_writes_size() > 0) {
+        absl::StrAppend(&grants, " (writes: ",
+                        absl::StrJoin(token.principal().service_writes(), ", "), ")");
+      }
+      t.AddRow({token.id(), OrDash(token.principal().id()), grants,
+                OrDash(OneLine(token.label())), Time(token.create_time()),
+                Time(token.expire_time()), Time(token.revoke_time())});
+    }
+    t.Print(out_);
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintAudit(const v1::ListAuditResponse& page) override {
+    Table t({"SEQ", "TIME", "PRINCIPAL", "RPC", "DOSSIER", "AGENCY", "RESULT", "MESSAGE"});
+    for (const v1::AuditRecord& r : page.records()) {
+      // An empty principal is a caller without valid credentials.
+      t.AddRow({absl::StrCat(r.sequence()), SecondsTime(r.time()),
+                r.principal_id().empty() ? "(none)" : r.principal_id(), OrDash(r.rpc()),
+                OrDash(r.dossier_code()), OrDash(r.agency_code()),
+                RpcCodeName(r.result_code()), OneLine(r.message())});
+    }
+    t.Print(out_);
+    if (page.next_after_sequence() != 0) {
+      out_ << "next page: --after " << page.next_after_sequence() << '\n';
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PrintLookup(const v1::LookupDossierResponse& lookup) override {
+    Fields f;
+    f.Add("Dossier", lookup.code());
+    f.Add("Status", StatusLong(lookup.status()));
+    f.Add("Appointment", Time(lookup.due_time()));
+    if (lookup.has_rescheduled_due_time()) {
+      f.Add("Hẹn lại (Form 04)", Time(lookup.rescheduled_due_time()));
+    }
+    f.Print(out_);
+    return absl::OkStatus();
+  }
+
   static std::string SlipOutcomeVi(v1::StageOutcome outcome) {
     switch (outcome) {
       case v1::STAGE_OUTCOME_EARLY: return "Trước hạn";
@@ -316,6 +405,30 @@ class TablePrinter final : public Printer {
  private:
   std::string Time(const google::protobuf::Timestamp& ts) const {
     return FormatDeskTime(ts, tz_);
+  }
+
+  // Audit records are seconds apart; minutes would merge them.
+  std::string SecondsTime(const google::protobuf::Timestamp& ts) const {
+    const absl::Time t = ToTime(ts);
+    return t == absl::InfinitePast() ? "-" : absl::FormatTime("%H:%M:%S %d/%m/%Y", t, tz_);
+  }
+
+  static std::string Grants(const v1::Principal& principal) {
+    std::vector<std::string> grants;
+    for (const v1::Grant& grant : principal.grants()) grants.push_back(GrantText(grant));
+    return grants.empty() ? "-" : absl::StrJoin(grants, ", ");
+  }
+
+  // Table cells must not contain newlines.
+  static std::string OneLine(const std::string& text) {
+    return absl::StrReplaceAll(text, {{"\r\n", " "}, {"\n", " "}, {"\r", " "}, {"\t", " "}});
+  }
+
+  // Enough of a SHA-256 to tell components apart at a glance; `fetch` and
+  // --output=json give the whole.
+  static std::string ShaPrefix(const std::string& sha256) {
+    if (sha256.empty()) return "-";
+    return sha256.size() > 12 ? sha256.substr(0, 12) + "…" : sha256;
   }
 
   // The reason of the (one) reschedule: its history entry's note.

@@ -26,6 +26,9 @@ bool ClerkHolds(Permission p) {
     case Permission::kReturnResult:
     case Permission::kWithdrawDossier:
     case Permission::kForwardDossier:
+    case Permission::kFetchComponent:
+    case Permission::kAttachComponent:
+    case Permission::kAttachResultDocument:
     case Permission::kReadCatalogue:
     case Permission::kReadClock:
       return true;
@@ -47,6 +50,8 @@ bool OfficerHolds(Permission p) {
     case Permission::kRescheduleDossier:
     case Permission::kForwardDossier:
     case Permission::kCompleteStage:
+    case Permission::kFetchComponent:
+    case Permission::kAttachResultDocument:
     case Permission::kReadCatalogue:
     case Permission::kReadClock:
       return true;
@@ -61,6 +66,7 @@ bool SupervisorHolds(Permission p) {
     case Permission::kListDossiers:
     case Permission::kWatchEvents:
     case Permission::kGetCompletionReport:
+    case Permission::kFetchComponent:
     case Permission::kReadCatalogue:
     case Permission::kReadClock:
       return true;
@@ -74,6 +80,7 @@ bool ServiceHolds(Permission p) {
     case Permission::kGetDossier:
     case Permission::kListDossiers:
     case Permission::kWatchEvents:
+    case Permission::kFetchComponent:
     case Permission::kReadCatalogue:
     case Permission::kReadClock:
       return true;
@@ -90,6 +97,7 @@ bool AdminHolds(Permission p) {
     case Permission::kControlClock:
     case Permission::kManageTokens:
     case Permission::kReadAudit:
+    case Permission::kAdministerDaemon:
       return true;
     default:
       return false;
@@ -140,6 +148,7 @@ absl::string_view PermissionName(Permission permission) {
     case Permission::kListDossiers: return "list_dossiers";
     case Permission::kWatchEvents: return "watch_events";
     case Permission::kGetCompletionReport: return "get_completion_report";
+    case Permission::kFetchComponent: return "fetch_component";
     case Permission::kSubmitDossier: return "submit_dossier";
     case Permission::kAcceptDossier: return "accept_dossier";
     case Permission::kRequestSupplementAtReception: return "request_supplement_at_reception";
@@ -157,12 +166,15 @@ absl::string_view PermissionName(Permission permission) {
     case Permission::kRescheduleDossier: return "reschedule_dossier";
     case Permission::kForwardDossier: return "forward_dossier";
     case Permission::kCompleteStage: return "complete_stage";
+    case Permission::kAttachComponent: return "attach_component";
+    case Permission::kAttachResultDocument: return "attach_result_document";
     case Permission::kImportDossiers: return "import_dossiers";
     case Permission::kReadCatalogue: return "read_catalogue";
     case Permission::kReadClock: return "read_clock";
     case Permission::kControlClock: return "control_clock";
     case Permission::kManageTokens: return "manage_tokens";
     case Permission::kReadAudit: return "read_audit";
+    case Permission::kAdministerDaemon: return "administer_daemon";
   }
   return "unknown";
 }
@@ -197,6 +209,11 @@ bool IsGrantableServiceWrite(Permission permission) {
 Permission SupplementPermission(DossierStatus status) {
   return status == onestop::v1::DOSSIER_STATUS_NEW ? Permission::kRequestSupplementAtReception
                                                    : Permission::kRequestSupplementInProcessing;
+}
+
+Permission AttachPermission(DocumentKind kind) {
+  return kind == DocumentKind::kResult ? Permission::kAttachResultDocument
+                                       : Permission::kAttachComponent;
 }
 
 absl::Status Authorize(const Principal& principal, Permission permission,
@@ -237,6 +254,22 @@ absl::Status Authorize(const Principal& principal, Permission permission,
       who, " may not ", PermissionName(permission), " on ", absl::StrJoin(targets, ", "), ": ",
       targets.size() == 1 ? "it is" : "they are", " outside your agencies (",
       absl::StrJoin(holding_agencies, ", "), ")"));
+}
+
+std::vector<std::string> DossierAgencies(const onestop::v1::Dossier& dossier) {
+  std::vector<std::string> agencies;
+  auto add = [&agencies](const std::string& code) {
+    if (!code.empty() && std::find(agencies.begin(), agencies.end(), code) == agencies.end()) {
+      agencies.push_back(code);
+    }
+  };
+  add(dossier.receiving_agency_code());
+  add(dossier.holder_agency_code());
+  add(dossier.deciding_agency_code());
+  for (const onestop::v1::Stage& stage : dossier.stages()) {
+    for (const onestop::v1::StageTask& task : stage.tasks()) add(task.agency_code());
+  }
+  return agencies;
 }
 
 std::vector<std::string> VisibleAgencies(const Principal& principal, Permission permission,

@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "onestop/v1/dossier.pb.h"
 #include "server/core/catalogue.h"
+#include "server/core/documents.h"
 
 namespace onestop::core {
 
@@ -35,6 +36,8 @@ enum class Permission {
   kListDossiers,
   kWatchEvents,
   kGetCompletionReport,
+  // DownloadComponent: read a digitised component's bytes.
+  kFetchComponent,
   // Dossier writes (one per lifecycle action). RequestSupplement is two
   // permissions: at reception (status NEW, Form 02, the desk) and during
   // processing (the processing agency); SupplementPermission picks one.
@@ -55,6 +58,12 @@ enum class Permission {
   kRescheduleDossier,
   kForwardDossier,
   kCompleteStage,
+  // UploadComponent: an applicant's component (at reception or for a
+  // requested supplement) is the desk's; a result document (RESULT_READY)
+  // may be attached by the desk or by the deciding officer.
+  // AttachPermission picks one.
+  kAttachComponent,
+  kAttachResultDocument,
   kImportDossiers,
   // Catalogue and clock reads (ListAgencies, ListProcedures, GetCalendar;
   // GetClock).
@@ -64,12 +73,14 @@ enum class Permission {
   kControlClock,  // SetClock, AdvanceClock, ResetClock
   kManageTokens,  // CreateToken, ListTokens, RevokeToken
   kReadAudit,     // ListAudit
+  kAdministerDaemon,  // ReloadConfig, BackupDatabase
 };
 inline constexpr Permission kAllPermissions[] = {
     Permission::kGetDossier,
     Permission::kListDossiers,
     Permission::kWatchEvents,
     Permission::kGetCompletionReport,
+    Permission::kFetchComponent,
     Permission::kSubmitDossier,
     Permission::kAcceptDossier,
     Permission::kRequestSupplementAtReception,
@@ -87,12 +98,15 @@ inline constexpr Permission kAllPermissions[] = {
     Permission::kRescheduleDossier,
     Permission::kForwardDossier,
     Permission::kCompleteStage,
+    Permission::kAttachComponent,
+    Permission::kAttachResultDocument,
     Permission::kImportDossiers,
     Permission::kReadCatalogue,
     Permission::kReadClock,
     Permission::kControlClock,
     Permission::kManageTokens,
     Permission::kReadAudit,
+    Permission::kAdministerDaemon,
 };
 
 struct Grant {
@@ -130,6 +144,10 @@ bool IsGrantableServiceWrite(Permission permission);
 // RequestSupplement at reception (the dossier is NEW) or in processing.
 Permission SupplementPermission(onestop::v1::DossierStatus status);
 
+// What an upload needs: kAttachResultDocument for a result document,
+// kAttachComponent for an applicant's component.
+Permission AttachPermission(DocumentKind kind);
+
 // Checks that `principal` may use `permission` on `target_agencies`: for a
 // dossier its receiving, holder and stage agencies (any one suffices; the
 // workflow decides whose turn it is), for a request naming an agency that
@@ -143,6 +161,12 @@ Permission SupplementPermission(onestop::v1::DossierStatus status);
 absl::Status Authorize(const Principal& principal, Permission permission,
                        const std::vector<std::string>& target_agencies,
                        const Catalogue& catalogue);
+
+// The agencies a dossier concerns — receiving, holder, deciding and every
+// stage task's agency, each once, empty codes left out: the targets of a
+// call on an existing dossier (any one in scope lets the call through to
+// the workflow, which decides whose turn it is).
+std::vector<std::string> DossierAgencies(const onestop::v1::Dossier& dossier);
 
 // The agencies whose dossiers `principal` may reach with `permission` (the
 // union of the subtrees of the grants holding it, each code once, in grant

@@ -517,6 +517,24 @@ std::variant<std::shared_ptr<const Catalogue>, std::vector<ConfigProblem>> Catal
     if (!field.ok()) {
       problems.Add({{"procedures", i}, {"field", -1}}, absl::StrCat(what, ": ", field.message()));
     }
+    // Component types (issue #13): codes unique within the procedure.
+    std::set<std::string> component_codes;
+    for (int c = 0; c < procedure.components_size(); ++c) {
+      const onestop::v1::ComponentType& type = procedure.components(c);
+      if (!IsWellFormedCode(type.code())) {
+        problems.Add({{"procedures", i}, {"components", c}, {"code", -1}},
+                     absl::StrCat(what, ": component code \"", type.code(), "\" must be 1-",
+                                  kMaxCodeBytes, " printable ASCII characters without spaces"));
+      } else if (!component_codes.insert(type.code()).second) {
+        problems.Add({{"procedures", i}, {"components", c}, {"code", -1}},
+                     absl::StrCat(what, ": duplicate component code \"", type.code(), "\""));
+      }
+      absl::Status name = ValidateText("name", type.name(), kMaxNameBytes, Requirement::kRequired);
+      if (!name.ok()) {
+        problems.Add({{"procedures", i}, {"components", c}, {"name", -1}},
+                     absl::StrCat(what, ": component ", type.code(), ": ", name.message()));
+      }
+    }
   }
 
   absl::StatusOr<WorkingCalendar> calendar = WorkingCalendar::FromConfig(config.calendar());

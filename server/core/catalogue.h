@@ -47,8 +47,9 @@ class Catalogue {
   // names an existing agency; procedure deadlines ≥ 0 with a unit; deciding
   // agencies exist; fees ≥ 0; names non-empty single-line valid UTF-8;
   // also_received_at_levels are known levels; procedure validity dates as
-  // for agencies; the calendar (see WorkingCalendar::FromConfig; reported
-  // at path {{"calendar", -1}}). Problems come in config order.
+  // for agencies; component types (codes well-formed and unique within the
+  // procedure, names as above); the calendar (see WorkingCalendar::FromConfig;
+  // reported at path {{"calendar", -1}}). Problems come in config order.
   //
   // Routes (interlinked procedures) are checked only once everything above
   // is clean, since they resolve against the agency tree:

@@ -443,6 +443,54 @@ absl::Status Receive(Dossier& dossier, const v1::Procedure& procedure,
   return absl::OkStatus();
 }
 
+// attach_component: see workflow.h and documents.h.
+absl::StatusOr<Transition> ApplyAttach(const Dossier& current, const Action& action,
+                                       const Catalogue& catalogue,
+                                       const ActionContext& context) {
+  if (!action.component.has_value()) {
+    return InvalidFieldError("header", "attach_component needs the component's header");
+  }
+  ONESTOP_RETURN_IF_ERROR(
+      ValidateText("note", action.note, kMaxTextBytes, Requirement::kOptional));
+  ONESTOP_ASSIGN_OR_RETURN(const v1::ComponentStage stage,
+                           AttachStage(current, action.component->kind));
+  ONESTOP_ASSIGN_OR_RETURN(const v1::Procedure* procedure, ProcedureOf(current, catalogue));
+  ONESTOP_ASSIGN_OR_RETURN(const ComponentDeclaration declared,
+                           ValidateDeclaration(*action.component, *procedure, nullptr));
+  Transition out;
+  out.dossier = current;
+  Dossier& next = out.dossier;
+  v1::DossierComponent* component = next.add_components();
+  // Ids follow attach order; components are never removed, so size + 1 is
+  // new.
+  component->set_id(absl::StrCat(current.components_size() + 1));
+  component->set_component_type(declared.component_type);
+  component->set_file_name(declared.file_name);
+  component->set_mime_type(declared.mime_type);
+  component->set_size_bytes(declared.size_bytes);
+  component->set_sha256(declared.sha256);
+  *component->mutable_attached_time() = ToProtoTime(context.now);
+  component->set_attached_by(context.actor);
+  component->set_stage(stage);
+
+  HistoryEntry& entry = out.entry;
+  entry.set_sequence(current.history_size() + 1);
+  *entry.mutable_time() = ToProtoTime(context.now);
+  entry.set_actor(context.actor);
+  entry.set_action(action.kind);
+  entry.set_from_status(current.status());
+  entry.set_to_status(next.status());
+  entry.set_holder_agency_code(next.holder_agency_code());
+  entry.set_note(action.note.empty()
+                     ? absl::StrCat("attached ", ComponentStageName(stage), " component ",
+                                    component->id(), " (", declared.component_type, "): ",
+                                    declared.file_name, ", ", declared.size_bytes,
+                                    " bytes, sha256 ", declared.sha256.substr(0, 12), "…")
+                     : action.note);
+  *next.add_history() = entry;
+  return out;
+}
+
 }  // namespace
 
 bool IsTerminal(DossierStatus status) {
@@ -468,6 +516,7 @@ std::string ActionName(ActionKind kind) {
     case v1::ACTION_KIND_RESCHEDULE: return "reschedule";
     case v1::ACTION_KIND_FORWARD: return "forward";
     case v1::ACTION_KIND_COMPLETE_STAGE: return "complete_stage";
+    case v1::ACTION_KIND_ATTACH_COMPONENT: return "attach_component";
     default: return "unspecified";
   }
 }
@@ -618,6 +667,9 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
   if (action.kind == v1::ACTION_KIND_SUBMIT) {
     return InvalidFieldError(
         "action", "submit creates a new dossier; it cannot be applied to an existing one");
+  }
+  if (action.kind == v1::ACTION_KIND_ATTACH_COMPONENT) {
+    return ApplyAttach(current, action, catalogue, context);
   }
   if (!IsLifecycleAction(action.kind)) {
     return InvalidFieldError("action", "an action is required (accept, hand_over, …)");

@@ -54,9 +54,17 @@
 // closing_reason with closed_time. withdraw/stop while a pause is open close
 // the pause at that instant and shift due_time by it, so a closed dossier's
 // due time is final. supply_documents appends the documents to the dossier.
+//
+// attach_component (a digitised component, issue #13) changes no status and
+// is not in the table above nor in AllowedActions: it is legal where
+// AttachStage (documents.h) says — an applicant's component in NEW,
+// RECEIVED or SUPPLEMENT_REQUESTED, a result document in RESULT_READY —
+// and appends Action::component to Dossier.components with the next id
+// ("1", "2", …), the stage, now and the actor.
 #ifndef ONESTOP_SERVER_CORE_WORKFLOW_H_
 #define ONESTOP_SERVER_CORE_WORKFLOW_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +73,7 @@
 #include "onestop/v1/dossier.pb.h"
 #include "onestop/v1/dossier_service.pb.h"
 #include "server/core/catalogue.h"
+#include "server/core/documents.h"
 
 namespace onestop::core {
 
@@ -90,6 +99,10 @@ struct Action {
   // for forward, request_supplement and record_decision (default: the
   // holder), where it must be the holder or hold an active task.
   std::string acting_agency_code;
+  // attach_component: the declared component, whose bytes the caller has
+  // already verified and stored. Validated again (ValidateDeclaration
+  // without the operator's policy, which the upload applied).
+  std::optional<ComponentDeclaration> component;
 };
 
 // Who acts and when.
@@ -141,6 +154,9 @@ absl::StatusOr<NewDossier> PrepareSubmission(
 // holds the dossier nor an active task; INVALID_ARGUMENT for complete_stage
 // without acting_agency_code; INTERNAL when `current`
 // breaks an invariant (awaiting a supplement with no request recorded).
+// attach_component: INVALID_ARGUMENT without Action::component or for a
+// declaration ValidateDeclaration refuses; FAILED_PRECONDITION where
+// AttachStage refuses or the procedure left the catalogue.
 absl::StatusOr<Transition> ApplyAction(const onestop::v1::Dossier& current,
                                        const Action& action,
                                        const Catalogue& catalogue,

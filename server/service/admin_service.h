@@ -1,4 +1,5 @@
-// gRPC handlers for onestop.v1.AdminService: the controllable clock.
+// gRPC handlers for onestop.v1.AdminService: the controllable clock, config
+// reload and online backup.
 #ifndef ONESTOP_SERVER_SERVICE_ADMIN_SERVICE_H_
 #define ONESTOP_SERVER_SERVICE_ADMIN_SERVICE_H_
 
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "server/core/catalogue.h"
+#include "server/service/auth/access_guard.h"
 #include "server/service/dossier_manager.h"
 #include "server/service/executor.h"
 #include "server/util/clock.h"
@@ -27,23 +29,23 @@ struct AdminHooks {
   DatabaseBackup backup_database;
 };
 
-// Clock operations finish inline (they only take a mutex); reload and
-// backup do file I/O on the executor.
+// Every call first authenticates and authorizes the caller on the executor
+// (the token table is in SQLite): GetClock needs read_clock (every role),
+// SetClock/AdvanceClock/ResetClock control_clock, ReloadConfig and
+// BackupDatabase administer_daemon (admins). Changes are audited.
 class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService {
  public:
   // `clock` is the daemon's clock; `controlled` is the same object when the
   // daemon runs with --clock=controlled, else null (the clock RPCs that
   // change time then answer FAILED_PRECONDITION). None is owned; all must
-  // outlive the server.
-  // `manager` and `executor` may be null only when `hooks` is empty (a
-  // clock-only admin service, e.g. in tests).
-  AdminServiceImpl(const Clock* clock, ControlledClock* controlled,
-                   DossierManager* manager = nullptr, Executor* executor = nullptr,
-                   AdminHooks hooks = {})
+  // outlive the server. `manager` may be null only when `hooks` is empty.
+  AdminServiceImpl(const Clock* clock, ControlledClock* controlled, DossierManager* manager,
+                   Executor* executor, const auth::AccessGuard* guard, AdminHooks hooks = {})
       : clock_(clock),
         controlled_(controlled),
         manager_(manager),
         executor_(executor),
+        guard_(guard),
         hooks_(std::move(hooks)) {}
 
   // Reloads the configuration and swaps it in atomically; the running one
@@ -72,11 +74,19 @@ class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService
  private:
   onestop::v1::ClockState State() const;
   absl::Status RequireControlled() const;
+  absl::Status Backup(const std::string& path, onestop::v1::BackupDatabaseResponse* response);
+  // Runs a clock RPC on the executor after checking `permission`; `change`
+  // (may be null) alters the clock; the response gets the state after it.
+  template <typename Response>
+  grpc::ServerUnaryReactor* ClockCall(grpc::CallbackServerContext* context, const char* rpc,
+                                      core::Permission permission,
+                                      std::function<absl::Status()> change, Response* response);
 
   const Clock* const clock_;
   ControlledClock* const controlled_;
   DossierManager* const manager_;
   Executor* const executor_;
+  const auth::AccessGuard* const guard_;
   const AdminHooks hooks_;
 };
 

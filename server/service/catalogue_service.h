@@ -3,16 +3,22 @@
 #define ONESTOP_SERVER_SERVICE_CATALOGUE_SERVICE_H_
 
 #include "onestop/v1/dossier_service.grpc.pb.h"
+#include "server/service/auth/access_guard.h"
 #include "server/service/dossier_manager.h"
+#include "server/service/executor.h"
 
 namespace onestop::service {
 
-// Answers from memory (the catalogue is immutable), so handlers finish
-// inline without the executor.
+// Answers from memory (the catalogue is immutable), but authenticating the
+// caller reads the token table, so each call runs on the executor. Every
+// role may read the catalogue (read_catalogue).
 class CatalogueServiceImpl final : public onestop::v1::CatalogueService::CallbackService {
  public:
-  // `manager` (source of the current catalogue) must outlive the server.
-  explicit CatalogueServiceImpl(const DossierManager* manager) : manager_(manager) {}
+  // None owned; all must outlive the server. `manager` is the source of the
+  // current catalogue.
+  CatalogueServiceImpl(const DossierManager* manager, Executor* executor,
+                       const auth::AccessGuard* guard)
+      : manager_(manager), executor_(executor), guard_(guard) {}
 
   grpc::ServerUnaryReactor* ListAgencies(grpc::CallbackServerContext* context,
                                          const onestop::v1::ListAgenciesRequest* request,
@@ -26,6 +32,8 @@ class CatalogueServiceImpl final : public onestop::v1::CatalogueService::Callbac
 
  private:
   const DossierManager* const manager_;
+  Executor* const executor_;
+  const auth::AccessGuard* const guard_;
 };
 
 }  // namespace onestop::service

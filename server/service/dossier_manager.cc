@@ -245,7 +245,8 @@ absl::StatusOr<Dossier> DossierManager::Get(const std::string& code) {
 }
 
 absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
-    const onestop::v1::ListDossiersRequest& request) {
+    const onestop::v1::ListDossiersRequest& request,
+    const std::optional<std::vector<std::string>>& scope) {
   if (request.page_size() < 0) {
     return InvalidFieldError("page_size", "page_size: must not be negative");
   }
@@ -281,6 +282,10 @@ absl::StatusOr<onestop::v1::ListDossiersResponse> DossierManager::List(
                      kReasonAgencyNotFound),
           "agency_code", "no such agency in the catalogue");
     }
+  } else if (scope.has_value()) {
+    // An empty scope sees nothing (an empty filter would mean "any agency").
+    if (scope->empty()) return onestop::v1::ListDossiersResponse();
+    query.agency_codes = *scope;
   }
   query.status = request.status();
   query.procedure_code = request.procedure_code();

@@ -14,7 +14,9 @@
 #define ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -75,8 +77,12 @@ class DossierManager {
   // INVALID_ARGUMENT for a negative page size, an unknown status value,
   // overdue_only together with due_soon_only, or a page token from another
   // query.
+  // `scope`, when set, limits the page to dossiers whose receiving or
+  // holding agency is one of these codes (the caller's visible agencies,
+  // used when the request names no agency).
   absl::StatusOr<onestop::v1::ListDossiersResponse> List(
-      const onestop::v1::ListDossiersRequest& request);
+      const onestop::v1::ListDossiersRequest& request,
+      const std::optional<std::vector<std::string>>& scope = std::nullopt);
 
   // The working calendar of the current catalogue for the requested years
   // (to_year 0 = from_year). From memory; never blocks. INVALID_ARGUMENT

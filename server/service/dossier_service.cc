@@ -1,11 +1,13 @@
 #include "server/service/dossier_service.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
+#include "server/service/fingerprint.h"
 #include "server/service/unary_call.h"
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
@@ -15,24 +17,35 @@ namespace {
 
 using namespace onestop::v1;  // NOLINT: handler signatures are long enough
 
-// Identifies a request's content for idempotency: the method and the
-// deterministic serialization of the request without its request_id.
-template <typename Request>
-std::string Fingerprint(absl::string_view method, const Request& request) {
-  Request copy = request;
-  copy.clear_request_id();
-  std::string bytes(method);
-  bytes.push_back('\n');
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&coded);
+// The permission an action needs; a supplement request depends on where
+// the dossier is (Form 02 at the desk, or during processing).
+core::Permission ActionPermission(ActionKind kind, DossierStatus status) {
+  using core::Permission;
+  switch (kind) {
+    case ACTION_KIND_ACCEPT: return Permission::kAcceptDossier;
+    case ACTION_KIND_REQUEST_SUPPLEMENT: return core::SupplementPermission(status);
+    case ACTION_KIND_SUPPLY_DOCUMENTS: return Permission::kSupplyDocuments;
+    case ACTION_KIND_REFUSE: return Permission::kRefuseDossier;
+    case ACTION_KIND_HAND_OVER: return Permission::kHandOverDossier;
+    case ACTION_KIND_RECORD_DECISION: return Permission::kRecordDecision;
+    case ACTION_KIND_MARK_RESULT_READY: return Permission::kMarkResultReady;
+    case ACTION_KIND_RETURN_RESULT: return Permission::kReturnResult;
+    case ACTION_KIND_WITHDRAW: return Permission::kWithdrawDossier;
+    case ACTION_KIND_STOP: return Permission::kStopProcessing;
+    case ACTION_KIND_REQUEST_PAYMENT: return Permission::kRequestPayment;
+    case ACTION_KIND_CONFIRM_PAYMENT: return Permission::kConfirmPayment;
+    case ACTION_KIND_RESCHEDULE: return Permission::kRescheduleDossier;
+    case ACTION_KIND_FORWARD: return Permission::kForwardDossier;
+    case ACTION_KIND_COMPLETE_STAGE: return Permission::kCompleteStage;
+    default: return Permission::kSubmitDossier;  // not reached: handlers pass an action
   }
-  return bytes;
 }
 
 }  // namespace
+
+void DossierServiceImpl::MaskFor(const core::Principal& principal, Dossier* dossier) const {
+  if (!core::MaySeePersonalData(principal, privacy_)) core::MaskPersonalData(dossier);
+}
 
 template <typename Request, typename Response, typename Fill>
 grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* context,
@@ -46,8 +59,27 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
     command.fingerprint = Fingerprint(Request::descriptor()->name(), *request);
     command.action.kind = kind;
     fill(*request, command.action);
-    ONESTOP_ASSIGN_OR_RETURN(const std::string actor, ActorFrom(*context));
-    ONESTOP_ASSIGN_OR_RETURN(*response->mutable_dossier(), manager_->Act(command, actor));
+    auth::CallInfo call{.rpc = Request::descriptor()->name(), .dossier_code = request->code()};
+    call.rpc.resize(call.rpc.size() - std::string_view("Request").size());
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             guard_->Authenticate(*context, call));
+    ONESTOP_ASSIGN_OR_RETURN(const Dossier current, manager_->Get(request->code()));
+    std::vector<std::string> targets = core::DossierAgencies(current);
+    if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
+        targets.end()) {
+      // Acting for one of the dossier's agencies needs that agency in scope;
+      // any other (the workflow refuses it, or ignores it for a procedure
+      // without a route) is authorized on the dossier's agencies instead.
+      targets = {command.action.acting_agency_code};
+      call.agency_code = command.action.acting_agency_code;
+    }
+    ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
+        principal, ActionPermission(kind, current.status()), targets, call));
+    absl::StatusOr<Dossier> acted = manager_->Act(command, principal.id);
+    guard_->RecordOutcome(principal, call, acted.status());
+    if (!acted.ok()) return acted.status();
+    MaskFor(principal, &*acted);
+    *response->mutable_dossier() = *std::move(acted);
     return absl::OkStatus();
   });
 }
@@ -56,10 +88,18 @@ grpc::ServerUnaryReactor* DossierServiceImpl::SubmitDossier(
     grpc::CallbackServerContext* context, const SubmitDossierRequest* request,
     SubmitDossierResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
-    ONESTOP_ASSIGN_OR_RETURN(const std::string actor, ActorFrom(*context));
-    ONESTOP_ASSIGN_OR_RETURN(
-        *response->mutable_dossier(),
-        manager_->Submit(*request, Fingerprint("SubmitDossier", *request), actor));
+    auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request->receiving_agency_code()};
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             guard_->Authenticate(*context, call));
+    ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeNamedAgency(
+        principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call));
+    absl::StatusOr<Dossier> submitted =
+        manager_->Submit(*request, Fingerprint("SubmitDossier", *request), principal.id);
+    if (submitted.ok()) call.dossier_code = submitted->code();
+    guard_->RecordOutcome(principal, call, submitted.status());
+    if (!submitted.ok()) return submitted.status();
+    MaskFor(principal, &*submitted);
+    *response->mutable_dossier() = *std::move(submitted);
     return absl::OkStatus();
   });
 }
@@ -68,7 +108,14 @@ grpc::ServerUnaryReactor* DossierServiceImpl::GetDossier(grpc::CallbackServerCon
                                                          const GetDossierRequest* request,
                                                          GetDossierResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
-    ONESTOP_ASSIGN_OR_RETURN(*response->mutable_dossier(), manager_->Get(request->code()));
+    const auth::CallInfo call{.rpc = "GetDossier", .dossier_code = request->code()};
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             guard_->Authenticate(*context, call));
+    ONESTOP_ASSIGN_OR_RETURN(Dossier dossier, manager_->Get(request->code()));
+    ONESTOP_RETURN_IF_ERROR(guard_->Authorize(principal, core::Permission::kGetDossier,
+                                              core::DossierAgencies(dossier), call));
+    MaskFor(principal, &dossier);
+    *response->mutable_dossier() = std::move(dossier);
     return absl::OkStatus();
   });
 }
@@ -77,7 +124,25 @@ grpc::ServerUnaryReactor* DossierServiceImpl::ListDossiers(grpc::CallbackServerC
                                                            const ListDossiersRequest* request,
                                                            ListDossiersResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
-    ONESTOP_ASSIGN_OR_RETURN(*response, manager_->List(*request));
+    const auth::CallInfo call{.rpc = "ListDossiers", .agency_code = request->agency_code()};
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             guard_->Authenticate(*context, call));
+    std::optional<std::vector<std::string>> scope;
+    if (!request->agency_code().empty()) {
+      // The filter's subtree lies inside the caller's scope once its root does.
+      ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeNamedAgency(
+          principal, core::Permission::kListDossiers, request->agency_code(), call));
+    } else {
+      ONESTOP_RETURN_IF_ERROR(
+          guard_->Authorize(principal, core::Permission::kListDossiers, {}, call));
+      const std::shared_ptr<const core::Catalogue> catalogue = manager_->catalogue();
+      std::vector<std::string> visible =
+          core::VisibleAgencies(principal, core::Permission::kListDossiers, *catalogue);
+      // A province-wide reader needs no filter (and no IN list of every code).
+      if (visible.size() < catalogue->agencies().size()) scope = std::move(visible);
+    }
+    ONESTOP_ASSIGN_OR_RETURN(*response, manager_->List(*request, scope));
+    for (Dossier& dossier : *response->mutable_dossiers()) MaskFor(principal, &dossier);
     return absl::OkStatus();
   });
 }

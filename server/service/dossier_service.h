@@ -1,9 +1,21 @@
-// gRPC handlers for onestop.v1.DossierService: translate requests into
-// DossierManager calls on the executor and map errors. No business logic.
+// gRPC handlers for onestop.v1.DossierService: check the caller (AccessGuard:
+// authenticate, authorize on the dossier's agencies, audit), translate
+// requests into DossierManager calls on the executor, mask personal data the
+// caller may not see, and map errors. No business logic.
+//
+// Order for an action on a dossier: authenticate (UNAUTHENTICATED), read the
+// dossier (NOT_FOUND — an authenticated caller may learn that a code exists,
+// never its content), authorize on its receiving, holder, deciding and stage
+// agencies or, when the request names an acting agency, on that agency
+// (PERMISSION_DENIED), then act as the principal and audit the outcome.
 #ifndef ONESTOP_SERVER_SERVICE_DOSSIER_SERVICE_H_
 #define ONESTOP_SERVER_SERVICE_DOSSIER_SERVICE_H_
 
+#include <utility>
+
 #include "onestop/v1/dossier_service.grpc.pb.h"
+#include "server/core/authorization.h"
+#include "server/service/auth/access_guard.h"
 #include "server/service/dossier_manager.h"
 #include "server/service/executor.h"
 
@@ -11,9 +23,11 @@ namespace onestop::service {
 
 class DossierServiceImpl final : public onestop::v1::DossierService::CallbackService {
  public:
-  // `manager` and `executor` are not owned and must outlive the server.
-  DossierServiceImpl(DossierManager* manager, Executor* executor)
-      : manager_(manager), executor_(executor) {}
+  // `manager`, `executor` and `guard` are not owned and must outlive the
+  // server.
+  DossierServiceImpl(DossierManager* manager, Executor* executor,
+                     const auth::AccessGuard* guard, core::PrivacyPolicy privacy)
+      : manager_(manager), executor_(executor), guard_(guard), privacy_(std::move(privacy)) {}
 
   grpc::ServerUnaryReactor* SubmitDossier(grpc::CallbackServerContext* context,
                                           const onestop::v1::SubmitDossierRequest* request,
@@ -78,8 +92,13 @@ class DossierServiceImpl final : public onestop::v1::DossierService::CallbackSer
                                 const Request* request, Response* response,
                                 onestop::v1::ActionKind kind, Fill fill);
 
+  // Masks the applicant's numbers unless the principal may see them.
+  void MaskFor(const core::Principal& principal, onestop::v1::Dossier* dossier) const;
+
   DossierManager* const manager_;
   Executor* const executor_;
+  const auth::AccessGuard* const guard_;
+  const core::PrivacyPolicy privacy_;
 };
 
 }  // namespace onestop::service

@@ -18,7 +18,9 @@
 namespace onestop::service {
 
 struct ExecutorOptions {
-  int threads = 8;
+  // Writers block here until their group commit lands: enough threads to
+  // fill a batch (docs/PERFORMANCE.md).
+  int threads = 32;
   // Tasks waiting beyond this are refused by TrySubmit.
   size_t max_queued = 4096;
 };

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "server/core/authorization.h"
 #include "server/core/validation.h"
 #include "server/service/status_mapping.h"
 #include "server/util/error_info.h"
@@ -157,6 +158,8 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
   }
 
   grpc::Status Serve() {
+    absl::StatusOr<WatchAccess> access = service_->gate_(*context_, request_);
+    if (!access.ok()) return ToGrpcStatus(access.status());
     const std::shared_ptr<const core::Catalogue> catalogue = service_->catalogue_();
     if (grpc::Status status = Validate(*catalogue); !status.ok()) return status;
     const absl::flat_hash_set<int> actions(request_.filter().actions().begin(),
@@ -197,6 +200,8 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
         if (Stopping()) return StopStatus();
         position = event.revision() + 1;
         if (!Matches(*catalogue, actions, event)) continue;
+        if (access->may_see && !access->may_see(event.dossier())) continue;
+        if (access->mask_personal_data) core::MaskPersonalData(event.mutable_dossier());
         WatchEventsResponse response;
         *response.mutable_event() = std::move(event);
         if (!Write(response)) return StopStatus();
@@ -226,8 +231,13 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
 };
 
 FeedServiceImpl::FeedServiceImpl(storage::DossierStore* store, storage::FeedNotifier* notifier,
-                                 CatalogueSource catalogue, const FeedOptions& options)
-    : store_(store), notifier_(notifier), catalogue_(std::move(catalogue)), options_(options) {
+                                 CatalogueSource catalogue, WatchGate gate,
+                                 const FeedOptions& options)
+    : store_(store),
+      notifier_(notifier),
+      catalogue_(std::move(catalogue)),
+      gate_(std::move(gate)),
+      options_(options) {
   compactor_ = std::thread([this] { CompactorLoop(); });
 }
 

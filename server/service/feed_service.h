@@ -53,15 +53,32 @@ struct FeedOptions {
   int max_watches = 1000;
 };
 
+// What one watcher may see, decided once when its watch starts.
+struct WatchAccess {
+  // False for a dossier whose events the watcher may not see (they are
+  // skipped like filtered ones; progress still advances). Null: every one.
+  std::function<bool(const onestop::v1::Dossier&)> may_see;
+  // Mask the applicant's ID and phone numbers in delivered snapshots.
+  bool mask_personal_data = false;
+  // Held for the life of the watch (e.g. a per-principal stream slot).
+  std::shared_ptr<void> hold;
+};
+
+// Admits a watch: authenticates and authorizes its caller (UNAUTHENTICATED,
+// PERMISSION_DENIED, RESOURCE_EXHAUSTED end the stream at once). Runs on the
+// watch's own thread, so it may block.
+using WatchGate = std::function<absl::StatusOr<WatchAccess>(
+    const grpc::CallbackServerContext& context, const onestop::v1::WatchEventsRequest& request)>;
+
 class FeedServiceImpl final : public onestop::v1::FeedService::CallbackService {
  public:
   // Returns the catalogue in force (for agency subtrees); never null.
   using CatalogueSource = std::function<std::shared_ptr<const core::Catalogue>()>;
 
   // Starts the compactor thread. `store` should be the decorated store
-  // whose writes publish to `notifier`.
+  // whose writes publish to `notifier`. `gate` admits each watch (required).
   FeedServiceImpl(storage::DossierStore* store, storage::FeedNotifier* notifier,
-                  CatalogueSource catalogue, const FeedOptions& options);
+                  CatalogueSource catalogue, WatchGate gate, const FeedOptions& options);
   // Calls Shutdown() and joins the compactor. Every watch must be done
   // (the gRPC server shut down and waited) before destruction.
   ~FeedServiceImpl() override;
@@ -99,6 +116,7 @@ class FeedServiceImpl final : public onestop::v1::FeedService::CallbackService {
   storage::DossierStore* const store_;
   storage::FeedNotifier* const notifier_;
   const CatalogueSource catalogue_;
+  const WatchGate gate_;
   const FeedOptions options_;
 
   mutable absl::Mutex mu_;

@@ -4,9 +4,12 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
 
+#include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +40,42 @@ class ControlledClockInterceptorFactory final
   }
 };
 
+// Admits a WatchEvents call: authenticated, allowed to watch (on the
+// filter's agency if it names one), within the per-principal stream limit;
+// sees the dossiers of its visible agencies, masked unless its roles may
+// see personal numbers. The scope is fixed when the watch starts.
+WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* streams,
+                       auth::CatalogueSource catalogue_source, core::PrivacyPolicy privacy) {
+  return [=](const grpc::CallbackServerContext& context,
+             const onestop::v1::WatchEventsRequest& request) -> absl::StatusOr<WatchAccess> {
+    const auth::CallInfo call{.rpc = "WatchEvents", .agency_code = request.filter().agency_code()};
+    absl::StatusOr<core::Principal> principal = guard->Authenticate(context, call);
+    if (!principal.ok()) return principal.status();
+    if (absl::Status allowed = guard->AuthorizeNamedAgency(
+            *principal, core::Permission::kWatchEvents, request.filter().agency_code(), call);
+        !allowed.ok()) {
+      return allowed;
+    }
+    absl::StatusOr<std::unique_ptr<auth::StreamLease>> lease = streams->Acquire(principal->id);
+    if (!lease.ok()) return lease.status();
+    WatchAccess access;
+    access.hold = std::shared_ptr<auth::StreamLease>(std::move(*lease));
+    access.mask_personal_data = !core::MaySeePersonalData(*principal, privacy);
+    const std::shared_ptr<const core::Catalogue> catalogue = catalogue_source();
+    std::vector<std::string> visible =
+        core::VisibleAgencies(*principal, core::Permission::kWatchEvents, *catalogue);
+    if (visible.size() < catalogue->agencies().size()) {
+      auto codes = std::make_shared<const absl::flat_hash_set<std::string>>(visible.begin(),
+                                                                            visible.end());
+      access.may_see = [codes](const onestop::v1::Dossier& dossier) {
+        return codes->contains(dossier.receiving_agency_code()) ||
+               codes->contains(dossier.holder_agency_code());
+      };
+    }
+    return access;
+  };
+}
+
 // Splits "HOST:PORT" / "[v6]:PORT"; false if malformed.
 bool SplitHostPort(const std::string& address, std::string* host, int* port) {
   const size_t colon = address.rfind(':');
@@ -52,13 +91,6 @@ bool SplitHostPort(const std::string& address, std::string* host, int* port) {
 
 }  // namespace
 
-bool IsLoopbackAddress(const std::string& host_port) {
-  std::string host;
-  int port;
-  if (!SplitHostPort(host_port, &host, &port)) return false;
-  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-}
-
 absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
     const ServerOptions& options, ServerDependencies deps) {
   std::string host;
@@ -67,6 +99,14 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "--listen: \"", options.listen, "\" is not HOST:PORT (e.g. 127.0.0.1:7600)"));
   }
+  if (deps.store == nullptr || deps.security_store == nullptr) {
+    return absl::InvalidArgumentError("the server needs a dossier store and a security store");
+  }
+  auth::TransportOptions transport = options.transport;
+  transport.listen_address = options.listen;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      auth::ServerCredentialsFor(transport);
+  if (!credentials.ok()) return credentials.status();
   std::unique_ptr<OnestopServer> server(new OnestopServer());
   absl::StatusOr<int64_t> last_revision = deps.store->LastRevision();
   if (!last_revision.ok()) return last_revision.status();
@@ -82,21 +122,42 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   server->executor_ = std::make_unique<Executor>(options.executor);
   server->manager_ = std::make_unique<DossierManager>(server->store_.get(), deps.catalogue,
                                                       deps.clock, options.manager);
-  server->dossier_service_ =
-      std::make_unique<DossierServiceImpl>(server->manager_.get(), server->executor_.get());
-  server->catalogue_service_ = std::make_unique<CatalogueServiceImpl>(server->manager_.get());
-  server->admin_service_ = std::make_unique<AdminServiceImpl>(
-      deps.clock, deps.controlled_clock, server->manager_.get(), server->executor_.get(),
-      deps.admin_hooks);
+  // Who calls: every handler asks the guard before it works.
+  server->authenticator_ = std::make_unique<auth::Authenticator>(
+      deps.security_store, deps.clock, options.authentication);
+  server->guard_ = std::make_unique<auth::AccessGuard>(
+      server->authenticator_.get(), deps.security_store, current_catalogue, deps.clock);
+  server->lookup_limiter_ = std::make_unique<auth::RateLimiter>(deps.clock, options.lookup_rate);
+  server->stream_limiter_ = std::make_unique<auth::StreamLimiter>(options.streams);
+  const auth::AccessGuard* guard = server->guard_.get();
+  Executor* executor = server->executor_.get();
   DossierManager* manager = server->manager_.get();
+
+  server->dossier_service_ =
+      std::make_unique<DossierServiceImpl>(manager, executor, guard, options.privacy);
+  server->catalogue_service_ = std::make_unique<CatalogueServiceImpl>(manager, executor, guard);
+  server->admin_service_ = std::make_unique<AdminServiceImpl>(
+      deps.clock, deps.controlled_clock, manager, executor, guard, deps.admin_hooks);
   server->feed_service_ = std::make_unique<FeedServiceImpl>(
-      server->store_.get(), server->notifier_.get(), [manager] { return manager->catalogue(); },
+      server->store_.get(), server->notifier_.get(), current_catalogue,
+      WatchGateFor(guard, server->stream_limiter_.get(), current_catalogue, options.privacy),
       options.feed);
 
   server->reporter_ = std::make_unique<CompletionReporter>(server->store_.get(),
                                                            current_catalogue, options.report);
-  server->report_service_ =
-      std::make_unique<ReportServiceImpl>(server->reporter_.get(), server->executor_.get());
+  server->report_service_ = std::make_unique<ReportServiceImpl>(server->reporter_.get(), executor,
+                                                                guard, current_catalogue);
+  server->security_service_ = std::make_unique<auth::SecurityServiceImpl>(
+      guard, deps.security_store, current_catalogue, deps.clock, executor, options.tokens);
+  if (deps.blob_store != nullptr) {
+    DocumentServiceOptions documents = options.documents;
+    documents.privacy = options.privacy;
+    server->document_service_ = std::make_unique<DocumentServiceImpl>(
+        manager, deps.blob_store, guard, executor, std::move(documents));
+  }
+  server->citizen_service_ = std::make_unique<auth::CitizenServiceImpl>(
+      [manager](const std::string& code) { return manager->Get(code); },
+      server->lookup_limiter_.get(), executor);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -104,12 +165,15 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   // A second daemon on the same port must fail loudly, not share it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(server->dossier_service_.get());
   builder.RegisterService(server->catalogue_service_.get());
   builder.RegisterService(server->admin_service_.get());
   builder.RegisterService(server->feed_service_.get());
   builder.RegisterService(server->report_service_.get());
+  builder.RegisterService(server->security_service_.get());
+  builder.RegisterService(server->citizen_service_.get());
+  if (server->document_service_) builder.RegisterService(server->document_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   if (deps.controlled_clock != nullptr) {
     creators.push_back(std::make_unique<ControlledClockInterceptorFactory>());

@@ -15,17 +15,26 @@
 #include "absl/time/time.h"
 #include "server/core/catalogue.h"
 #include "server/service/admin_service.h"
+#include "server/core/authorization.h"
 #include "server/service/aggregating_dossier_store.h"
+#include "server/service/auth/access_guard.h"
+#include "server/service/auth/authenticator.h"
+#include "server/service/auth/limits.h"
+#include "server/service/auth/security_service.h"
+#include "server/service/auth/transport.h"
 #include "server/service/catalogue_service.h"
 #include "server/service/dossier_manager.h"
+#include "server/service/document_service.h"
 #include "server/service/dossier_service.h"
 #include "server/service/executor.h"
 #include "server/service/feed_service.h"
 #include "server/service/report_service.h"
 #include "server/util/clock.h"
+#include "storage/blobs/blob_store.h"
 #include "storage/dossier_store.h"
 #include "storage/feed_notifier.h"
 #include "storage/notifying_dossier_store.h"
+#include "storage/security/security_store.h"
 
 namespace onestop::service {
 
@@ -40,11 +49,32 @@ struct ServerOptions {
   ReportOptions report;
   // Largest request accepted, in bytes.
   int max_receive_message_bytes = 4 << 20;
+  // TLS (the default: certificate and key files required) or, on loopback
+  // only, plain text. `listen_address` is taken from `listen`.
+  auth::TransportOptions transport;
+  // Client certificates standing for principals (mutual TLS).
+  auth::AuthenticatorOptions authentication;
+  // Which roles see applicants' ID and phone numbers unmasked.
+  core::PrivacyPolicy privacy;
+  // The citizens' lookup: a token bucket per client address.
+  auth::RateLimiterOptions lookup_rate;
+  // Concurrent WatchEvents streams per principal.
+  auth::StreamLimiterOptions streams;
+  // Token lifetimes.
+  auth::SecurityServiceOptions tokens;
+  // Digitised components: size limit, MIME allow list, the DATA_LOSS hook
+  // (its privacy policy is `privacy` above).
+  DocumentServiceOptions documents;
 };
 
 // Dependencies the server uses but does not own; all must outlive it.
 struct ServerDependencies {
   storage::DossierStore* store = nullptr;
+  // Tokens and the audit log (required).
+  storage::SecurityStore* security_store = nullptr;
+  // Document blobs; null: DocumentService is not served (tests that do not
+  // need it).
+  storage::BlobStore* blob_store = nullptr;
   std::shared_ptr<const core::Catalogue> catalogue;
   const Clock* clock = nullptr;
   // The same object as `clock` under --clock=controlled, else null. When
@@ -62,7 +92,9 @@ struct ServerDependencies {
 class OnestopServer {
  public:
   // Builds and starts the server. UNAVAILABLE if the address cannot be
-  // bound (e.g. in use), INVALID_ARGUMENT for a malformed address; the
+  // bound (e.g. in use), INVALID_ARGUMENT for a malformed address or a
+  // transport refused by auth::CheckTransport (plain text off loopback),
+  // FAILED_PRECONDITION for an unreadable TLS file; the
   // store's errors if its last revision cannot be read. Composes
   // deps.store with AggregatingDossierStore (report counters in each
   // write's transaction) under NotifyingDossierStore (every write wakes
@@ -100,6 +132,10 @@ class OnestopServer {
   // aggregating_store_ decorated to publish each write's revision to notifier_.
   std::unique_ptr<storage::NotifyingDossierStore> store_;
   std::unique_ptr<DossierManager> manager_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<auth::AccessGuard> guard_;
+  std::unique_ptr<auth::RateLimiter> lookup_limiter_;
+  std::unique_ptr<auth::StreamLimiter> stream_limiter_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<DossierServiceImpl> dossier_service_;
   std::unique_ptr<CatalogueServiceImpl> catalogue_service_;
@@ -107,14 +143,14 @@ class OnestopServer {
   std::unique_ptr<FeedServiceImpl> feed_service_;
   std::unique_ptr<CompletionReporter> reporter_;
   std::unique_ptr<ReportServiceImpl> report_service_;
+  std::unique_ptr<auth::SecurityServiceImpl> security_service_;
+  std::unique_ptr<auth::CitizenServiceImpl> citizen_service_;
+  std::unique_ptr<DocumentServiceImpl> document_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
   bool shut_down_ = false;
 };
-
-// True for 127.0.0.0/8, ::1 and "localhost" (HOST of a HOST:PORT address).
-bool IsLoopbackAddress(const std::string& host_port);
 
 }  // namespace onestop::service
 

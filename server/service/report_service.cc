@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "server/core/report.h"
 #include "server/service/unary_call.h"
@@ -37,7 +38,20 @@ absl::StatusOr<onestop::v1::GetCompletionReportResponse> CompletionReporter::Get
 grpc::ServerUnaryReactor* ReportServiceImpl::GetCompletionReport(
     grpc::CallbackServerContext* context, const onestop::v1::GetCompletionReportRequest* request,
     onestop::v1::GetCompletionReportResponse* response) {
-  return RunUnary(context, executor_, [this, request, response]() -> absl::Status {
+  return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
+    const auth::CallInfo call{.rpc = "GetCompletionReport", .agency_code = request->agency_code()};
+    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+                             guard_->Authenticate(*context, call));
+    ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeNamedAgency(
+        principal, core::Permission::kGetCompletionReport, request->agency_code(), call));
+    if (request->agency_code().empty() && !request->level().empty()) {
+      // A report over a level needs every agency of it, each on its own.
+      for (const onestop::v1::Agency& agency : catalogue_()->agencies()) {
+        if (agency.level() != request->level()) continue;
+        ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
+            principal, core::Permission::kGetCompletionReport, {agency.code()}, call));
+      }
+    }
     ONESTOP_ASSIGN_OR_RETURN(*response, reporter_->GetCompletionReport(*request));
     return absl::OkStatus();
   });

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "onestop/v1/report_service.grpc.pb.h"
 #include "server/core/catalogue.h"
+#include "server/service/auth/access_guard.h"
 #include "server/service/executor.h"
 #include "storage/dossier_store.h"
 
@@ -46,11 +47,14 @@ class CompletionReporter {
   const ReportOptions options_;
 };
 
+// The caller needs get_completion_report (supervisors) on the report's
+// agency, or — for a report over a level — on every agency of that level.
 class ReportServiceImpl final : public onestop::v1::ReportService::CallbackService {
  public:
-  // `reporter` and `executor` are not owned and must outlive the server.
-  ReportServiceImpl(const CompletionReporter* reporter, Executor* executor)
-      : reporter_(reporter), executor_(executor) {}
+  // None owned; all must outlive the server.
+  ReportServiceImpl(const CompletionReporter* reporter, Executor* executor,
+                    const auth::AccessGuard* guard, auth::CatalogueSource catalogue)
+      : reporter_(reporter), executor_(executor), guard_(guard), catalogue_(std::move(catalogue)) {}
 
   grpc::ServerUnaryReactor* GetCompletionReport(
       grpc::CallbackServerContext* context,
@@ -60,6 +64,8 @@ class ReportServiceImpl final : public onestop::v1::ReportService::CallbackServi
  private:
   const CompletionReporter* const reporter_;
   Executor* const executor_;
+  const auth::AccessGuard* const guard_;
+  const auth::CatalogueSource catalogue_;
 };
 
 }  // namespace onestop::service

@@ -39,11 +39,6 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// The acting person from the `onestop-actor` metadata ("anonymous" if
-// absent); INVALID_ARGUMENT if longer than 128 bytes or not UTF-8.
-// Authenticated principals replace this in the security issue.
-absl::StatusOr<std::string> ActorFrom(const grpc::CallbackServerContext& context);
-
 }  // namespace onestop::service
 
 #endif  // ONESTOP_SERVER_SERVICE_UNARY_CALL_H_

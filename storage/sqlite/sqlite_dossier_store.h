@@ -16,12 +16,35 @@
 //                                                  report counters per day
 //                                                  and month
 //                                                  (storage/counter_buckets.h)
-// Each Create/Update is one `BEGIN IMMEDIATE … COMMIT` transaction covering
-// the dossier row, its history row, its event row, the code counter, the
-// idempotency record and the write's counter deltas; any failure rolls all
-// of them back. Opening a version-1 file migrates it to version 2 (an
-// empty report_counters table: counters start at zero, see
-// docs/REPORTS.md "Existing databases").
+// Every Create/Update commits, in one transaction, the dossier row, its
+// history row, its event row, the code counter, the idempotency record and
+// the write's counter deltas; a write that fails changes none of them.
+// Opening a version-1 file migrates it to version 2 (an empty
+// report_counters table: counters start at zero, see docs/REPORTS.md
+// "Existing databases").
+//
+// Group commit (issue #8, docs/PERFORMANCE.md). One writer thread owns the
+// write connection. Create/Update validate their argument, enqueue the
+// write and block until it is answered. The writer takes everything queued
+// (at most SqliteOptions::max_batch_writes), runs `BEGIN IMMEDIATE`, applies
+// each write inside its own `SAVEPOINT` — a write that fails (stale etag,
+// duplicate request id, constraint, …) is rolled back to its savepoint and
+// answered with its own error, the others are unaffected — then `COMMIT`s
+// once (one fsync for the whole batch) and only then answers every write
+// of the batch. If BEGIN or COMMIT fails, or SQLite rolls the transaction
+// back by itself mid-batch (a full disk, an I/O error), every write of the
+// batch that had not failed on its own gets that error: nothing is
+// acknowledged that was not committed. Writes are applied in queue order,
+// so revisions, code sequences and commit order agree as before. The
+// counter deltas of the batch's successful writes are merged and written
+// once per counter row just before the COMMIT, in the same transaction.
+//
+// Reads (Get, List, FindRequest, ReadEvents, LastRevision, FirstRevision,
+// SumCounters) go to a pool of read-only connections (WAL readers never
+// wait for the writer); each read starts a fresh snapshot, so it sees every
+// write acknowledged before it started and never a write whose COMMIT has
+// not returned. ":memory:" cannot be shared between connections: there the
+// reads use the write connection between batches.
 //
 // Errors, in addition to those of DossierStore:
 //   INVALID_ARGUMENT  an empty code prefix, a history entry whose sequence
@@ -32,18 +55,19 @@
 //   anything else → INTERNAL with SQLite's generic text for the code
 //   (never SQL text or row values).
 //
-// Thread safety: all methods are thread-safe. For now the store uses ONE
-// connection serialized by a mutex, so calls run one at a time; a reader
-// pool and group commit belong to the performance work. Calls block on disk
-// I/O (synchronous=FULL fsyncs every commit): keep them off gRPC reactor
-// threads.
+// Thread safety: all methods are thread-safe. Calls block on disk I/O
+// (synchronous=FULL fsyncs every commit; a write waits for the commit of
+// its batch): keep them off gRPC reactor threads.
 #ifndef ONESTOP_STORAGE_SQLITE_SQLITE_DOSSIER_STORE_H_
 #define ONESTOP_STORAGE_SQLITE_SQLITE_DOSSIER_STORE_H_
 
+#include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -88,6 +112,50 @@ struct SqliteOptions {
   // How long a statement waits for a lock held by another connection
   // (another process) before failing with UNAVAILABLE.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Read-only connections in the reader pool, ≥ 1 (ignored for ":memory:").
+  // A read waits for a free one; reads are short, so a few serve many
+  // executor threads.
+  int read_connections = 4;
+  // Most writes the writer commits in one transaction, ≥ 1. Larger batches
+  // amortize the fsync further but hold the write lock longer.
+  int max_batch_writes = 256;
+};
+
+// Group-commit statistics since Open (for metrics and tests), read with
+// SqliteDossierStore::GetCommitStats(). A batch is one transaction of the
+// writer thread; CompactEvents runs outside batches and is not counted.
+struct CommitStats {
+  // Buckets of batch_size_histogram: bucket i counts batches of
+  // [2^i, 2^(i+1)) writes (1, 2–3, 4–7, …, 256–511); the last is open.
+  static constexpr int kBatchSizeBuckets = 10;
+
+  // Batches run (committed or failed).
+  int64_t batches = 0;
+  // Writes answered by the writer, whatever the outcome.
+  int64_t writes = 0;
+  // Writes answered with an error (their own, or their batch's).
+  int64_t failed_writes = 0;
+  // Batches whose transaction failed as a whole (BEGIN, COMMIT, or a
+  // rollback by SQLite): every write in it that had not failed on its own
+  // got that error.
+  int64_t failed_batches = 0;
+  // Writes in the most recent batch, and in the largest so far.
+  int last_batch_size = 0;
+  int max_batch_size = 0;
+  std::array<int64_t, kBatchSizeBuckets> batch_size_histogram = {};
+  // Time spent in `COMMIT` (the fsync, with synchronous=FULL): sum and max.
+  absl::Duration total_commit_time = absl::ZeroDuration();
+  absl::Duration max_commit_time = absl::ZeroDuration();
+  // Time from `BEGIN` to the end of `COMMIT` (applying the writes plus the
+  // commit): sum and max. A write's store latency is at most the time it
+  // waited in the queue plus its batch's time.
+  absl::Duration total_batch_time = absl::ZeroDuration();
+  absl::Duration max_batch_time = absl::ZeroDuration();
+  // At the time of the call: writes queued and not yet taken by the
+  // writer, and writes submitted and not yet answered (queued or in the
+  // running batch).
+  int64_t queued_writes = 0;
+  int64_t unanswered_writes = 0;
 };
 
 // The connection settings in force, read back from SQLite (for start-up
@@ -115,8 +183,10 @@ class SqliteDossierStore final : public DossierStore {
   // Then it applies the pragmas (journal_mode=WAL, synchronous per `durability`,
   // foreign_keys=ON, busy_timeout), verifies the file per
   // `integrity_check`, and migrates the schema to kSchemaVersion in one
-  // transaction. Errors, each naming the path and SQLite's message:
-  //   INVALID_ARGUMENT    empty path
+  // transaction; then it opens the reader connections and starts the writer
+  // thread. Errors, each naming the path and SQLite's message:
+  //   INVALID_ARGUMENT    empty path, read_connections or max_batch_writes
+  //                       below 1
   //   FAILED_PRECONDITION another store (in this or another process) has the
   //                       file open: "database X is in use by another
   //                       onestopd (pid N)"; the lock file cannot be
@@ -128,10 +198,20 @@ class SqliteDossierStore final : public DossierStore {
   //   INTERNAL            any other SQLite failure
   static absl::StatusOr<std::unique_ptr<SqliteDossierStore>> Open(const SqliteOptions& options);
 
+  // Stops taking writes (a Create/Update that starts now fails with
+  // UNAVAILABLE), lets the writer commit and answer every write already
+  // queued, joins it, then closes the connections (the writer's last: a
+  // clean close checkpoints the WAL into the database file). Calls already
+  // blocked in Create/Update return normally; no new call may start once
+  // the destructor has returned.
   ~SqliteDossierStore() override;
   SqliteDossierStore(const SqliteDossierStore&) = delete;
   SqliteDossierStore& operator=(const SqliteDossierStore&) = delete;
 
+  // Create and Update validate `write` on the calling thread, then queue it
+  // for the writer and block until the batch holding it has committed (or
+  // failed). `write` (and `write.before`) are only read until they return.
+  // Besides the DossierStore errors: UNAVAILABLE if the store is closing.
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) override;
@@ -143,7 +223,8 @@ class SqliteDossierStore final : public DossierStore {
   absl::StatusOr<int64_t> LastRevision() override;
   absl::StatusOr<int64_t> FirstRevision() override;
   // Deletes in chunks of kCompactionChunk events, one write transaction
-  // each, so writers wait at most one chunk.
+  // each on the write connection between the writer's batches, so writes
+  // wait at most one chunk.
   absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) override;
   // One read transaction (a consistent snapshot); per series and range one
   // indexed statement over at most three bucket runs.
@@ -152,8 +233,11 @@ class SqliteDossierStore final : public DossierStore {
   // Events deleted per transaction by CompactEvents.
   static constexpr int64_t kCompactionChunk = 10000;
 
-  // The connection settings in force. INTERNAL if SQLite fails.
+  // The write connection's settings in force. INTERNAL if SQLite fails.
   absl::StatusOr<SqliteSettings> Settings();
+
+  // A snapshot of the group-commit statistics. Never blocks on I/O.
+  CommitStats GetCommitStats() const;
 
   // Writes a consistent online copy of the database to `destination` (a new
   // file; an existing one is replaced) with SQLite's backup API, reading
@@ -166,14 +250,61 @@ class SqliteDossierStore final : public DossierStore {
   absl::Status Backup(const std::string& destination);
 
  private:
-  SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
-                     std::unique_ptr<sqlite_internal::Connection> connection);
+  // One queued Create or Update; lives on the calling thread's stack until
+  // `done` is notified. Defined in the .cc file.
+  struct PendingWrite;
+  // A connection lent to one read (defined in the .cc file).
+  class ReadLease;
 
-  // Declared first: released after the connection closes. Null for
+  SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
+                     std::unique_ptr<sqlite_internal::Connection> writer,
+                     std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
+                     int max_batch_writes);
+
+  // Queues `write`, blocks until the writer has answered it, and returns
+  // its result.
+  absl::StatusOr<onestop::v1::Dossier> Submit(PendingWrite& write);
+  // The writer thread's body: runs batches until closing and drained.
+  void WriterLoop();
+  // Applies `batch` in one transaction and stores each write's result
+  // (does not notify).
+  void RunBatch(const std::vector<PendingWrite*>& batch);
+  bool HasWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return !queue_.empty() || closing_;
+  }
+  bool HasIdleReader() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_) {
+    return !idle_readers_.empty();
+  }
+
+  // Declared first: released after every connection has closed. Null for
   // ":memory:".
   const std::unique_ptr<sqlite_internal::LockFile> lock_;
-  absl::Mutex mu_;
-  const std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+  const int max_batch_writes_;
+
+  // The write connection: the writer thread holds write_mu_ for each whole
+  // batch (BEGIN … COMMIT); CompactEvents, Settings and Backup take it
+  // between batches, and for ":memory:" so do the reads.
+  mutable absl::Mutex write_mu_;
+  const std::unique_ptr<sqlite_internal::Connection> writer_ ABSL_GUARDED_BY(write_mu_);
+
+  // The reader pool (empty for ":memory:"). `readers_` owns them and is
+  // fixed after construction; `idle_readers_` are those not lent out.
+  const std::vector<std::unique_ptr<sqlite_internal::Connection>> readers_;
+  absl::Mutex pool_mu_;
+  std::vector<sqlite_internal::Connection*> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
+
+  // Writes waiting for the writer, oldest first.
+  mutable absl::Mutex queue_mu_;
+  std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+  // Queued plus in the running batch.
+  int64_t unanswered_ ABSL_GUARDED_BY(queue_mu_) = 0;
+
+  mutable absl::Mutex stats_mu_;
+  CommitStats stats_ ABSL_GUARDED_BY(stats_mu_);
+
+  // Started last in the constructor, joined first in the destructor.
+  std::thread writer_thread_;
 };
 
 }  // namespace onestop::storage

@@ -111,11 +111,14 @@ absl::string_view Statement::ColumnBlob(int column) const {
                            static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
+                                                             OpenMode mode) {
   sqlite3* db = nullptr;
   // NOMUTEX: the owner serializes all use of the connection.
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int flags = (mode == OpenMode::kReadOnly ? SQLITE_OPEN_READONLY
+                                                 : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                    SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);

@@ -1,9 +1,10 @@
 // Thin RAII helpers over the SQLite 3 C API, private to storage/sqlite/.
 //
 // Connection owns one sqlite3* and a cache of prepared statements; Statement
-// borrows a cached statement and resets it when it goes out of scope.
-// Neither is thread-safe: the owner serializes all use (SqliteDossierStore
-// holds its mutex around every call).
+// borrows a cached statement and resets it when it goes out of scope (so no
+// statement keeps a read snapshot open after use). Neither is thread-safe:
+// the owner serializes all use of one connection (SqliteDossierStore gives
+// each connection to one thread at a time).
 #ifndef ONESTOP_STORAGE_SQLITE_SQLITE_UTIL_H_
 #define ONESTOP_STORAGE_SQLITE_SQLITE_UTIL_H_
 
@@ -74,12 +75,22 @@ class Statement {
   int bind_rc_ = SQLITE_OK;
 };
 
+// How Connection::Open opens the file.
+enum class OpenMode {
+  // Read-write, creating the file if absent.
+  kReadWrite,
+  // Read-only; the file must exist. For reader connections of a WAL
+  // database whose writer connection is already open.
+  kReadOnly,
+};
+
 // One open database connection.
 class Connection {
  public:
-  // Opens (creating if absent) `path` read-write with extended result codes.
-  // FAILED_PRECONDITION naming the path and SQLite's message on failure.
-  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path);
+  // Opens `path` per `mode` with extended result codes. FAILED_PRECONDITION
+  // naming the path and SQLite's message on failure.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& path,
+                                                          OpenMode mode = OpenMode::kReadWrite);
 
   ~Connection();
   Connection(const Connection&) = delete;

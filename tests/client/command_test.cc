@@ -1,8 +1,10 @@
 // Runs onestopctl commands (parsed by CLI11 as main does) against a fake
-// DossierService in the same process.
+// DossierService in the same process. The security commands and the bearer
+// token have their own file: security_command_test.cc.
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "client/commands/command_context.h"
@@ -15,14 +17,23 @@
 namespace onestop::client {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
+// The `authorization` header of a call, or "(none)".
+std::string AuthorizationOf(const grpc::ServerContext& context) {
+  auto header = context.client_metadata().find(kAuthorizationMetadataKey);
+  if (header == context.client_metadata().end()) return "(none)";
+  return std::string(header->second.data(), header->second.size());
+}
+
 class FakeDossierService final : public v1::DossierService::Service {
  public:
-  grpc::Status GetDossier(grpc::ServerContext*,
+  grpc::Status GetDossier(grpc::ServerContext* context,
                           const v1::GetDossierRequest* request,
                           v1::GetDossierResponse* response) override {
+    authorizations.push_back(AuthorizationOf(*context));
     if (request->code() != "X-1") {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no dossier X-2");
     }
@@ -34,10 +45,7 @@ class FakeDossierService final : public v1::DossierService::Service {
                              const v1::AcceptDossierRequest* request,
                              v1::AcceptDossierResponse* response) override {
     last_accept = *request;
-    auto actor = context->client_metadata().find(kActorMetadataKey);
-    if (actor != context->client_metadata().end()) {
-      last_actor = std::string(actor->second.data(), actor->second.size());
-    }
+    authorizations.push_back(AuthorizationOf(*context));
     if (abort_next) {
       return grpc::Status(grpc::StatusCode::ABORTED, "etag 7 is stale");
     }
@@ -103,7 +111,8 @@ class FakeDossierService final : public v1::DossierService::Service {
   v1::ListDossiersRequest last_list;
   v1::AcceptDossierRequest last_accept;
   v1::SubmitDossierRequest last_submit;
-  std::string last_actor;
+  // One per GetDossier or AcceptDossier call, in order.
+  std::vector<std::string> authorizations;
 };
 
 class FakeCatalogueService final : public v1::CatalogueService::Service {
@@ -124,6 +133,12 @@ class FakeCatalogueService final : public v1::CatalogueService::Service {
   }
   v1::GetCalendarRequest last_calendar;
 };
+
+GlobalOptions InProcessOptions() {
+  GlobalOptions options;
+  options.server = "in-process";
+  return options;
+}
 
 class CommandTest : public ::testing::Test {
  protected:
@@ -151,28 +166,34 @@ class CommandTest : public ::testing::Test {
     app.parse(command_line, false);
     const Action* action = registry.Selected();
     if (action == nullptr) return absl::InternalError("no command selected");
-    GlobalOptions options;
-    options.server = "in-process";
-    options.actor = "hang";
-    CommandContext context(options,
+    CommandContext context(options_,
                            server_->InProcessChannel(grpc::ChannelArguments()),
                            out_, err_);
     return (*action)(context);
   }
 
+  GlobalOptions options_ = InProcessOptions();
   FakeDossierService service_;
   FakeCatalogueService catalogue_;
   std::unique_ptr<grpc::Server> server_;
   std::ostringstream out_, err_;
 };
 
-TEST_F(CommandTest, AcceptFetchesEtagAndSendsActorAndRequestId) {
+TEST_F(CommandTest, AcceptFetchesEtagAndSendsTheTokenAndRequestId) {
+  options_.token = "ost_desk-token";
   ASSERT_TRUE(Run("accept X-1 --note \"Đủ thành phần\"").ok());
   EXPECT_EQ(service_.last_accept.etag(), 7);
   EXPECT_EQ(service_.last_accept.note(), "Đủ thành phần");
   EXPECT_THAT(service_.last_accept.request_id(), MatchesRegex("[0-9a-f]{32}"));
-  EXPECT_EQ(service_.last_actor, "hang");
+  // Both calls, the read of the etag and the write, carry the token.
+  EXPECT_THAT(service_.authorizations,
+              ElementsAre("Bearer ost_desk-token", "Bearer ost_desk-token"));
   EXPECT_THAT(out_.str(), HasSubstr("X-1   RECEIVED (2)  000.00.31.H15"));
+}
+
+TEST_F(CommandTest, WithoutATokenNoAuthorizationIsSent) {
+  ASSERT_TRUE(Run("accept X-1").ok());
+  EXPECT_THAT(service_.authorizations, ElementsAre("(none)", "(none)"));
 }
 
 TEST_F(CommandTest, AcceptUsesGivenEtagAndRequestId) {

@@ -876,5 +876,45 @@ TEST(WorkflowNamesTest, NamesAndLabels) {
   EXPECT_EQ(ActionName(v1::ACTION_KIND_CONFIRM_PAYMENT), "confirm_payment");
 }
 
+// Digitised components (issue #13) along a real lifecycle: attaching never
+// changes the status, and follows documents.h's table.
+TEST_F(WorkflowTest, AttachComponentAlongTheLifecycle) {
+  auto attach = [&](const v1::Dossier& d, DocumentKind kind, absl::Time now) {
+    Action action = Make(v1::ACTION_KIND_ATTACH_COMPONENT);
+    ComponentDeclaration component;
+    component.component_type = kind == DocumentKind::kResult ? "ban_sao" : "ban_chinh";
+    component.file_name = "Bản chính giấy khai sinh.pdf";
+    component.mime_type = "application/pdf";
+    component.size_bytes = 52'000;
+    component.sha256 = std::string(64, '0');
+    component.kind = kind;
+    action.component = component;
+    return ApplyAction(d, action, *catalogue_, Ctx(now));
+  };
+  v1::Dossier d = NewDossierAt();
+  auto at_new = attach(d, DocumentKind::kApplicant, T0() + absl::Minutes(1));
+  ASSERT_THAT(at_new, IsOk());
+  EXPECT_EQ(at_new->dossier.status(), v1::DOSSIER_STATUS_NEW);
+  EXPECT_EQ(at_new->dossier.components(0).stage(), v1::COMPONENT_STAGE_RECEPTION);
+  d = Apply(at_new->dossier, Make(v1::ACTION_KIND_ACCEPT), T0() + absl::Minutes(2));
+  EXPECT_EQ(d.components_size(), 1);  // kept through later actions
+  auto at_received = attach(d, DocumentKind::kApplicant, T0() + absl::Minutes(3));
+  ASSERT_THAT(at_received, IsOk());
+  EXPECT_EQ(at_received->dossier.components(1).id(), "2");
+  d = Apply(at_received->dossier, Make(v1::ACTION_KIND_HAND_OVER), T0() + absl::Minutes(4));
+  EXPECT_THAT(attach(d, DocumentKind::kApplicant, T0() + absl::Minutes(5)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("PROCESSING")));
+  d = Apply(d, WellFormed(v1::ACTION_KIND_RECORD_DECISION), T0() + absl::Minutes(6));
+  d = Apply(d, Make(v1::ACTION_KIND_MARK_RESULT_READY), T0() + absl::Minutes(7));
+  auto result = attach(d, DocumentKind::kResult, T0() + absl::Minutes(8));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->dossier.components(2).stage(), v1::COMPONENT_STAGE_RESULT);
+  EXPECT_EQ(result->entry.from_status(), v1::DOSSIER_STATUS_RESULT_READY);
+  EXPECT_EQ(result->entry.to_status(), v1::DOSSIER_STATUS_RESULT_READY);
+  d = Apply(result->dossier, WellFormed(v1::ACTION_KIND_RETURN_RESULT), T0() + absl::Minutes(9));
+  EXPECT_THAT(attach(d, DocumentKind::kResult, T0() + absl::Minutes(10)),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("RETURNED")));
+}
+
 }  // namespace
 }  // namespace onestop::core

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_split.h"
 #include "onestop/v1/dossier.pb.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -30,16 +31,22 @@ class LifecycleE2eTest : public ::testing::Test {
     return {ONESTOPD_PATH,
             "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
             "--db=" + dir_.File("onestop.db"), "--listen=" + listen,
-            "--clock=controlled", "--clock-start=2020-01-06T08:00:00+07:00"};
+            "--clock=controlled", "--clock-start=2020-01-06T08:00:00+07:00",
+            "--insecure", "--bootstrap-token-file=" + dir_.File("admin.token")};
   }
 
   void StartDaemon() {
     ASSERT_TRUE(daemon_.Start(DaemonArgs())) << daemon_.error();
+    // The token lives in the database: one issue survives restarts.
+    if (token_.empty()) {
+      token_ = testing::MustToken(testing::IssueAllRolesToken(
+          daemon_.address(), dir_.File("admin.token"), "clerk.lienson"));
+    }
   }
 
   ProcessResult Ctl(std::vector<std::string> args) {
     std::vector<std::string> argv = {ONESTOPCTL_PATH, "--server=" + daemon_.address(),
-                                     "--actor=clerk.lienson"};
+                                     "--token=" + token_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -59,6 +66,7 @@ class LifecycleE2eTest : public ::testing::Test {
 
   testing::TempDir dir_;
   DaemonProcess daemon_;
+  std::string token_;
 };
 
 TEST_F(LifecycleE2eTest, FullLifecycleSurvivesRestart) {
@@ -152,7 +160,8 @@ TEST_F(LifecycleE2eTest, DaemonRefusesUnsafeOrBrokenStarts) {
   std::ofstream(bad_config) << "agencies { code: \"X\" level: \"nowhere\" }\n";
   DaemonProcess config_daemon;
   EXPECT_FALSE(config_daemon.Start({ONESTOPD_PATH, "--config=" + bad_config,
-                                    "--db=" + dir_.File("x.db"), "--listen=127.0.0.1:0"}));
+                                    "--db=" + dir_.File("x.db"), "--listen=127.0.0.1:0",
+                                    "--insecure"}));
   EXPECT_THAT(config_daemon.error(), HasSubstr("bad.textproto:1"));
 
   const std::string corrupt_db = dir_.File("corrupt.db");
@@ -160,7 +169,7 @@ TEST_F(LifecycleE2eTest, DaemonRefusesUnsafeOrBrokenStarts) {
   DaemonProcess db_daemon;
   EXPECT_FALSE(db_daemon.Start(
       {ONESTOPD_PATH, "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
-       "--db=" + corrupt_db, "--listen=127.0.0.1:0"}));
+       "--db=" + corrupt_db, "--listen=127.0.0.1:0", "--insecure"}));
   EXPECT_THAT(db_daemon.error(), HasSubstr("corrupt.db"));
 }
 

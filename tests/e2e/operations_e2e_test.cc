@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -51,12 +52,19 @@ class OperationsE2eTest : public ::testing::Test {
     ASSERT_TRUE(daemon.Start({ONESTOPD_PATH, "--config=" + config_, "--db=" + db,
                               "--listen=127.0.0.1:0", "--admin-listen=off",
                               "--clock=controlled",
-                              "--clock-start=2020-01-06T08:00:00+07:00"}))
+                              "--clock-start=2020-01-06T08:00:00+07:00", "--insecure",
+                              "--bootstrap-token-file=" + db + ".admin.token"}))
         << daemon.error();
+    // Tokens live in the database (a restored copy keeps them): issue once.
+    if (token_.empty()) {
+      token_ = testing::MustToken(
+          testing::IssueAllRolesToken(daemon.address(), db + ".admin.token", "operator"));
+    }
   }
 
   ProcessResult Ctl(const DaemonProcess& daemon, std::vector<std::string> args) {
-    std::vector<std::string> argv = {ONESTOPCTL_PATH, "--server=" + daemon.address()};
+    std::vector<std::string> argv = {ONESTOPCTL_PATH, "--server=" + daemon.address(),
+                                     "--token=" + token_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -72,6 +80,7 @@ class OperationsE2eTest : public ::testing::Test {
   testing::TempDir dir_;
   std::string config_;
   DaemonProcess daemon_;
+  std::string token_;
 };
 
 constexpr char kExtraProcedure[] = R"pb(
@@ -110,7 +119,7 @@ TEST_F(OperationsE2eTest, SighupReloadsTheConfiguration) {
 }
 
 TEST_F(OperationsE2eTest, BackupUnderLoadHoldsEveryEarlierAcknowledgedWrite) {
-  auto channel = grpc::CreateChannel(daemon_.address(), grpc::InsecureChannelCredentials());
+  auto channel = testing::AuthorizedChannel(daemon_.address(), token_);
   auto stub = v1::DossierService::NewStub(channel);
   auto admin = v1::AdminService::NewStub(channel);
   std::mutex mu;

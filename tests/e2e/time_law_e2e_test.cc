@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "onestop/v1/dossier.pb.h"
 #include "onestop/v1/dossier_service.pb.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -41,13 +42,16 @@ class TimeLawE2eTest : public ::testing::Test {
         {ONESTOPD_PATH,
          "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
          "--db=" + dir_.File("onestop.db"), "--listen=127.0.0.1:0", "--clock=controlled",
-         "--clock-start=2020-01-17T15:30:00+07:00"}))
+         "--clock-start=2020-01-17T15:30:00+07:00", "--insecure",
+         "--bootstrap-token-file=" + dir_.File("admin.token")}))
         << daemon_.error();
+    token_ = testing::MustToken(testing::IssueAllRolesToken(
+        daemon_.address(), dir_.File("admin.token"), "officer.lak"));
   }
 
   ProcessResult Ctl(std::vector<std::string> args) {
     std::vector<std::string> argv = {ONESTOPCTL_PATH, "--server=" + daemon_.address(),
-                                     "--actor=officer.lak"};
+                                     "--token=" + token_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -91,6 +95,7 @@ class TimeLawE2eTest : public ::testing::Test {
 
   testing::TempDir dir_;
   DaemonProcess daemon_;
+  std::string token_;
 };
 
 TEST_F(TimeLawE2eTest, CutOffTetPauseDueSoonOverdueAndOneApology) {

@@ -5,6 +5,7 @@ restart; the union of what it printed holds every revision exactly once, in orde
 argv: ONESTOPD ONESTOPCTL SOURCE_DIR
 """
 
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,23 @@ AGENCY, PROCEDURE = "000.01.31.H15", "1.001193"
 def fail(message):
     print("FAIL:", message, file=sys.stderr)
     sys.exit(1)
+
+
+def issue_token(server, admin_token_file, tmp):
+    """A token for the follower (a desk that submits, a service that watches) at every root
+    agency, made with the daemon's bootstrap admin token; returns the file holding it."""
+    ctl = [ONESTOPCTL, f"--server={server}", f"--token-file={admin_token_file}", "--output=json"]
+    listed = subprocess.run(ctl + ["agencies"], check=True, capture_output=True, text=True).stdout
+    roots = [a["code"] for a in map(json.loads, filter(None, listed.splitlines()))
+             if not a.get("parentCode")]
+    grants = [arg for root in roots for arg in ("--grant", f"clerk:{root}", "--grant",
+                                                f"service:{root}")]
+    created = subprocess.run(ctl + ["admin", "token", "create", "--principal", "feed-follower",
+                                    *grants], check=True, capture_output=True, text=True).stdout
+    path = os.path.join(tmp, "follower.token")
+    with open(path, "w") as out:
+        out.write(json.loads(created)["secret"] + "\n")
+    return path
 
 
 def main():
@@ -36,23 +54,27 @@ def main():
         daemon = subprocess.Popen(
             [ONESTOPD, f"--config={SRC}/deploy/daklak-2020.textproto",
              f"--db={tmp}/onestop.db", "--listen=127.0.0.1:0", "--clock=controlled",
-             "--clock-start=2020-01-06T08:00:00+07:00"],
+             "--clock-start=2020-01-06T08:00:00+07:00", "--insecure",
+             f"--bootstrap-token-file={tmp}/admin.token"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = daemon.stdout.readline()
         if "listening on" not in line:
             fail(f"onestopd did not start: {line!r}")
         server = line.split()[-1]
+        token_file = issue_token(server, f"{tmp}/admin.token", tmp)
 
         def ctl_submit(n):
             for _ in range(n):
-                subprocess.run([ONESTOPCTL, f"--server={server}", "submit", "--agency", AGENCY,
+                subprocess.run([ONESTOPCTL, f"--server={server}", f"--token-file={token_file}",
+                                "submit", "--agency", AGENCY,
                                 "--procedure", PROCEDURE, "--name", "Trần Thị Bình"],
                                check=True, stdout=subprocess.DEVNULL)
 
         env = dict(os.environ, PYTHONPATH=gen)
         checkpoint = os.path.join(tmp, "checkpoint")
         follower_cmd = ["/usr/bin/python3", os.path.join(SRC, "client/examples/feed_follower.py"),
-                        "--server", server, "--checkpoint", checkpoint, "--trace-checkpoints"]
+                        "--server", server, "--checkpoint", checkpoint, "--trace-checkpoints",
+                        "--token-file", token_file]
         printed = []
 
         def read_until(proc, wanted):

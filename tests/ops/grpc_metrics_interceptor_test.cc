@@ -1,21 +1,32 @@
 // The metrics interceptor on a real in-process gRPC server (the admin
-// service, which needs no database): counters by method and code, the
-// latency histogram, and the per-RPC and slow-RPC log lines.
+// service over a real database, with a real caller's token): counters by
+// method and code, the latency histogram, and the per-RPC and slow-RPC log
+// lines.
 #include "server/ops/grpc_metrics_interceptor.h"
 
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include <google/protobuf/text_format.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "server/service/admin_service.h"
+#include "server/service/auth/access_guard.h"
+#include "server/service/auth/authenticator.h"
+#include "server/service/executor.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
+#include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_auth.h"
+#include "tests/testing/test_config.h"
 
 namespace onestop::ops {
 namespace {
@@ -32,7 +43,29 @@ class InterceptorTest : public ::testing::Test {
     auto metrics = GrpcMetrics::Create(&registry_, std::move(options));
     ASSERT_TRUE(metrics.ok()) << metrics.status();
     metrics_ = std::move(*metrics);
-    service_ = std::make_unique<service::AdminServiceImpl>(SystemClock::Get(), nullptr);
+    auto store = storage::SqliteDossierStore::Open(
+        {.path = dir_.File("onestop.db"), .durability = storage::Durability::kNormal});
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    onestop::v1::Principal admin;
+    admin.set_id("admin");
+    onestop::v1::Grant* grant = admin.add_grants();
+    grant->set_role(onestop::v1::ROLE_ADMIN);
+    grant->set_agency_code("000.00.00.H15");
+    const std::string token = testing::MustToken(auth_->TokenFor(admin));
+    authenticator_ = std::make_unique<service::auth::Authenticator>(
+        auth_->store(), SystemClock::Get(), service::auth::AuthenticatorOptions());
+    onestop::config::v1::Config config;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
+    auto built = core::Catalogue::Build(config);
+    ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
+    guard_ = std::make_unique<service::auth::AccessGuard>(
+        authenticator_.get(), auth_->store(),
+        [catalogue = std::get<std::shared_ptr<const core::Catalogue>>(built)] { return catalogue; },
+        SystemClock::Get());
+    service_ = std::make_unique<service::AdminServiceImpl>(SystemClock::Get(), nullptr, nullptr,
+                                                           &executor_, guard_.get());
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -42,8 +75,8 @@ class InterceptorTest : public ::testing::Test {
     builder.experimental().SetInterceptorCreators(std::move(creators));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::AdminService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    stub_ = v1::AdminService::NewStub(
+        testing::AuthorizedChannel("127.0.0.1:" + std::to_string(port), token));
   }
 
   grpc::Status GetClock() {
@@ -62,6 +95,12 @@ class InterceptorTest : public ::testing::Test {
     ConfigureLogging(LogOptions());
   }
 
+  testing::TempDir dir_;
+  std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::unique_ptr<service::auth::Authenticator> authenticator_;
+  std::unique_ptr<service::auth::AccessGuard> guard_;
+  service::Executor executor_{service::ExecutorOptions{.threads = 2}};
   MetricsRegistry registry_;
   std::unique_ptr<GrpcMetrics> metrics_;
   std::unique_ptr<service::AdminServiceImpl> service_;

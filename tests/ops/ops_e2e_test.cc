@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/numbers.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -143,7 +144,9 @@ class OpsE2eTest : public ::testing::Test {
             "--admin-listen=127.0.0.1:0",
             "--slow-rpc-ms=0",
             "--clock=controlled",
-            "--clock-start=2020-01-06T08:00:00+07:00"};
+            "--clock-start=2020-01-06T08:00:00+07:00",
+            "--insecure",
+            "--bootstrap-token-file=" + dir_.File("admin.token")};
   }
 
   void StartDaemon() {
@@ -153,11 +156,13 @@ class OpsE2eTest : public ::testing::Test {
     ASSERT_TRUE(absl::SimpleAtoi(port, &port_number)) << daemon_.admin_address();
     http_ = std::make_unique<httplib::Client>("127.0.0.1", port_number);
     http_->set_tcp_nodelay(true);
+    token_ = testing::MustToken(testing::IssueAllRolesToken(
+        daemon_.grpc_address(), dir_.File("admin.token"), "clerk.lienson"));
   }
 
   ProcessResult Ctl(std::vector<std::string> args) {
     std::vector<std::string> argv = {ONESTOPCTL_PATH, "--server=" + daemon_.grpc_address(),
-                                     "--actor=clerk.lienson"};
+                                     "--token=" + token_};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunProcess(argv);
   }
@@ -172,6 +177,7 @@ class OpsE2eTest : public ::testing::Test {
 
   testing::TempDir dir_;
   Daemon daemon_;
+  std::string token_;
   std::unique_ptr<httplib::Client> http_;
 };
 
@@ -186,6 +192,7 @@ TEST_F(OpsE2eTest, AdminListenerServesMetricsHealthAndReadiness) {
   StartDaemon();
   EXPECT_THAT(daemon_.first_line(), StartsWith("onestopd listening on 127.0.0.1:"));
 
+  // One ListAgencies came from issuing the test's token, one is ours.
   const ProcessResult agencies = Ctl({"agencies"});
   ASSERT_EQ(agencies.exit_code, 0) << agencies.err;
   const ProcessResult missing = Ctl({"show", "000.01.31.H15-200106-9999"});
@@ -199,7 +206,7 @@ TEST_F(OpsE2eTest, AdminListenerServesMetricsHealthAndReadiness) {
   EXPECT_THAT(metrics, HasSubstr("# TYPE onestop_storage_write_seconds histogram\n"));
   EXPECT_THAT(metrics, HasSubstr("grpc_server_handled_total{grpc_service=\"onestop.v1."
                                  "CatalogueService\",grpc_method=\"ListAgencies\","
-                                 "grpc_type=\"unary\",grpc_code=\"OK\"} 1\n"))
+                                 "grpc_type=\"unary\",grpc_code=\"OK\"} 2\n"))
       << "the metrics interceptor is not installed (ServerDependencies hook missing?)\n"
       << metrics;
   EXPECT_THAT(metrics, HasSubstr("grpc_method=\"GetDossier\",grpc_type=\"unary\","
@@ -250,7 +257,7 @@ TEST(OnestopdAdminGuardTest, RefusesAPublicAdminAddressWithoutOptIn) {
   const ProcessResult result = RunProcess(
       {ONESTOPD_PATH,
        "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
-       "--db=" + dir.File("onestop.db"), "--listen=127.0.0.1:0",
+       "--db=" + dir.File("onestop.db"), "--listen=127.0.0.1:0", "--insecure",
        "--admin-listen=0.0.0.0:0"});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("--admin-allow-public"));

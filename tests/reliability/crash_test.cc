@@ -38,6 +38,7 @@
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 #include "tests/reliability/store_checker.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -86,11 +87,17 @@ DossierStatus StatusAfter(int64_t etag) {
   }
 }
 
+// "Bearer <token>" of the test's clients, set at the first daemon start.
+std::string& BearerHeader() {
+  static std::string header;
+  return header;
+}
+
 template <typename Request, typename Response, typename Method>
 grpc::Status Invoke(DossierService::Stub& stub, Method method, const Request& request,
                     bool wait_for_ready, Dossier* out) {
   grpc::ClientContext context;
-  context.AddMetadata("onestop-actor", "clerk.lienson");
+  context.AddMetadata("authorization", BearerHeader());
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
   context.set_wait_for_ready(wait_for_ready);
   Response response;
@@ -193,7 +200,18 @@ class CrashTest : public ::testing::Test {
     return {ONESTOPD_PATH,
             "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
             "--db=" + db_, "--listen=127.0.0.1:0", "--clock=controlled",
-            "--clock-start=2020-01-06T08:00:00+07:00", "--log_level=warning"};
+            "--clock-start=2020-01-06T08:00:00+07:00", "--log_level=warning", "--insecure",
+            "--bootstrap-token-file=" + db_ + ".admin.token"};
+  }
+
+  // Starts the daemon; the first start issues the clients' token (kept in
+  // the database, so it outlives every kill).
+  void StartDaemon(testing::DaemonProcess& daemon) {
+    ASSERT_TRUE(daemon.Start(DaemonArgs())) << daemon.error();
+    if (BearerHeader().empty()) {
+      BearerHeader() = "Bearer " + testing::MustToken(testing::IssueAllRolesToken(
+                                       daemon.address(), db_ + ".admin.token", "clerk.lienson"));
+    }
   }
 
   // Drives `client` until `stop` or its first in-doubt call.
@@ -334,7 +352,8 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveSigkillAndRetriesDoNotDuplicate) {
   for (int cycle = 0; cycle < cycles_; ++cycle) {
     SCOPED_TRACE(absl::StrCat("cycle ", cycle));
     testing::DaemonProcess daemon;
-    ASSERT_TRUE(daemon.Start(DaemonArgs())) << daemon.error();
+    StartDaemon(daemon);
+    if (HasFatalFailure()) return;
     auto channel = grpc::CreateChannel(daemon.address(), grpc::InsecureChannelCredentials());
     std::unique_ptr<DossierService::Stub> stub = DossierService::NewStub(channel);
     RetryInDoubt(*stub);
@@ -368,7 +387,8 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveSigkillAndRetriesDoNotDuplicate) {
 
   // Resolve the last in-doubt calls, stop cleanly, check once more.
   testing::DaemonProcess daemon;
-  ASSERT_TRUE(daemon.Start(DaemonArgs())) << daemon.error();
+  StartDaemon(daemon);
+  if (HasFatalFailure()) return;
   auto channel = grpc::CreateChannel(daemon.address(), grpc::InsecureChannelCredentials());
   std::unique_ptr<DossierService::Stub> stub = DossierService::NewStub(channel);
   RetryInDoubt(*stub);

@@ -21,6 +21,7 @@
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 #include "tests/reliability/store_checker.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -40,12 +41,17 @@ class DaemonFaultsTest : public ::testing::Test {
     return {ONESTOPD_PATH,
             "--config=" + std::string(ONESTOP_SOURCE_DIR) + "/deploy/daklak-2020.textproto",
             "--db=" + db, "--listen=127.0.0.1:0", "--clock=controlled",
-            "--clock-start=2020-01-06T08:00:00+07:00"};
+            "--clock-start=2020-01-06T08:00:00+07:00", "--insecure",
+            "--bootstrap-token-file=" + db + ".admin.token"};
   }
 
-  static std::unique_ptr<DossierService::Stub> Connect(const testing::DaemonProcess& daemon) {
-    return DossierService::NewStub(
-        grpc::CreateChannel(daemon.address(), grpc::InsecureChannelCredentials()));
+  // A stub with a fresh all-roles token, issued with the admin token the
+  // daemon on `db` wrote at its first start.
+  static std::unique_ptr<DossierService::Stub> Connect(const testing::DaemonProcess& daemon,
+                                                       const std::string& db) {
+    return DossierService::NewStub(testing::AuthorizedChannel(
+        daemon.address(),
+        testing::MustToken(testing::IssueAllRolesToken(daemon.address(), db + ".admin.token"))));
   }
 
   static grpc::Status Submit(DossierService::Stub& stub, const std::string& request_id,
@@ -106,11 +112,13 @@ TEST_F(DaemonFaultsTest, DatabaseFileDeletedUnderARunningDaemon) {
   const std::string db = dir_.File("onestop.db");
   testing::DaemonProcess daemon;
   ASSERT_TRUE(daemon.Start(DaemonArgs(db))) << daemon.error();
-  auto stub = Connect(daemon);
+  auto stub = Connect(daemon, db);
   Dossier before;
   ASSERT_TRUE(Submit(*stub, "r-1", "trước", &before).ok());
 
   ASSERT_EQ(unlink(db.c_str()), 0) << std::strerror(errno);
+  // Its admin token goes with it: the next start writes a new one.
+  ASSERT_EQ(unlink((db + ".admin.token").c_str()), 0) << std::strerror(errno);
   Dossier after;
   const grpc::Status status = Submit(*stub, "r-2", "sau", &after);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -123,7 +131,7 @@ TEST_F(DaemonFaultsTest, DatabaseFileDeletedUnderARunningDaemon) {
   // Restart: a new, empty database; both dossiers are gone with the inode.
   testing::DaemonProcess restarted;
   ASSERT_TRUE(restarted.Start(DaemonArgs(db))) << restarted.error();
-  auto stub2 = Connect(restarted);
+  auto stub2 = Connect(restarted, db);
   EXPECT_EQ(Get(*stub2, before.code()).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Get(*stub2, after.code()).error_code(), grpc::StatusCode::NOT_FOUND);
   Dossier fresh;
@@ -152,7 +160,7 @@ TEST_F(DaemonFaultsTest, DiskFullIsResourceExhaustedAndRecovers) {
   const std::string db = mount_point + "/onestop.db";
   testing::DaemonProcess daemon;
   ASSERT_TRUE(daemon.Start(DaemonArgs(db))) << daemon.error();
-  auto stub = Connect(daemon);
+  auto stub = Connect(daemon, db);
   // ~16 KB per request (a 4000-byte summary, 50 long document names), kept
   // three times (dossier, event, idempotency record): the disk fills within
   // a few dozen writes.
@@ -198,7 +206,7 @@ TEST_F(DaemonFaultsTest, SecondDaemonOnTheSameFileRefusesToStart) {
   const std::string db = dir_.File("onestop.db");
   testing::DaemonProcess first;
   ASSERT_TRUE(first.Start(DaemonArgs(db))) << first.error();
-  auto stub = Connect(first);
+  auto stub = Connect(first, db);
   ASSERT_TRUE(Submit(*stub, "r-1").ok());
 
   // `timeout` turns "started and kept running" into exit code 124.

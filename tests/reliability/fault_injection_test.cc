@@ -21,6 +21,7 @@
 #include "server/util/clock.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 #include "tests/reliability/store_checker.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/fault_injecting_dossier_store.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
@@ -65,15 +66,19 @@ class FaultInjectionTest : public ::testing::TestWithParam<FaultCase> {
     faulty_ = std::make_unique<testing::FaultInjectingDossierStore>(real_.get());
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     service::ServerDependencies deps;
     deps.store = faulty_.get();
     deps.catalogue = *catalogue;
     deps.clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "tester"));
     auto server = service::OnestopServer::Start(options, deps);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     stub_ = DossierService::NewStub(
-        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+        testing::AuthorizedChannel(server_->address(), token_));
   }
 
   void TearDown() override {
@@ -162,6 +167,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<FaultCase> {
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> real_;
   std::unique_ptr<testing::FaultInjectingDossierStore> faulty_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::unique_ptr<DossierService::Stub> stub_;
 };

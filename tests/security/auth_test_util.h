@@ -58,9 +58,9 @@ class AuthTestServer {
     authenticator_ = std::make_unique<service::auth::Authenticator>(
         store_.get(), &clock_, std::move(options.authenticator));
     guard_ = std::make_unique<service::auth::AccessGuard>(authenticator_.get(), store_.get(),
-                                                          catalogue_.get(), &clock_);
+                                                          [c = catalogue_] { return c; }, &clock_);
     security_ = std::make_unique<service::auth::SecurityServiceImpl>(
-        guard_.get(), store_.get(), catalogue_.get(), &clock_, &executor_);
+        guard_.get(), store_.get(), [c = catalogue_] { return c; }, &clock_, &executor_);
     limiter_ = std::make_unique<service::auth::RateLimiter>(&clock_, options.rate);
     citizen_ = std::make_unique<service::auth::CitizenServiceImpl>(std::move(options.lookup),
                                                                    limiter_.get(), &executor_);

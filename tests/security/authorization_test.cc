@@ -31,6 +31,7 @@ const std::map<std::string, std::string>& DocumentedTable() {
       {"list_dossiers", "COSV"},
       {"watch_events", "SV"},
       {"get_completion_report", "S"},
+      {"fetch_component", "COSV"},
       {"submit_dossier", "C"},
       {"accept_dossier", "C"},
       {"request_supplement_at_reception", "C"},
@@ -48,12 +49,15 @@ const std::map<std::string, std::string>& DocumentedTable() {
       {"reschedule_dossier", "O"},
       {"forward_dossier", "CO"},
       {"complete_stage", "O"},
+      {"attach_component", "C"},
+      {"attach_result_document", "CO"},
       {"import_dossiers", "A"},
       {"read_catalogue", "COSVA"},
       {"read_clock", "COSVA"},
       {"control_clock", "A"},
       {"manage_tokens", "A"},
       {"read_audit", "A"},
+      {"administer_daemon", "A"},
   };
   return *table;
 }
@@ -258,7 +262,7 @@ TEST_F(AuthorizationTest, ServiceWritesAddOnlyGrantableDossierWritesToServiceGra
                   StatusIs(absl::StatusCode::kPermissionDenied));
     }
   }
-  EXPECT_EQ(grantable, 18);
+  EXPECT_EQ(grantable, 20);  // 18 + attach_component, attach_result_document
   // A clerk's grant gains nothing from service_writes.
   const Principal clerk{"c", {Grant{Role::kClerk, testing::kDistrict}},
                         {Permission::kRecordDecision}};

@@ -19,6 +19,7 @@
 #include "server/util/clock.h"
 #include "server/util/proto_time.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
 
@@ -53,16 +54,24 @@ class DossierServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.catalogue = catalogue_;
     deps.clock = clock_.get();
     deps.controlled_clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "clerk.lienson"));
     auto server = service::OnestopServer::Start(options, deps);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    auto channel = testing::AuthorizedChannel(server_->address(), token_);
     dossiers_ = DossierService::NewStub(channel);
+    // History records the authenticated principal: actions run as another.
+    officer_dossiers_ = DossierService::NewStub(testing::AuthorizedChannel(
+        server_->address(),
+        testing::MustToken(auth_->AllRolesToken(*catalogue_, "officer.huyen"))));
     admin_ = AdminService::NewStub(channel);
     catalogue_stub_ = CatalogueService::NewStub(channel);
   }
@@ -92,7 +101,6 @@ class DossierServiceTest : public ::testing::Test {
 
   grpc::Status Submit(const SubmitDossierRequest& request, Dossier* out) {
     grpc::ClientContext context;
-    context.AddMetadata("onestop-actor", "clerk.lienson");
     SubmitDossierResponse response;
     grpc::Status status = dossiers_->SubmitDossier(&context, request, &response);
     if (out) *out = response.dossier();
@@ -120,9 +128,8 @@ class DossierServiceTest : public ::testing::Test {
   template <typename Request, typename Response, typename Method>
   grpc::Status Call(Method method, Request request, Dossier* out) {
     grpc::ClientContext context;
-    context.AddMetadata("onestop-actor", "officer.huyen");
     Response response;
-    grpc::Status status = ((*dossiers_).*method)(&context, request, &response);
+    grpc::Status status = ((*officer_dossiers_).*method)(&context, request, &response);
     if (out && status.ok()) *out = response.dossier();
     return status;
   }
@@ -131,8 +138,11 @@ class DossierServiceTest : public ::testing::Test {
   std::shared_ptr<const core::Catalogue> catalogue_;
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::unique_ptr<DossierService::Stub> dossiers_;
+  std::unique_ptr<DossierService::Stub> officer_dossiers_;
   std::unique_ptr<AdminService::Stub> admin_;
   std::unique_ptr<CatalogueService::Stub> catalogue_stub_;
 };

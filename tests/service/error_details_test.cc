@@ -24,6 +24,7 @@
 #include "server/util/clock.h"
 #include "server/util/proto_time.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
 
@@ -87,16 +88,20 @@ class World {
     store_ = std::move(*store);
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.catalogue = catalogue_;
     deps.clock = clock_.get();
     deps.controlled_clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "tester"));
     auto server = service::OnestopServer::Start(options, deps);
     if (!server.ok()) return false;
     server_ = std::move(*server);
     stub_ = DossierService::NewStub(
-        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+        testing::AuthorizedChannel(server_->address(), token_));
     return true;
   }
 
@@ -184,6 +189,8 @@ class World {
   testing::TempDir dir_;
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::unique_ptr<DossierService::Stub> stub_;
 };

@@ -22,6 +22,7 @@
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
 
@@ -64,15 +65,22 @@ class FeedServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     options.feed = feed;
+    // One principal opens many watches here (the per-principal limit has
+    // its own test in tests/security).
+    options.streams.max_streams_per_principal = 1000;
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.catalogue = catalogue_;
     deps.clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "tester"));
     auto server = service::OnestopServer::Start(options, deps);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    channel_ = testing::AuthorizedChannel(server_->address(), token_);
     dossiers_ = DossierService::NewStub(channel_);
     feed_ = FeedService::NewStub(channel_);
   }
@@ -149,6 +157,8 @@ class FeedServiceTest : public ::testing::Test {
   std::shared_ptr<const core::Catalogue> catalogue_;
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<DossierService::Stub> dossiers_;

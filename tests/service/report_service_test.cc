@@ -27,6 +27,7 @@
 #include "server/service/report_service.h"
 #include "server/util/clock.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
 
 namespace onestop {
@@ -75,14 +76,18 @@ class ReportServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.catalogue = catalogue_;
     deps.clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "tester"));
     auto server = service::OnestopServer::Start(options, deps);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    auto channel = testing::AuthorizedChannel(server_->address(), token_);
     dossiers_ = v1::DossierService::NewStub(channel);
     reports_ = v1::ReportService::NewStub(channel);
   }
@@ -158,6 +163,8 @@ class ReportServiceTest : public ::testing::Test {
   std::shared_ptr<const core::Catalogue> catalogue_;
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::unique_ptr<v1::DossierService::Stub> dossiers_;
   std::unique_ptr<v1::ReportService::Stub> reports_;

@@ -22,6 +22,7 @@
 #include "server/util/clock.h"
 #include "server/util/proto_time.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/test_auth.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
@@ -89,15 +90,19 @@ class TimeLawServiceTest : public ::testing::Test {
     store_ = std::move(*store);
     service::ServerOptions options;
     options.listen = "127.0.0.1:0";
+    testing::UseInsecureLoopback(options);
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.catalogue = *catalogue;
     deps.clock = clock_.get();
     deps.controlled_clock = clock_.get();
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    deps.security_store = auth_->store();
+    if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "officer.huyen"));
     auto server = service::OnestopServer::Start(options, deps);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    auto channel = testing::AuthorizedChannel(server_->address(), token_);
     dossiers_ = DossierService::NewStub(channel);
     catalogue_stub_ = CatalogueService::NewStub(channel);
   }
@@ -148,7 +153,6 @@ class TimeLawServiceTest : public ::testing::Test {
     request.set_code(d.code());
     request.set_etag(d.etag());
     grpc::ClientContext context;
-    context.AddMetadata("onestop-actor", "officer.huyen");
     Response response;
     const grpc::Status status = ((*dossiers_).*method)(&context, request, &response);
     if (status.ok()) d = response.dossier();
@@ -215,6 +219,8 @@ class TimeLawServiceTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<ControlledClock> clock_;
   std::unique_ptr<storage::SqliteDossierStore> store_;
+  std::unique_ptr<testing::TestAuth> auth_;
+  std::string token_;
   std::unique_ptr<service::OnestopServer> server_;
   std::unique_ptr<DossierService::Stub> dossiers_;
   std::unique_ptr<CatalogueService::Stub> catalogue_stub_;

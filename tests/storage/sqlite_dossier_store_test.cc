@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "storage/forwarding_dossier_store.h"
 #include "tests/storage/dossier_store_conformance.h"
+#include "tests/storage/sqlite_test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace onestop::storage {
@@ -32,20 +33,13 @@ using ::onestop::testing::StatusIs;
 using ::onestop::v1::Dossier;
 using ::testing::AllOf;
 using testing::DossierStoreConformanceTest;
+using testing::MakeTempDir;
+using testing::RawDb;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
 using testing::StoreFactory;
 using testing::StoreFactoryName;
-
-// A fresh directory under the test temp dir.
-absl::StatusOr<std::string> MakeTempDir() {
-  std::string pattern = ::testing::TempDir() + "onestop_sqlite_XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp failed for ", pattern));
-  }
-  return pattern;
-}
 
 // An on-disk store that owns its temporary directory and removes it when
 // destroyed. It runs with synchronous=NORMAL: the suite exercises the same
@@ -94,47 +88,6 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, DossierStoreConformanceTest,
 
 // ---------------------------------------------------------------------------
 // SQLite-specific behaviour, on a file in a fresh temp directory.
-
-// A raw SQLite connection to inspect or tamper with a database file.
-class RawDb {
- public:
-  explicit RawDb(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK) {
-      ADD_FAILURE() << "cannot open " << path << ": " << sqlite3_errmsg(db_);
-    }
-  }
-  ~RawDb() { sqlite3_close_v2(db_); }
-
-  // Runs statements; returns SQLite's message on failure.
-  absl::Status Exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      absl::Status status = absl::InternalError(error != nullptr ? error : "unknown");
-      sqlite3_free(error);
-      return status;
-    }
-    return absl::OkStatus();
-  }
-
-  // The first column of the first row, as text ("" if none).
-  std::string Query(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    std::string result;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "cannot prepare " << sql << ": " << sqlite3_errmsg(db_);
-      return result;
-    }
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    }
-    sqlite3_finalize(stmt);
-    return result;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 class SqliteDossierStoreTest : public ::testing::Test {
  protected:

@@ -1,13 +1,18 @@
 #include "server/service/auth/access_guard.h"
 
+#include <utility>
+
 #include "server/util/log.h"
 #include "server/util/proto_time.h"
 
 namespace onestop::service::auth {
 
 AccessGuard::AccessGuard(const Authenticator* authenticator, storage::SecurityStore* audit,
-                         const core::Catalogue* catalogue, const Clock* clock)
-    : authenticator_(authenticator), audit_(audit), catalogue_(catalogue), clock_(clock) {}
+                         CatalogueSource catalogue, const Clock* clock)
+    : authenticator_(authenticator),
+      audit_(audit),
+      catalogue_(std::move(catalogue)),
+      clock_(clock) {}
 
 void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
                          const absl::Status& result) const {
@@ -40,9 +45,20 @@ absl::Status AccessGuard::Authorize(const core::Principal& principal,
                                     core::Permission permission,
                                     const std::vector<std::string>& target_agencies,
                                     const CallInfo& call) const {
-  absl::Status status = core::Authorize(principal, permission, target_agencies, *catalogue_);
+  absl::Status status = core::Authorize(principal, permission, target_agencies, *catalogue_());
   if (!status.ok()) Append(principal.id, call, status);
   return status;
+}
+
+absl::Status AccessGuard::AuthorizeNamedAgency(const core::Principal& principal,
+                                               core::Permission permission,
+                                               const std::string& agency_code,
+                                               const CallInfo& call) const {
+  std::vector<std::string> targets;
+  if (!agency_code.empty() && catalogue_()->FindAgency(agency_code) != nullptr) {
+    targets.push_back(agency_code);
+  }
+  return Authorize(principal, permission, targets, call);
 }
 
 absl::StatusOr<core::Principal> AccessGuard::Check(

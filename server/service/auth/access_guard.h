@@ -19,6 +19,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,11 +42,14 @@ struct CallInfo {
   std::string note = "";          // for successful writes, e.g. "token tk_… for clerk.x"
 };
 
+// The catalogue in force (it may be replaced by a reload between calls).
+using CatalogueSource = std::function<std::shared_ptr<const core::Catalogue>()>;
+
 class AccessGuard {
  public:
   // None owned; all must outlive the guard.
   AccessGuard(const Authenticator* authenticator, storage::SecurityStore* audit,
-              const core::Catalogue* catalogue, const Clock* clock);
+              CatalogueSource catalogue, const Clock* clock);
 
   // Authenticate, then Authorize. Returns the principal, or the audited
   // denial (UNAUTHENTICATED / PERMISSION_DENIED; UNAVAILABLE if the store
@@ -63,6 +68,15 @@ class AccessGuard {
                          const std::vector<std::string>& target_agencies,
                          const CallInfo& call) const;
 
+  // Authorize on an agency the request names (a submission's receiving
+  // agency, a list or watch filter, a report's agency). An agency the
+  // catalogue does not know is checked for the role only: the call then
+  // fails NOT_FOUND downstream, changing nothing, and the caller gets the
+  // precise error instead of a denial. Empty `agency_code`: role only.
+  absl::Status AuthorizeNamedAgency(const core::Principal& principal,
+                                    core::Permission permission,
+                                    const std::string& agency_code, const CallInfo& call) const;
+
   // Appends the outcome of a mutating call (OK or its error).
   void RecordOutcome(const core::Principal& principal, const CallInfo& call,
                      const absl::Status& result) const;
@@ -73,7 +87,7 @@ class AccessGuard {
 
   const Authenticator* const authenticator_;
   storage::SecurityStore* const audit_;
-  const core::Catalogue* const catalogue_;
+  const CatalogueSource catalogue_;
   const Clock* const clock_;
 };
 

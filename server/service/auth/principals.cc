@@ -1,6 +1,13 @@
 #include "server/service/auth/principals.h"
 
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace onestop::service::auth {
 namespace {
@@ -101,6 +108,57 @@ onestop::v1::Principal PrincipalToProto(const core::Principal& principal) {
     proto.add_service_writes(std::string(core::PermissionName(permission)));
   }
   return proto;
+}
+
+absl::StatusOr<std::vector<CertificatePrincipal>> ParseCertificatePrincipals(
+    absl::string_view text, const core::Catalogue& catalogue) {
+  std::vector<CertificatePrincipal> mappings;
+  std::set<std::string> seen;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    if (const size_t hash = line.find('#'); hash != absl::string_view::npos) {
+      line = line.substr(0, hash);
+    }
+    const std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+    if (fields.empty()) continue;
+    auto error = [line_number](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("line ", line_number, ": ", why));
+    };
+    if (fields.size() < 3 || fields.size() > 4) {
+      return error("expected: COMMON_NAME PRINCIPAL ROLE:AGENCY[,ROLE:AGENCY...] [writes=...]");
+    }
+    onestop::v1::Principal proto;
+    proto.set_id(std::string(fields[1]));
+    for (absl::string_view grant_text : absl::StrSplit(fields[2], ',', absl::SkipEmpty())) {
+      const std::vector<absl::string_view> parts = absl::StrSplit(grant_text, absl::MaxSplits(':', 1));
+      const std::optional<core::Role> role = core::ParseRole(parts[0]);
+      if (parts.size() != 2 || !role.has_value()) {
+        return error(absl::StrCat("\"", grant_text, "\" is not ROLE:AGENCY (roles: clerk, "
+                                  "officer, supervisor, service, admin)"));
+      }
+      onestop::v1::Grant* grant = proto.add_grants();
+      grant->set_role(RoleToProto(*role));
+      grant->set_agency_code(std::string(parts[1]));
+    }
+    if (fields.size() == 4) {
+      absl::string_view writes = fields[3];
+      if (!absl::ConsumePrefix(&writes, "writes=")) {
+        return error(absl::StrCat("\"", fields[3], "\" should be writes=PERMISSION,..."));
+      }
+      for (absl::string_view name : absl::StrSplit(writes, ',', absl::SkipEmpty())) {
+        proto.add_service_writes(std::string(name));
+      }
+    }
+    absl::StatusOr<core::Principal> principal = ValidateNewPrincipal(proto, catalogue);
+    if (!principal.ok()) return error(principal.status().message());
+    if (!seen.insert(std::string(fields[0])).second) {
+      return error(absl::StrCat("common name \"", fields[0], "\" is mapped twice"));
+    }
+    mappings.push_back({.common_name = std::string(fields[0]), .principal = *principal});
+  }
+  return mappings;
 }
 
 }  // namespace onestop::service::auth

@@ -15,11 +15,11 @@ namespace onestop::service::auth {
 using namespace onestop::v1;  // NOLINT: handler signatures are long enough
 
 SecurityServiceImpl::SecurityServiceImpl(const AccessGuard* guard, storage::SecurityStore* store,
-                                         const core::Catalogue* catalogue, const Clock* clock,
+                                         CatalogueSource catalogue, const Clock* clock,
                                          Executor* executor, SecurityServiceOptions options)
     : guard_(guard),
       store_(store),
-      catalogue_(catalogue),
+      catalogue_(std::move(catalogue)),
       clock_(clock),
       executor_(executor),
       options_(options) {}
@@ -33,25 +33,35 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
     // then the request, then the grants' agencies against the admin's.
     ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
                              guard_->Check(*context, core::Permission::kManageTokens, {}, call));
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
-                             ValidateNewPrincipal(request->principal(), *catalogue_));
-    if (request->label().size() > 200 || !core::IsValidUtf8(request->label())) {
-      return absl::InvalidArgumentError("label must be at most 200 bytes of UTF-8");
+    // A refused request is a mutating call's outcome too: audited.
+    absl::StatusOr<core::Principal> validated =
+        ValidateNewPrincipal(request->principal(), *catalogue_());
+    absl::Status request_ok = validated.status();
+    if (request_ok.ok() &&
+        (request->label().size() > 200 || !core::IsValidUtf8(request->label()))) {
+      request_ok = absl::InvalidArgumentError("label must be at most 200 bytes of UTF-8");
     }
-    if (request->ttl_seconds() < 0) {
-      return absl::InvalidArgumentError("ttl_seconds must not be negative");
+    if (request_ok.ok() && request->ttl_seconds() < 0) {
+      request_ok = absl::InvalidArgumentError("ttl_seconds must not be negative");
     }
     const absl::Duration ttl = request->ttl_seconds() == 0
                                    ? options_.default_token_ttl
                                    : absl::Seconds(request->ttl_seconds());
-    if (ttl > options_.max_token_ttl) {
-      return absl::InvalidArgumentError(absl::StrCat(
+    if (request_ok.ok() && ttl > options_.max_token_ttl) {
+      request_ok = absl::InvalidArgumentError(absl::StrCat(
           "ttl_seconds exceeds the maximum of ", absl::ToInt64Seconds(options_.max_token_ttl)));
     }
-    std::vector<std::string> agencies;
-    for (const core::Grant& grant : principal.grants) agencies.push_back(grant.agency_code);
-    ONESTOP_RETURN_IF_ERROR(
-        guard_->Authorize(admin, core::Permission::kManageTokens, agencies, call));
+    if (!request_ok.ok()) {
+      guard_->RecordOutcome(admin, call, request_ok);
+      return request_ok;
+    }
+    const core::Principal& principal = *validated;
+    // Every grant's agency must be the admin's: Authorize alone accepts a
+    // list when any one target is in scope.
+    for (const core::Grant& grant : principal.grants) {
+      ONESTOP_RETURN_IF_ERROR(
+          guard_->Authorize(admin, core::Permission::kManageTokens, {grant.agency_code}, call));
+    }
     const absl::Time now = clock_->Now();
     absl::StatusOr<storage::CreatedToken> created =
         store_->CreateToken({.principal = PrincipalToProto(principal),
@@ -72,13 +82,18 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::ListTokens(grpc::CallbackServerCo
                                                           const ListTokensRequest* request,
                                                           ListTokensResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
-    ONESTOP_RETURN_IF_ERROR(
-        guard_->Check(*context, core::Permission::kManageTokens, {}, {.rpc = "ListTokens"})
-            .status());
+    ONESTOP_ASSIGN_OR_RETURN(
+        const core::Principal admin,
+        guard_->Check(*context, core::Permission::kManageTokens, {}, {.rpc = "ListTokens"}));
     ONESTOP_ASSIGN_OR_RETURN(
         std::vector<TokenInfo> tokens,
         store_->ListTokens({.include_inactive = request->include_inactive(), .now = clock_->Now()}));
-    for (TokenInfo& token : tokens) *response->add_tokens() = std::move(token);
+    // Only the tokens this admin could have issued (every grant inside its
+    // agencies): a commune's admin does not see the province's principals.
+    const std::shared_ptr<const core::Catalogue> catalogue = catalogue_();
+    for (TokenInfo& token : tokens) {
+      if (Administers(admin, token, *catalogue)) *response->add_tokens() = std::move(token);
+    }
     return absl::OkStatus();
   });
 }
@@ -90,11 +105,25 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::RevokeToken(grpc::CallbackServerC
     CallInfo call{.rpc = "RevokeToken"};
     ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
                              guard_->Check(*context, core::Permission::kManageTokens, {}, call));
+    call.note = absl::StrCat("token ", request->token_id());
     if (request->token_id().empty() || request->token_id().size() > 64) {
-      return absl::InvalidArgumentError("token_id is required (e.g. tk_3f9a0c1b2d4e)");
+      const absl::Status invalid =
+          absl::InvalidArgumentError("token_id is required (e.g. tk_3f9a0c1b2d4e)");
+      guard_->RecordOutcome(admin, call, invalid);
+      return invalid;
+    }
+    // Only a token this admin could have issued; the denial is audited.
+    ONESTOP_ASSIGN_OR_RETURN(
+        std::vector<TokenInfo> tokens,
+        store_->ListTokens({.include_inactive = true, .now = clock_->Now()}));
+    for (const TokenInfo& token : tokens) {
+      if (token.id() != request->token_id()) continue;
+      for (const Grant& grant : token.principal().grants()) {
+        ONESTOP_RETURN_IF_ERROR(guard_->Authorize(admin, core::Permission::kManageTokens,
+                                                  {grant.agency_code()}, call));
+      }
     }
     absl::StatusOr<TokenInfo> revoked = store_->RevokeToken(request->token_id(), clock_->Now());
-    call.note = absl::StrCat("token ", request->token_id());
     guard_->RecordOutcome(admin, call, revoked.status());
     if (!revoked.ok()) return revoked.status();
     *response->mutable_token() = *std::move(revoked);
@@ -124,6 +153,17 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::ListAudit(grpc::CallbackServerCon
     response->set_next_after_sequence(page.next_after_sequence);
     return absl::OkStatus();
   });
+}
+
+bool SecurityServiceImpl::Administers(const core::Principal& admin, const TokenInfo& token,
+                                      const core::Catalogue& catalogue) {
+  for (const Grant& grant : token.principal().grants()) {
+    if (!core::Authorize(admin, core::Permission::kManageTokens, {grant.agency_code()}, catalogue)
+             .ok()) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::StatusOr<storage::CreatedToken> CreateBootstrapAdminToken(storage::SecurityStore* store,

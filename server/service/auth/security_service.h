@@ -31,7 +31,7 @@ class SecurityServiceImpl final : public onestop::v1::SecurityService::CallbackS
  public:
   // None owned; all must outlive the service.
   SecurityServiceImpl(const AccessGuard* guard, storage::SecurityStore* store,
-                      const core::Catalogue* catalogue, const Clock* clock, Executor* executor,
+                      CatalogueSource catalogue, const Clock* clock, Executor* executor,
                       SecurityServiceOptions options = {});
 
   grpc::ServerUnaryReactor* CreateToken(grpc::CallbackServerContext* context,
@@ -48,9 +48,13 @@ class SecurityServiceImpl final : public onestop::v1::SecurityService::CallbackS
                                       onestop::v1::ListAuditResponse* response) override;
 
  private:
+  // True if every grant of `token` lies in `admin`'s manage_tokens scope.
+  static bool Administers(const core::Principal& admin, const onestop::v1::TokenInfo& token,
+                          const core::Catalogue& catalogue);
+
   const AccessGuard* const guard_;
   storage::SecurityStore* const store_;
-  const core::Catalogue* const catalogue_;
+  const CatalogueSource catalogue_;
   const Clock* const clock_;
   Executor* const executor_;
   const SecurityServiceOptions options_;
