@@ -2,6 +2,9 @@
 // parsing, each on its own.
 #include <memory>
 #include <string>
+#include <variant>
+
+#include <google/protobuf/text_format.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -11,6 +14,7 @@
 #include "server/service/auth/transport.h"
 #include "storage/security/sqlite_security_store.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_config.h"
 
 namespace onestop::service::auth {
 namespace {
@@ -139,6 +143,42 @@ TEST(PrincipalsTest, RoundTripsAndRejectsBadShapes) {
   no_agency.mutable_grants(0)->clear_agency_code();
   EXPECT_THAT(PrincipalFromProto(no_agency),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("agency_code")));
+}
+
+TEST(PrincipalsTest, CertificatePrincipalsFileParsesAndNamesTheBadLine) {
+  onestop::config::v1::Config config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
+  auto built = core::Catalogue::Build(config);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
+  const core::Catalogue& catalogue = *std::get<std::shared_ptr<const core::Catalogue>>(built);
+
+  auto parsed = ParseCertificatePrincipals(
+      "# mutual TLS principals\n"
+      "\n"
+      "portal-sync.daklak.gov.vn  portal-sync  service:000.00.00.H15 writes=submit_dossier\n"
+      "inspector  thanh-tra  supervisor:000.00.31.H15,supervisor:000.31.02.H15  # two grants\n",
+      catalogue);
+  ASSERT_THAT(parsed, IsOk());
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0].common_name, "portal-sync.daklak.gov.vn");
+  EXPECT_EQ((*parsed)[0].principal.id, "portal-sync");
+  ASSERT_EQ((*parsed)[0].principal.service_writes.size(), 1u);
+  EXPECT_EQ((*parsed)[0].principal.service_writes[0], core::Permission::kSubmitDossier);
+  ASSERT_EQ((*parsed)[1].principal.grants.size(), 2u);
+  EXPECT_EQ((*parsed)[1].principal.grants[1].agency_code, "000.31.02.H15");
+
+  EXPECT_THAT(ParseCertificatePrincipals("a b\n", catalogue),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 1")));
+  EXPECT_THAT(ParseCertificatePrincipals("\na b chief:000.00.00.H15\n", catalogue),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
+  EXPECT_THAT(ParseCertificatePrincipals("a b clerk:999.99.99.X99\n", catalogue),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("999.99.99.X99")));
+  EXPECT_THAT(ParseCertificatePrincipals("a b clerk:000.00.00.H15 writes=submit_dossier\n",
+                                         catalogue),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ROLE_SERVICE")));
+  EXPECT_THAT(ParseCertificatePrincipals(
+                  "a b clerk:000.00.00.H15\na c officer:000.00.00.H15\n", catalogue),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mapped twice")));
 }
 
 class AuthenticatorTest : public ::testing::Test {
