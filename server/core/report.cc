@@ -45,13 +45,44 @@ struct Facts {
   int64_t resolution_working_days = 0;
   std::vector<Pause> pauses;  // clipped to [received_day, end_day), non-empty
   std::vector<StageResult> stages;
+  // Digitisation (766): received with every applicant component digitised
+  // at reception; resolved with a result document attached.
+  bool digitised_at_reception = false;
+  bool electronic_result = false;
 };
 
 absl::CivilDay Day(const google::protobuf::Timestamp& ts, const WorkingCalendar& calendar) {
   return calendar.ToLocalDay(FromProtoTime(ts));
 }
 
-Facts FactsOf(const v1::Dossier& d, const WorkingCalendar& calendar) {
+// Whether the dossier's RECEPTION components cover every applicant
+// component type (result = false) its procedure lists; when the procedure
+// lists none (or is unknown), whether there is at least one. Dossiers
+// without components (all those written before components existed) are
+// never digitised.
+bool DigitisedAtReception(const v1::Dossier& d, const Catalogue& catalogue) {
+  std::set<std::string> present;
+  for (const v1::DossierComponent& c : d.components()) {
+    if (c.stage() == v1::COMPONENT_STAGE_RECEPTION) present.insert(c.component_type());
+  }
+  if (present.empty()) return false;
+  const v1::Procedure* procedure = catalogue.FindProcedure(d.procedure_code());
+  if (procedure == nullptr) return true;
+  for (const v1::ComponentType& type : procedure->components()) {
+    if (!type.result() && present.count(type.code()) == 0) return false;
+  }
+  return true;
+}
+
+bool HasResultComponent(const v1::Dossier& d) {
+  for (const v1::DossierComponent& c : d.components()) {
+    if (c.stage() == v1::COMPONENT_STAGE_RESULT) return true;
+  }
+  return false;
+}
+
+Facts FactsOf(const v1::Dossier& d, const Catalogue& catalogue) {
+  const WorkingCalendar& calendar = catalogue.calendar();
   Facts f;
   if (!d.has_received_time()) {
     if (d.status() == v1::DOSSIER_STATUS_REFUSED && d.has_closed_time()) {
@@ -62,6 +93,7 @@ Facts FactsOf(const v1::Dossier& d, const WorkingCalendar& calendar) {
   }
   f.received = true;
   f.received_day = Day(d.received_time(), calendar);
+  f.digitised_at_reception = DigitisedAtReception(d, catalogue);
   switch (d.status()) {
     case v1::DOSSIER_STATUS_RESULT_READY:
     case v1::DOSSIER_STATUS_RETURNED: {
@@ -114,6 +146,7 @@ Facts FactsOf(const v1::Dossier& d, const WorkingCalendar& calendar) {
       f.resolution = f.end_day < *f.due_day ? v1::TIMELINESS_EARLY : v1::TIMELINESS_LATE;
     }
     f.resolution_working_days = calendar.WorkingDaysBetween(f.received_day, f.end_day);
+    f.electronic_result = HasResultComponent(d);
   }
 
   for (const v1::ClockPause& p : d.pauses()) {
@@ -225,12 +258,14 @@ std::vector<Flow> FlowsOf(const Facts& f, v1::Channel channel) {
   }
   const bool closed = f.ending != Ending::kOpen;
   flows.push_back({f.received_day, ReceivedSlot(channel), 1});
+  if (f.digitised_at_reception) flows.push_back({f.received_day, kSlotReceivedDigitised, 1});
   flows.push_back({f.received_day, kSlotInProgress, 1});
   if (closed) flows.push_back({f.end_day, kSlotInProgress, -1});
   switch (f.ending) {
     case Ending::kResolved:
       flows.push_back({f.end_day, ResolvedSlot(f.resolution), 1});
       flows.push_back({f.end_day, kSlotResolutionWorkingDays, f.resolution_working_days});
+      if (f.electronic_result) flows.push_back({f.end_day, kSlotResolvedElectronicResult, 1});
       break;
     case Ending::kWithdrawn: flows.push_back({f.end_day, kSlotWithdrawn, 1}); break;
     case Ending::kStopped: flows.push_back({f.end_day, kSlotStopped, 1}); break;
@@ -306,6 +341,7 @@ struct Tally {
   int64_t working_days = 0;
   int64_t in_progress = 0, overdue = 0, awaiting_supplement = 0, awaiting_financial = 0;
   int64_t withdrawn = 0, refused = 0, refused_received = 0, stopped = 0, returned = 0;
+  int64_t received_digitised = 0, electronic_result = 0;  // parts of received / resolved
 
   bool Empty() const {
     return carried == 0 && received[0] == 0 && received[1] == 0 && received[2] == 0 &&
@@ -328,6 +364,8 @@ struct Tally {
     refused_received += o.refused_received;
     stopped += o.stopped;
     returned += o.returned;
+    received_digitised += o.received_digitised;
+    electronic_result += o.electronic_result;
   }
 };
 
@@ -353,6 +391,8 @@ Tally TallyFromSums(const SeriesSums& s) {
   t.refused_received = p[kSlotRefusedAfterReception];
   t.stopped = p[kSlotStopped];
   t.returned = p[kSlotReturned];
+  t.received_digitised = p[kSlotReceivedDigitised];
+  t.electronic_result = p[kSlotResolvedElectronicResult];
   return t;
 }
 
@@ -373,6 +413,7 @@ Tally TallyOfDossier(const Facts& f, v1::Channel channel, absl::CivilDay from,
                : slot == kSlotReceivedOnline ? 1
                : slot == kSlotReceivedPostal ? 2
                                              : 3] = 1;
+    if (f.digitised_at_reception) t.received_digitised = 1;
   }
   if (closed && in_period(f.end_day)) {
     switch (f.ending) {
@@ -381,6 +422,7 @@ Tally TallyOfDossier(const Facts& f, v1::Channel channel, absl::CivilDay from,
         else if (f.resolution == v1::TIMELINESS_LATE) t.late = 1;
         else t.on_time = 1;
         t.working_days = f.resolution_working_days;
+        if (f.electronic_result) t.electronic_result = 1;
         break;
       case Ending::kWithdrawn: t.withdrawn = 1; break;
       case Ending::kStopped: t.stopped = 1; break;
@@ -446,6 +488,10 @@ v1::CompletionColumns Columns(const Tally& t, v1::WithdrawnPolicy policy) {
                            : static_cast<double>(t.working_days) /
                                  static_cast<double>(really_resolved));
   *c.mutable_online_share() = MakeRate(t.received[1], received);
+  c.set_received_digitised(t.received_digitised);
+  *c.mutable_received_digitised_share() = MakeRate(t.received_digitised, received);
+  c.set_resolved_with_electronic_result(t.electronic_result);
+  *c.mutable_electronic_result_share() = MakeRate(t.electronic_result, really_resolved);
   return c;
 }
 
@@ -546,6 +592,8 @@ v1::GetCompletionReportResponse Finish(const ReportQuery& q, const Catalogue& ca
   v1::ProgressIndicators* ind = r.mutable_indicators();
   *ind->mutable_early_or_on_time_share() = r.total().columns().on_time_rate_over_resolved();
   *ind->mutable_online_share() = r.total().columns().online_share();
+  *ind->mutable_received_digitised_share() = r.total().columns().received_digitised_share();
+  *ind->mutable_electronic_result_share() = r.total().columns().electronic_result_share();
   for (const auto& [procedure, t] : acc.procedures) {
     const int64_t resolved = t.early + t.on_time + t.late;
     if (resolved == 0) continue;
@@ -604,7 +652,7 @@ std::string ChannelLabelVi(v1::Channel channel) {
 }
 
 std::vector<SeriesDelta> Contributions(const v1::Dossier& dossier, const Catalogue& catalogue) {
-  const Facts facts = FactsOf(dossier, catalogue.calendar());
+  const Facts facts = FactsOf(dossier, catalogue);
   const std::vector<Flow> flows = FlowsOf(facts, dossier.channel());
   const Dimensions dims = DimensionsOf(dossier, catalogue);
   std::vector<SeriesDelta> deltas;
@@ -802,7 +850,7 @@ v1::GetCompletionReportResponse RecomputeReport(const std::vector<v1::Dossier>& 
   Accumulator acc;
   for (const v1::Dossier& d : dossiers) {
     if (!InScope(q, catalogue, d)) continue;
-    const Facts f = FactsOf(d, catalogue.calendar());
+    const Facts f = FactsOf(d, catalogue);
     const Tally t = TallyOfDossier(f, d.channel(), q.from, q.to);
     acc.total.Add(t);
     acc.rows[GroupKeyOf(q, catalogue, d)].Add(t);

@@ -30,7 +30,9 @@
 // ready; returned_time if finished_time is unset); closed (withdrawn,
 // stopped, refused) on the date of closed_time. Early / on time / late
 // compare the resolution date with the date of the effective due time.
-// Overdue at T: in progress at T, not awaiting the applicant at T, and T
+// Digitised at reception / electronic result: see kSlotReceivedDigitised
+// and kSlotResolvedElectronicResult (the procedure's component list comes
+// from the catalogue). Overdue at T: in progress at T, not awaiting the applicant at T, and T
 // after the due date. Awaiting at T: a clock pause (supplement: reason
 // REQUEST_SUPPLEMENT; financial obligation: REQUEST_PAYMENT) whose start
 // date ≤ T < its end date.
@@ -75,6 +77,19 @@ enum ReportSlot : int {
   kSlotStageOnTime = 17,
   kSlotStageLate = 18,
   kSlotRefusedAfterReception = 19,  // the part of kSlotRefused that was received
+  // Digitisation (the 766 "số hóa hồ sơ" group; docs/REPORTS.md). Flows.
+  // Dossiers written before components existed have none, so their
+  // contribution to these two slots is 0 both before and after any write:
+  // counters stored before the slots were added stay equal to the sum of
+  // the contributions without a rebuild.
+  //   20: a received dossier whose reception components (stage RECEPTION)
+  //       cover every applicant component type (result = false) its
+  //       procedure lists, or, when it lists none, include at least one;
+  //       +1 on the received day (a part of the received slots 0..3).
+  //   21: a resolved dossier (result ready / returned) with at least one
+  //       RESULT component; +1 on the resolution day (a part of 5..7).
+  kSlotReceivedDigitised = 20,
+  kSlotResolvedElectronicResult = 21,
 };
 // Slots per series; equals storage::kCounterSlots (checked where both meet).
 inline constexpr int kReportSlots = 24;

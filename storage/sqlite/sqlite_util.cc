@@ -16,6 +16,14 @@ absl::Status SqliteError(int rc, absl::string_view operation) {
     case SQLITE_FULL:
       return absl::ResourceExhaustedError(
           absl::StrCat("disk full during ", operation, " (", text, ")"));
+    case SQLITE_IOERR:
+      // The transaction did not commit (SQLite rolls it back); the disk may
+      // recover (a transient NFS or controller error): the client retries
+      // with its request_id, as for busy (issue #9: UNAVAILABLE).
+      return absl::UnavailableError(absl::StrCat(
+          "the database could not be read or written during ", operation,
+          " (disk I/O error); nothing was changed: retry shortly, and if it persists the "
+          "operator should check the disk (", text, ")"));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return absl::InternalError(

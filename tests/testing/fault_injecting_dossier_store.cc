@@ -14,7 +14,10 @@ absl::Status DiskFullError() {
 }
 
 absl::Status IoError() {
-  return absl::InternalError("storage failure during injected fault (SQLite code 10: disk I/O error)");
+  return absl::UnavailableError(
+      "the database could not be read or written during injected fault (disk I/O error); "
+      "nothing was changed: retry shortly, and if it persists the operator should check the "
+      "disk (disk I/O error)");
 }
 
 FaultInjectingDossierStore::FaultInjectingDossierStore(storage::DossierStore* base)

@@ -1,7 +1,7 @@
 // FaultInjectingDossierStore: a DossierStore decorator for tests that makes
 // chosen calls fail with a chosen absl::Status, the way the real backend
 // fails under SQLITE_BUSY (UNAVAILABLE), a full disk (RESOURCE_EXHAUSTED)
-// or an I/O error (INTERNAL). Every other call is forwarded unchanged.
+// or an I/O error (UNAVAILABLE). Every other call is forwarded unchanged.
 //
 //   storage::SqliteDossierStore real = …;
 //   testing::FaultInjectingDossierStore store(&real);
@@ -65,7 +65,7 @@ enum class FaultTiming {
 // Statuses shaped like the SQLite backend's (storage/sqlite/sqlite_util.cc).
 absl::Status BusyError();      // UNAVAILABLE, as from SQLITE_BUSY
 absl::Status DiskFullError();  // RESOURCE_EXHAUSTED, as from SQLITE_FULL
-absl::Status IoError();        // INTERNAL, as from SQLITE_IOERR
+absl::Status IoError();        // UNAVAILABLE, as from SQLITE_IOERR
 
 class FaultInjectingDossierStore final : public storage::DossierStore {
  public:
