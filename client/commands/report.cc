@@ -100,6 +100,12 @@ const std::vector<Column>& Columns() {
       ONESTOP_RATE_COLUMN("Tỷ lệ", "Hoàn thành", completion_rate),
       ONESTOP_RATE_COLUMN("Tỷ lệ", "Đúng hạn/đã GQ", on_time_rate_over_resolved),
       ONESTOP_RATE_COLUMN("Tỷ lệ", "Trễ hạn/phải GQ", late_rate_over_to_handle),
+      // The 766 digitisation group (docs/REPORTS.md): received with every
+      // component digitised at reception, results issued electronically.
+      ONESTOP_COUNT_COLUMN("Số hóa", "TN đủ TPHS", received_digitised),
+      ONESTOP_RATE_COLUMN("Số hóa", "Tỷ lệ TN", received_digitised_share),
+      ONESTOP_COUNT_COLUMN("Số hóa", "KQ điện tử", resolved_with_electronic_result),
+      ONESTOP_RATE_COLUMN("Số hóa", "Tỷ lệ KQĐT", electronic_result_share),
   };
   return *columns;
 }
@@ -172,7 +178,13 @@ void PrintTable(const v1::GetCompletionReportResponse& r, std::ostream& out) {
       << "/" << t.late_rate_over_to_handle().denominator() << ")\n"
       << "Tỷ lệ tiếp nhận trực tuyến: " << P(t.online_share())
       << "; thời gian giải quyết trung bình: "
-      << absl::StrFormat("%.1f", t.average_resolution_working_days()) << " ngày làm việc\n";
+      << absl::StrFormat("%.1f", t.average_resolution_working_days()) << " ngày làm việc\n"
+      << "Số hóa: hồ sơ tiếp nhận có đủ thành phần số hóa / đã tiếp nhận: "
+      << P(t.received_digitised_share()) << " (" << t.received_digitised_share().numerator()
+      << "/" << t.received_digitised_share().denominator()
+      << "); kết quả điện tử / đã giải quyết: " << P(t.electronic_result_share()) << " ("
+      << t.electronic_result_share().numerator() << "/"
+      << t.electronic_result_share().denominator() << ")\n";
   if (r.late_stages_size() > 0) {
     out << "\nLiên thông — kết quả từng bước theo đơn vị (phiếu kiểm soát):\n";
     for (const auto& s : r.late_stages()) {
@@ -281,11 +293,17 @@ absl::Status WriteXlsx(const v1::GetCompletionReportResponse& r, const std::stri
   worksheet_write_string(indicators, 1, 0, "Tỷ lệ tiếp nhận trực tuyến", bold);
   worksheet_write_number(indicators, 1, 1, r.indicators().online_share().percent() / 100.0,
                          percent);
-  worksheet_write_string(indicators, 3, 0, "Thủ tục", header);
-  worksheet_write_string(indicators, 3, 1, "Tên thủ tục", header);
-  worksheet_write_string(indicators, 3, 2, "Số hồ sơ đã giải quyết", header);
-  worksheet_write_string(indicators, 3, 3, "Thời gian TB (ngày làm việc)", header);
-  line = 4;
+  worksheet_write_string(indicators, 2, 0, "Tỷ lệ hồ sơ số hóa đủ thành phần khi tiếp nhận", bold);
+  worksheet_write_number(indicators, 2, 1,
+                         r.indicators().received_digitised_share().percent() / 100.0, percent);
+  worksheet_write_string(indicators, 3, 0, "Tỷ lệ kết quả điện tử", bold);
+  worksheet_write_number(indicators, 3, 1,
+                         r.indicators().electronic_result_share().percent() / 100.0, percent);
+  worksheet_write_string(indicators, 5, 0, "Thủ tục", header);
+  worksheet_write_string(indicators, 5, 1, "Tên thủ tục", header);
+  worksheet_write_string(indicators, 5, 2, "Số hồ sơ đã giải quyết", header);
+  worksheet_write_string(indicators, 5, 3, "Thời gian TB (ngày làm việc)", header);
+  line = 6;
   for (const auto& p : r.indicators().resolution_time()) {
     worksheet_write_string(indicators, line, 0, p.procedure_code().c_str(), nullptr);
     worksheet_write_string(indicators, line, 1, p.procedure_name().c_str(), nullptr);

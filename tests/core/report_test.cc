@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -38,6 +39,21 @@ std::shared_ptr<const Catalogue> LoadSample() {
   text << in.rdbuf();
   onestop::config::v1::Config config;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text.str(), &config));
+  // Test-only component list (the shipped sample lists none): birth
+  // registration expects a declaration and an ID copy from the applicant
+  // and issues a birth certificate. The other procedures keep no list.
+  for (v1::Procedure& p : *config.mutable_procedures()) {
+    if (p.code() != "1.001193") continue;
+    auto add = [&p](const std::string& code, bool result) {
+      v1::ComponentType* t = p.add_components();
+      t->set_code(code);
+      t->set_name(code);
+      t->set_result(result);
+    };
+    add("to_khai", false);
+    add("ban_sao_cccd", false);
+    add("giay_khai_sinh", true);
+  }
   auto built = Catalogue::Build(config);
   EXPECT_TRUE(std::holds_alternative<std::shared_ptr<const Catalogue>>(built));
   return std::get<std::shared_ptr<const Catalogue>>(built);
@@ -77,6 +93,16 @@ class ReportTest : public ::testing::Test {
   v1::Dossier Closed(v1::Dossier d, v1::DossierStatus status, absl::CivilDay day) const {
     d.set_status(status);
     *d.mutable_closed_time() = At(day, 10);
+    return d;
+  }
+
+  // Attaches a component of `type` at `stage` (on the dossier's received
+  // day; the attach time plays no part in the report).
+  static v1::Dossier With(v1::Dossier d, const std::string& type, v1::ComponentStage stage) {
+    v1::DossierComponent* c = d.add_components();
+    c->set_id(absl::StrCat(d.components_size()));
+    c->set_component_type(type);
+    c->set_stage(stage);
     return d;
   }
 
@@ -317,6 +343,153 @@ TEST_F(ReportTest, ChannelsOnlineShareAndAverageResolutionTime) {
   EXPECT_DOUBLE_EQ(c.average_resolution_working_days(), (2.0 + 0.0) / 2.0);
 }
 
+TEST_F(ReportTest, DigitisedAtReceptionNeedsEveryListedApplicantComponent) {
+  constexpr auto kReception = v1::COMPONENT_STAGE_RECEPTION;
+  const v1::Dossier bare = Received(kApr1, absl::CivilDay(2020, 4, 10));  // procedure 1.001193
+  // 1.001193 lists to_khai and ban_sao_cccd (applicant) and giay_khai_sinh
+  // (result): both applicant types at reception → digitised.
+  const v1::Dossier all = With(With(bare, "to_khai", kReception), "ban_sao_cccd", kReception);
+  // One listed type missing: not digitised, however many copies of the other.
+  const v1::Dossier missing = With(With(bare, "to_khai", kReception), "to_khai", kReception);
+  // The missing one supplied for a supplement, not at reception: still not.
+  const v1::Dossier late_supplement =
+      With(missing, "ban_sao_cccd", v1::COMPONENT_STAGE_SUPPLEMENT);
+  // A result document does not stand in for an applicant component.
+  const v1::Dossier result_only = With(bare, "giay_khai_sinh", v1::COMPONENT_STAGE_RESULT);
+  // No components at all (every dossier written before components existed).
+  const v1::CompletionColumns c =
+      Total({all, missing, late_supplement, result_only, bare}, Query(kApr1, kApr30));
+  EXPECT_EQ(c.received_total(), 5);
+  EXPECT_EQ(c.received_digitised(), 1);
+  EXPECT_EQ(c.received_digitised_share().numerator(), 1);
+  EXPECT_EQ(c.received_digitised_share().denominator(), 5);
+  EXPECT_DOUBLE_EQ(c.received_digitised_share().percent(), 20.0);
+
+  // A procedure without a list (2.000908): one reception component of any
+  // type suffices; none does not.
+  const v1::Dossier unlisted = Received(kApr1, absl::CivilDay(2020, 4, 10), kCommune1,
+                                        v1::CHANNEL_DIRECT, "2.000908");
+  const v1::CompletionColumns u =
+      Total({With(unlisted, "ban_chinh", kReception), unlisted,
+             With(unlisted, "ban_chinh", v1::COMPONENT_STAGE_SUPPLEMENT)},
+            Query(kApr1, kApr30));
+  EXPECT_EQ(u.received_total(), 3);
+  EXPECT_EQ(u.received_digitised(), 1);
+  EXPECT_EQ(Total({}, Query(kApr1, kApr30)).received_digitised_share().percent(), 0.0);
+}
+
+TEST_F(ReportTest, DigitisedAtReceptionCountsOnTheReceivedDay) {
+  constexpr auto kReception = v1::COMPONENT_STAGE_RECEPTION;
+  // Received 30/3, resolved in April: a March flow, like received_total,
+  // even when the dossier ends later or is refused after reception.
+  const v1::Dossier d =
+      Finished(With(With(Received(absl::CivilDay(2020, 3, 30), absl::CivilDay(2020, 4, 3)),
+                         "to_khai", kReception),
+                    "ban_sao_cccd", kReception),
+               absl::CivilDay(2020, 4, 2));
+  const v1::Dossier refused = Closed(With(d, "x", kReception), v1::DOSSIER_STATUS_REFUSED,
+                                     absl::CivilDay(2020, 4, 1));
+  const ReportQuery march = Query(absl::CivilDay(2020, 3, 1), absl::CivilDay(2020, 3, 31));
+  EXPECT_EQ(Total({d, refused}, march).received_digitised(), 2);
+  const v1::CompletionColumns april = Total({d, refused}, Query(kApr1, kApr30));
+  EXPECT_EQ(april.carried_over(), 2);
+  EXPECT_EQ(april.received_digitised(), 0);
+  EXPECT_EQ(april.received_digitised_share().denominator(), 0);
+  // A dossier refused at the desk was never received: not counted.
+  v1::Dossier at_desk = With(d, "to_khai", kReception);
+  at_desk.clear_received_time();
+  at_desk = Closed(at_desk, v1::DOSSIER_STATUS_REFUSED, absl::CivilDay(2020, 3, 30));
+  EXPECT_EQ(Total({at_desk}, march).received_digitised(), 0);
+}
+
+TEST_F(ReportTest, ElectronicResultNeedsAResultComponentAndCountsOnTheResolutionDay) {
+  constexpr auto kResult = v1::COMPONENT_STAGE_RESULT;
+  const absl::CivilDay due(2020, 4, 20);
+  const v1::Dossier with_result =
+      With(Finished(Received(absl::CivilDay(2020, 3, 25), due), absl::CivilDay(2020, 4, 6)),
+           "giay_khai_sinh", kResult);
+  // Resolved without a result document, and one with only reception
+  // components.
+  const v1::Dossier paper = Finished(Received(kApr1, due), absl::CivilDay(2020, 4, 7));
+  const v1::Dossier reception_only = With(paper, "to_khai", v1::COMPONENT_STAGE_RECEPTION);
+  // Returned in May, resolved in April: counted in April (resolution day).
+  v1::Dossier returned = With(Finished(Received(kApr1, due), absl::CivilDay(2020, 4, 29)),
+                              "giay_khai_sinh", kResult);
+  returned.set_status(v1::DOSSIER_STATUS_RETURNED);
+  *returned.mutable_returned_time() = At(absl::CivilDay(2020, 5, 4));
+  // Resolved in May with a result: not in April.
+  const v1::Dossier may = With(Finished(Received(kApr1, absl::CivilDay(2020, 5, 20)),
+                                        absl::CivilDay(2020, 5, 5)),
+                               "giay_khai_sinh", kResult);
+  // A result component on a withdrawn dossier never counts, under either
+  // policy (withdrawals carry no result).
+  const v1::Dossier withdrawn =
+      Closed(With(Received(kApr1, due), "giay_khai_sinh", kResult), v1::DOSSIER_STATUS_WITHDRAWN,
+             absl::CivilDay(2020, 4, 8));
+  const std::vector<v1::Dossier> all = {with_result, paper, reception_only, returned, may,
+                                        withdrawn};
+  const v1::CompletionColumns april = Total(all, Query(kApr1, kApr30));
+  EXPECT_EQ(april.resolved_total(), 4);
+  EXPECT_EQ(april.resolved_with_electronic_result(), 2);
+  EXPECT_EQ(april.electronic_result_share().numerator(), 2);
+  EXPECT_EQ(april.electronic_result_share().denominator(), 4);
+  EXPECT_DOUBLE_EQ(april.electronic_result_share().percent(), 50.0);
+  const v1::CompletionColumns lenient = Total(
+      all, Query(kApr1, kApr30, kDistrict, v1::REPORT_GROUP_BY_NONE, v1::WITHDRAWN_POLICY_ON_TIME));
+  EXPECT_EQ(lenient.resolved_total(), 5);
+  EXPECT_EQ(lenient.resolved_with_electronic_result(), 2);
+  EXPECT_EQ(lenient.electronic_result_share().denominator(), 4);
+  const v1::CompletionColumns march =
+      Total(all, Query(absl::CivilDay(2020, 3, 1), absl::CivilDay(2020, 3, 31)));
+  EXPECT_EQ(march.resolved_with_electronic_result(), 0);
+  const v1::CompletionColumns may_report =
+      Total(all, Query(absl::CivilDay(2020, 5, 1), absl::CivilDay(2020, 5, 31)));
+  EXPECT_EQ(may_report.resolved_with_electronic_result(), 1);
+  EXPECT_EQ(may_report.returned(), 1);
+  // Both indicators also appear in the 766 block, equal to the total's.
+  const v1::GetCompletionReportResponse r = ViaCounters(all, Query(kApr1, kApr30));
+  EXPECT_EQ(r.indicators().electronic_result_share().numerator(), 2);
+  EXPECT_EQ(r.indicators().received_digitised_share().denominator(),
+            r.total().columns().received_total());
+}
+
+TEST_F(ReportTest, DigitisationCountersFollowAttachmentsAfterTheFact) {
+  // Components arrive by later writes (attach at RECEIVED, a result at
+  // RESULT_READY): the change of contributions moves the +1 onto the
+  // received / resolution day, and a dossier without components
+  // contributes nothing to the two slots (old counters stay consistent).
+  constexpr auto kReception = v1::COMPONENT_STAGE_RECEPTION;
+  v1::Dossier d = Received(kApr1, absl::CivilDay(2020, 4, 10));
+  std::vector<v1::Dossier> states = {d};
+  d = With(d, "to_khai", kReception);
+  states.push_back(d);
+  d = With(d, "ban_sao_cccd", kReception);
+  states.push_back(d);
+  d = Finished(d, absl::CivilDay(2020, 4, 8));
+  states.push_back(d);
+  d = With(d, "giay_khai_sinh", v1::COMPONENT_STAGE_RESULT);
+  states.push_back(d);
+  for (const SeriesDelta& delta : Contributions(states[0], *catalogue_)) {
+    EXPECT_EQ(delta.values[kSlotReceivedDigitised], 0);
+    EXPECT_EQ(delta.values[kSlotResolvedElectronicResult], 0);
+  }
+  std::map<std::pair<std::string, absl::CivilDay>, SlotValues> sum;
+  const v1::Dossier* before = nullptr;
+  for (const v1::Dossier& state : states) {
+    for (const SeriesDelta& delta : ContributionChange(before, state, *catalogue_)) {
+      SlotValues& v = sum[{delta.series, delta.day}];
+      for (int i = 0; i < kReportSlots; ++i) v[i] += delta.values[i];
+    }
+    before = &state;
+  }
+  const std::string own = absl::StrCat("o:", kCommune1, "|*");
+  EXPECT_EQ((sum[{own, kApr1}][kSlotReceivedDigitised]), 1);
+  EXPECT_EQ((sum[{own, absl::CivilDay(2020, 4, 8)}][kSlotResolvedElectronicResult]), 1);
+  const v1::CompletionColumns c = Total({states.back()}, Query(kApr1, kApr30));
+  EXPECT_EQ(c.received_digitised(), 1);
+  EXPECT_EQ(c.resolved_with_electronic_result(), 1);
+}
+
 TEST_F(ReportTest, SubtreeRollupsEqualTheSumOfTheirParts) {
   std::vector<v1::Dossier> dossiers;
   for (int i = 0; i < 12; ++i) {
@@ -425,11 +598,20 @@ TEST_F(ReportTest, CountersEqualRecomputationOnARandomisedWorkload) {
     if (fate >= 1 && fate <= 4 && d.pauses_size() > 0 && !d.pauses(0).has_end_time()) {
       *d.mutable_pauses(0)->mutable_end_time() = d.finished_time();
     }
+    // Components: none (as before components existed), or a random subset
+    // of the listed types and free types at a random stage.
+    const int components = static_cast<int>(rng() % 4);
+    const std::vector<std::string> types = {"to_khai", "ban_sao_cccd", "giay_khai_sinh", "khac"};
+    for (int k = 0; k < components; ++k) {
+      d = With(d, types[rng() % types.size()],
+               static_cast<v1::ComponentStage>(1 + rng() % 3));
+    }
     dossiers.push_back(d);
   }
   const std::vector<v1::ReportGroupBy> groupings = {
       v1::REPORT_GROUP_BY_NONE, v1::REPORT_GROUP_BY_AGENCY, v1::REPORT_GROUP_BY_LEVEL,
       v1::REPORT_GROUP_BY_PROCEDURE, v1::REPORT_GROUP_BY_CHANNEL, v1::REPORT_GROUP_BY_FIELD};
+  int64_t digitised = 0, electronic = 0;
   for (int i = 0; i < 60; ++i) {
     const absl::CivilDay from = start + static_cast<int>(rng() % 220);
     const absl::CivilDay to = from + static_cast<int>(rng() % 90);
@@ -448,7 +630,14 @@ TEST_F(ReportTest, CountersEqualRecomputationOnARandomisedWorkload) {
                                          c.awaiting_supplement() +
                                          c.awaiting_financial_obligation());
     EXPECT_LE(c.resolved_total() + c.stopped() + c.in_progress_total(), c.to_handle());
+    EXPECT_LE(c.received_digitised(), c.received_total());
+    EXPECT_LE(c.resolved_with_electronic_result(),
+              c.resolved_early() + c.resolved_on_time() + c.resolved_late());
+    digitised += c.received_digitised();
+    electronic += c.resolved_with_electronic_result();
   }
+  EXPECT_GT(digitised, 0);  // the workload exercises both indicators
+  EXPECT_GT(electronic, 0);
 }
 
 TEST_F(ReportTest, LateStagesNameTheAgencyThatCausedTheDelay) {
