@@ -62,7 +62,8 @@ if has_stage asan; then
     dossier_service_test time_law_service_test feed_service_test report_service_test
     error_details_test status_mapping_test
     fault_injection_test hostile_input_test corpus_replay_test
-    authorization_test security_store_test auth_units_test
+    authorization_test security_store_test auth_units_test daemon_matrix_test
+    sqlite_group_commit_test documents_core_test
   )
   cmake --build build-address -j "$jobs" --target "${asan_tests[@]}"
   regex="^($(IFS='|'; echo "${asan_tests[*]}"))\$"

@@ -140,8 +140,9 @@ absl::StatusOr<onestop::v1::TokenInfo> TokenFromRow(const Statement& row) {
 
 }  // namespace
 
-SqliteSecurityStore::SqliteSecurityStore(std::unique_ptr<Connection> connection)
-    : connection_(std::move(connection)) {}
+SqliteSecurityStore::SqliteSecurityStore(std::unique_ptr<Connection> connection,
+                                         SecurityDurability durability)
+    : connection_(std::move(connection)), durability_(durability) {}
 
 SqliteSecurityStore::~SqliteSecurityStore() = default;
 
@@ -170,7 +171,8 @@ absl::StatusOr<std::unique_ptr<SqliteSecurityStore>> SqliteSecurityStore::Open(
   Connection& c = *connection;
   ONESTOP_RETURN_IF_ERROR(InTransaction(c, "migrating the security schema",
                                         [&] { return MigrateLocked(c, options); }));
-  return std::unique_ptr<SqliteSecurityStore>(new SqliteSecurityStore(std::move(connection)));
+  return std::unique_ptr<SqliteSecurityStore>(
+      new SqliteSecurityStore(std::move(connection), options.durability));
 }
 
 absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& token) {
@@ -280,8 +282,17 @@ absl::StatusOr<int64_t> SqliteSecurityStore::AppendAudit(const onestop::v1::Audi
   insert.BindText(5, record.agency_code());
   insert.BindInt64(6, record.result_code());
   insert.BindText(7, record.message());
-  ONESTOP_RETURN_IF_ERROR(insert.Run("appending to the audit log"));
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(connection_->raw()));
+  // NORMAL for this commit only (see SecurityDurability): no fsync of its own.
+  ONESTOP_RETURN_IF_ERROR(
+      connection_->Exec("PRAGMA synchronous = NORMAL", "appending to the audit log"));
+  const absl::Status appended = insert.Run("appending to the audit log");
+  const int64_t sequence = sqlite3_last_insert_rowid(connection_->raw());
+  if (durability_ == SecurityDurability::kFull) {
+    ONESTOP_RETURN_IF_ERROR(
+        connection_->Exec("PRAGMA synchronous = FULL", "appending to the audit log"));
+  }
+  ONESTOP_RETURN_IF_ERROR(appended);
+  return sequence;
 }
 
 absl::StatusOr<AuditPage> SqliteSecurityStore::ListAudit(const AuditQuery& query) {

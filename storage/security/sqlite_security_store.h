@@ -39,6 +39,13 @@ enum class DatabaseCheck {
   kStandalone,
 };
 
+// Audit appends always commit with synchronous=NORMAL: in WAL mode their
+// frames are made durable by the next fsync of the shared WAL — the dossier
+// store's next group commit (FULL) or a checkpoint — so the audit record of
+// a write is on disk no later than the next write after it, without an
+// fsync per call of its own (which would undo group commit). A power loss
+// can lose the newest audit records, never corrupt the log; the dossier's
+// own history names the principal of every write regardless.
 enum class SecurityDurability {
   kFull,    // synchronous=FULL: a created or revoked token survives power loss
   kNormal,  // synchronous=NORMAL: faster; tests
@@ -74,13 +81,15 @@ class SqliteSecurityStore final : public SecurityStore {
   absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
 
  private:
-  explicit SqliteSecurityStore(std::unique_ptr<sqlite_internal::Connection> connection);
+  SqliteSecurityStore(std::unique_ptr<sqlite_internal::Connection> connection,
+                      SecurityDurability durability);
 
   absl::StatusOr<onestop::v1::TokenInfo> GetTokenLocked(const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Mutex mu_;
   std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+  const SecurityDurability durability_;
 };
 
 // The latest schema version of the "security" component.
