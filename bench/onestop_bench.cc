@@ -10,6 +10,11 @@
 //   read       dossier_loader fills a database with --dossiers dossiers, then
 //              onestopd starts on it: start time, RSS, file size, GetDossier
 //              and a 50-row ListDossiers page at 1 and 16 in flight
+//   soak       not in the default: onestopd on a fresh database under a long
+//              mixed load (submits, lifecycles, GetDossier, ListDossiers pages,
+//              WatchEvents followers), sampled every --soak_sample_seconds;
+//              verdicts on RSS, open fds and p99 drift (bench/soak.h). Exit
+//              status 3 if a verdict is violated.
 // With --target=HOST:PORT the submit phase drives that server instead of
 // starting one (used to profile a daemon started by bench/run.sh).
 #include <sys/stat.h>
@@ -17,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -30,7 +36,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "bench/bench_rpc.h"
 #include "bench/load_generator.h"
+#include "bench/soak.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "onestop/v1/security_service.grpc.pb.h"
 #include "tests/testing/subprocess.h"
@@ -59,70 +67,37 @@ ABSL_FLAG(std::string, agency, "000.00.01.H15", "Receiving agency of the dossier
 ABSL_FLAG(std::string, procedure, "2.000488", "Procedure of the dossiers.");
 ABSL_FLAG(int64_t, dossiers, 3000000, "Stored dossiers for the read phase.");
 ABSL_FLAG(bool, keep, false, "Keep the work directory (databases) afterwards.");
+// The soak phase (bench/soak.h, docs/RELIABILITY.md).
+ABSL_FLAG(double, soak_minutes, 30, "Soak length in minutes, warm-up included.");
+ABSL_FLAG(double, soak_seconds, 0, "Soak length in seconds; overrides --soak_minutes if > 0.");
+ABSL_FLAG(double, soak_warmup_seconds, 60,
+          "Samples in the first seconds of the soak are printed but not judged.");
+ABSL_FLAG(double, soak_sample_seconds, 30, "Seconds between soak samples.");
+ABSL_FLAG(int, soak_in_flight, 16, "Operations in flight during the soak.");
+ABSL_FLAG(double, soak_rate, 200,
+          "Operations started per second during the soak (paced, well below what the "
+          "2-core machine saturates at); 0 = closed loop, as fast as the daemon answers.");
+ABSL_FLAG(std::string, soak_mix, "submit=2,lifecycle=1,get=4,list=2",
+          "Soak operation mix: KIND=WEIGHT over submit, lifecycle, get, list.");
+ABSL_FLAG(int, soak_list_pages, 5, "ListDossiers pages followed before starting over.");
+ABSL_FLAG(int, soak_watchers, 2, "WatchEvents followers during the soak.");
+ABSL_FLAG(double, soak_rss_growth_mb, 20, "RSS verdict: growth allowed in MB ...");
+ABSL_FLAG(double, soak_rss_growth_fraction, 0.10,
+          "... or as a fraction of the first judged sample, whichever is larger.");
+ABSL_FLAG(int, soak_fd_tolerance, 2, "fd verdict: allowed change in open descriptors.");
+ABSL_FLAG(double, soak_p99_ratio, 2.0,
+          "p99 verdict: last third's p99 at most this times the first third's ...");
+ABSL_FLAG(double, soak_p99_slack_ms, 1.0, "... or at most this many ms above it.");
 
 namespace onestop::bench {
 namespace {
 
 using namespace onestop::v1;  // NOLINT
-using AsyncInterface = DossierService::StubInterface::async_interface;
-template <typename Request, typename Response>
-using AsyncMethod = void (AsyncInterface::*)(grpc::ClientContext*, const Request*, Response*,
-                                             std::function<void(grpc::Status)>);
 
-// "Bearer <token>" sent with every call (the empty server ignores it).
-std::string& BearerHeader() {
-  static std::string header;
-  return header;
-}
-
-// Prints the first failure's status to stderr: a benchmark full of errors
-// must say why, once.
-void NoteError(const grpc::Status& status) {
-  static std::atomic<bool> noted{false};
-  if (!noted.exchange(true)) {
-    std::fprintf(stderr, "onestop_bench: first failed call: %d %s\n",
-                 static_cast<int>(status.error_code()), status.error_message().c_str());
-  }
-}
-
-// One asynchronous unary call; `then` runs on a gRPC callback thread and
-// may start the next call.
-template <typename Request, typename Response>
-void Invoke(DossierService::Stub* stub, AsyncMethod<Request, Response> method, Request request,
-            std::function<void(const grpc::Status&, const Response&)> then) {
-  struct Call {
-    grpc::ClientContext context;
-    Request request;
-    Response response;
-  };
-  auto* call = new Call;
-  call->request = std::move(request);
-  call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (!BearerHeader().empty()) call->context.AddMetadata("authorization", BearerHeader());
-  (stub->async()->*method)(&call->context, &call->request, &call->response,
-                           [call, then = std::move(then)](grpc::Status status) {
-                             if (!status.ok()) NoteError(status);
-                             then(status, call->response);
-                             delete call;
-                           });
-}
-
+// The dossiers every phase submits (the flags' desk and procedure).
 SubmitDossierRequest SubmitRequest() {
-  SubmitDossierRequest request;
-  request.set_procedure_code(absl::GetFlag(FLAGS_procedure));
-  request.set_receiving_agency_code(absl::GetFlag(FLAGS_agency));
-  request.set_channel(CHANNEL_DIRECT);
-  request.set_summary("Cấp phiếu lý lịch tư pháp");
-  request.set_receive_now(true);
-  Applicant* applicant = request.mutable_applicant();
-  applicant->set_full_name("Nguyễn Thị Hằng");
-  applicant->set_phone("0912345678");
-  applicant->set_personal_id("066190001234");
-  applicant->set_address("Thôn 1, xã Đắk Liêng, huyện Lắk, tỉnh Đắk Lắk");
-  SubmittedDocument* document = request.add_documents();
-  document->set_name("Tờ khai đăng ký khai sinh");
-  document->set_copies(1);
-  return request;
+  return onestop::bench::SubmitRequest(absl::GetFlag(FLAGS_procedure),
+                                       absl::GetFlag(FLAGS_agency));
 }
 
 void SubmitOnce(DossierService::Stub* stub, int, int64_t, Done done) {
@@ -131,70 +106,11 @@ void SubmitOnce(DossierService::Stub* stub, int, int64_t, Done done) {
       [done](const grpc::Status& status, const SubmitDossierResponse&) { done(status.ok()); });
 }
 
-// The full desk lifecycle of one dossier, one RPC after the other (each
-// needs the previous etag): submit with receive_now → hand over → decide →
-// ready → return. One operation = one dossier.
-void LifecycleStep(DossierService::Stub* stub, int step, const Dossier& dossier, Done done) {
-  auto next = [stub, step, done](const grpc::Status& status, const Dossier& result) {
-    if (!status.ok()) return done(false);
-    if (step == 4) return done(true);
-    LifecycleStep(stub, step + 1, result, done);
-  };
-  switch (step) {
-    case 0:
-      Invoke<SubmitDossierRequest, SubmitDossierResponse>(
-          stub, &AsyncInterface::SubmitDossier, SubmitRequest(),
-          [next](const grpc::Status& s, const SubmitDossierResponse& r) { next(s, r.dossier()); });
-      break;
-    case 1: {
-      HandOverDossierRequest request;
-      request.set_code(dossier.code());
-      request.set_etag(dossier.etag());
-      Invoke<HandOverDossierRequest, HandOverDossierResponse>(
-          stub, &AsyncInterface::HandOverDossier, request,
-          [next](const grpc::Status& s, const HandOverDossierResponse& r) {
-            next(s, r.dossier());
-          });
-      break;
-    }
-    case 2: {
-      RecordDecisionRequest request;
-      request.set_code(dossier.code());
-      request.set_etag(dossier.etag());
-      request.set_outcome(DECISION_OUTCOME_APPROVED);
-      Invoke<RecordDecisionRequest, RecordDecisionResponse>(
-          stub, &AsyncInterface::RecordDecision, request,
-          [next](const grpc::Status& s, const RecordDecisionResponse& r) {
-            next(s, r.dossier());
-          });
-      break;
-    }
-    case 3: {
-      MarkResultReadyRequest request;
-      request.set_code(dossier.code());
-      request.set_etag(dossier.etag());
-      Invoke<MarkResultReadyRequest, MarkResultReadyResponse>(
-          stub, &AsyncInterface::MarkResultReady, request,
-          [next](const grpc::Status& s, const MarkResultReadyResponse& r) {
-            next(s, r.dossier());
-          });
-      break;
-    }
-    default: {
-      ReturnResultRequest request;
-      request.set_code(dossier.code());
-      request.set_etag(dossier.etag());
-      request.set_mode(RETURN_MODE_AT_DESK);
-      Invoke<ReturnResultRequest, ReturnResultResponse>(
-          stub, &AsyncInterface::ReturnResult, request,
-          [next](const grpc::Status& s, const ReturnResultResponse& r) { next(s, r.dossier()); });
-      break;
-    }
-  }
-}
-
+// The full desk lifecycle of one dossier (bench_rpc.h). One operation =
+// one dossier.
 void Lifecycle(DossierService::Stub* stub, int, int64_t, Done done) {
-  LifecycleStep(stub, 0, Dossier(), std::move(done));
+  RunLifecycle(stub, SubmitRequest(),
+               [done = std::move(done)](bool ok, const Dossier&) { done(ok); });
 }
 
 // GetDossier of a random sampled code. Each slot has its own generator
@@ -267,89 +183,12 @@ std::vector<int> InFlightLevels() {
   return levels;
 }
 
-// VmRSS and VmHWM (peak) of `pid` in KiB, from /proc.
-std::pair<int64_t, int64_t> MemoryKb(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  int64_t rss = 0, hwm = 0;
-  while (std::getline(status, line)) {
-    std::vector<std::string> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    if (parts.size() < 2) continue;
-    if (parts[0] == "VmRSS:") (void)absl::SimpleAtoi(parts[1], &rss);
-    if (parts[0] == "VmHWM:") (void)absl::SimpleAtoi(parts[1], &hwm);
-  }
-  return {rss, hwm};
-}
-
-int64_t FileBytes(const std::string& path) {
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : 0;
-}
-
-// With the bootstrap admin token in `admin_token_file`, creates a token
-// holding clerk and officer at every root agency and makes it the one every
-// call sends. False (and why on stderr) on failure.
-bool IssueBenchToken(const std::string& address, const std::string& admin_token_file) {
-  std::ifstream file(admin_token_file);
-  std::string admin;
-  if (!std::getline(file, admin)) {
-    std::fprintf(stderr, "onestop_bench: no admin token in %s\n", admin_token_file.c_str());
-    return false;
-  }
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
-  ListAgenciesResponse agencies;
-  {
-    grpc::ClientContext context;
-    context.set_deadline(deadline());
-    context.AddMetadata("authorization", "Bearer " + admin);
-    const grpc::Status status = CatalogueService::NewStub(channel)->ListAgencies(
-        &context, ListAgenciesRequest(), &agencies);
-    if (!status.ok()) {
-      std::fprintf(stderr, "onestop_bench: ListAgencies: %s\n", status.error_message().c_str());
-      return false;
-    }
-  }
-  CreateTokenRequest request;
-  request.mutable_principal()->set_id("bench");
-  request.set_label("benchmark");
-  for (const Agency& agency : agencies.agencies()) {
-    if (!agency.parent_code().empty()) continue;
-    for (const Role role : {ROLE_CLERK, ROLE_OFFICER}) {
-      Grant* grant = request.mutable_principal()->add_grants();
-      grant->set_role(role);
-      grant->set_agency_code(agency.code());
-    }
-  }
-  CreateTokenResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(deadline());
-  context.AddMetadata("authorization", "Bearer " + admin);
-  const grpc::Status status =
-      SecurityService::NewStub(channel)->CreateToken(&context, request, &response);
-  if (!status.ok()) {
-    std::fprintf(stderr, "onestop_bench: CreateToken: %s\n", status.error_message().c_str());
-    return false;
-  }
-  BearerHeader() = "Bearer " + response.secret();
-  return true;
-}
-
-// Starts onestopd on `db`; returns the seconds from spawn to its
-// "listening" line, or a negative number on failure.
+// Starts onestopd on `db` with the flags' binary, configuration and
+// threads (bench_rpc.h).
 double StartDaemon(testing::DaemonProcess& daemon, const std::string& db) {
-  const auto start = std::chrono::steady_clock::now();
-  if (!daemon.Start({absl::GetFlag(FLAGS_onestopd), "--config=" + absl::GetFlag(FLAGS_config),
-                     "--db=" + db, "--listen=127.0.0.1:0", "--insecure",
-                     "--bootstrap-token-file=" + db + ".admin.token",
-                     absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
-    std::fprintf(stderr, "onestop_bench: onestopd did not start: %s\n", daemon.error().c_str());
-    return -1;
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!IssueBenchToken(daemon.address(), db + ".admin.token")) return -1;
-  return seconds;
+  return onestop::bench::StartDaemon(daemon, absl::GetFlag(FLAGS_onestopd),
+                                     absl::GetFlag(FLAGS_config), db,
+                                     absl::GetFlag(FLAGS_threads));
 }
 
 bool CeilingPhase(const std::vector<int>& levels) {
@@ -439,6 +278,31 @@ bool ReadPhase(const std::string& dir) {
   return ok;
 }
 
+int SoakPhase(const std::string& dir) {
+  SoakOptions options;
+  options.onestopd = absl::GetFlag(FLAGS_onestopd);
+  options.config = absl::GetFlag(FLAGS_config);
+  options.agency = absl::GetFlag(FLAGS_agency);
+  options.procedure = absl::GetFlag(FLAGS_procedure);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.channels = absl::GetFlag(FLAGS_channels);
+  options.in_flight = absl::GetFlag(FLAGS_soak_in_flight);
+  options.seconds = absl::GetFlag(FLAGS_soak_seconds) > 0 ? absl::GetFlag(FLAGS_soak_seconds)
+                                                          : absl::GetFlag(FLAGS_soak_minutes) * 60;
+  options.warmup_seconds = absl::GetFlag(FLAGS_soak_warmup_seconds);
+  options.sample_seconds = absl::GetFlag(FLAGS_soak_sample_seconds);
+  options.rate = absl::GetFlag(FLAGS_soak_rate);
+  options.mix = absl::GetFlag(FLAGS_soak_mix);
+  options.list_pages = absl::GetFlag(FLAGS_soak_list_pages);
+  options.watchers = absl::GetFlag(FLAGS_soak_watchers);
+  options.rss_growth_mb = absl::GetFlag(FLAGS_soak_rss_growth_mb);
+  options.rss_growth_fraction = absl::GetFlag(FLAGS_soak_rss_growth_fraction);
+  options.fd_tolerance = absl::GetFlag(FLAGS_soak_fd_tolerance);
+  options.p99_ratio = absl::GetFlag(FLAGS_soak_p99_ratio);
+  options.p99_slack_ms = absl::GetFlag(FLAGS_soak_p99_slack_ms);
+  return RunSoak(options, dir);
+}
+
 int Main() {
   const std::vector<int> levels = InFlightLevels();
   if (levels.empty()) {
@@ -452,9 +316,15 @@ int Main() {
     return 1;
   }
   bool ok = true;
+  bool verdict_violated = false;
   for (absl::string_view phase : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
     if (!ok) break;
     if (phase == "ceiling") ok = CeilingPhase(levels);
+    else if (phase == "soak") {
+      const int code = SoakPhase(dir);
+      verdict_violated = verdict_violated || code == 3;
+      ok = code == 0 || code == 3;
+    }
     else if (phase == "submit") ok = SubmitPhase(levels, dir);
     else if (phase == "read") ok = ReadPhase(dir);
     else {
@@ -463,11 +333,18 @@ int Main() {
     }
   }
   if (!absl::GetFlag(FLAGS_keep)) {
-    testing::RunProcess({"rm", "-rf", dir});
+    // Not RunProcess({"rm", …}): it spawns without a PATH search, so that
+    // never removed anything.
+    std::error_code error;
+    std::filesystem::remove_all(dir, error);
+    if (error) {
+      std::fprintf(stderr, "onestop_bench: cannot remove %s: %s\n", dir.c_str(),
+                   error.message().c_str());
+    }
   } else {
     std::fprintf(stderr, "onestop_bench: kept %s\n", dir.c_str());
   }
-  return ok ? 0 : 1;
+  return !ok ? 1 : verdict_violated ? 3 : 0;
 }
 
 }  // namespace

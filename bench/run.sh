@@ -10,6 +10,11 @@
 #   bench/run.sh --smoke          a few seconds, tiny sizes (the ctest)
 #   bench/run.sh --profile        also perf-profile onestopd under submit load
 #
+# The soak (issue #9; docs/RELIABILITY.md) is not part of a full run: it is
+#   build-bench/bench/onestop_bench --phases=soak --soak_minutes=30
+# --smoke runs it for 3 s with 1 s samples, checking only that it prints
+# samples and a summary (its verdicts mean nothing over 3 s).
+#
 # Other flags: --seconds S (per measurement), --skip-build, --skip-peer,
 # --build-dir DIR, --out FILE, --threads N (onestopd --threads).
 # The PostgreSQL peer needs root (it installs the postgresql package if
@@ -37,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -84,6 +89,23 @@ if [[ $smoke -eq 1 ]]; then report_args=(--dossiers=2000 --queries=50 --recomput
 else report_args=(--dossiers="$dossiers" --queries=1000 --recompute_queries=10); fi
 "$build/bench/report_bench" --config="$root/deploy/daklak-2020.textproto" --db="$work/report.db" \
   "${report_args[@]}" >&2
+
+if [[ $smoke -eq 1 ]]; then
+  echo "== soak, smoke: 3 s of mixed load, a sample every second (verdicts not judged)" >&2
+  soak_rc=0
+  "$build/bench/onestop_bench" --phases=soak --workdir="$work" --threads="$threads" \
+    --config="$root/deploy/daklak-2020.textproto" --soak_seconds=3 --soak_sample_seconds=1 \
+    --soak_warmup_seconds=1 >"$work/soak.jsonl" || soak_rc=$?
+  cat "$work/soak.jsonl" >&2
+  # 0 = verdicts hold, 3 = a verdict violated (meaningless over 3 s); 1 = it did not run.
+  if [[ $soak_rc -ne 0 && $soak_rc -ne 3 ]]; then
+    echo "run.sh: the soak failed to run (exit $soak_rc)" >&2; exit 1
+  fi
+  if [[ $(grep -c '"kind":"soak_sample"' "$work/soak.jsonl") -lt 2 ]] ||
+     ! grep -q '"kind":"soak_summary"' "$work/soak.jsonl"; then
+    echo "run.sh: the soak printed no samples or no summary" >&2; exit 1
+  fi
+fi
 
 if [[ $profile -eq 1 ]]; then
   echo "== profile: perf record of onestopd under 64 submits in flight" >&2

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -23,12 +25,14 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "server/config/config_loader.h"
+#include "server/core/deadline.h"
 #include "server/ops/admin_http.h"
 #include "server/ops/build_info.h"
 #include "server/ops/grpc_metrics_interceptor.h"
@@ -132,12 +136,152 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// The catalogue in force for the metrics: the one loaded at start, then
+// each one a reload swaps in (the reload hook records it; a hook that
+// succeeds is always swapped in by AdminServiceImpl::ReloadConfig).
+class CatalogueInForce {
+ public:
+  explicit CatalogueInForce(std::shared_ptr<const onestop::core::Catalogue> catalogue)
+      : catalogue_(std::move(catalogue)) {}
+  std::shared_ptr<const onestop::core::Catalogue> Get() const {
+    absl::MutexLock lock(&mu_);
+    return catalogue_;
+  }
+  void Set(std::shared_ptr<const onestop::core::Catalogue> catalogue) {
+    absl::MutexLock lock(&mu_);
+    catalogue_ = std::move(catalogue);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const onestop::core::Catalogue> catalogue_ ABSL_GUARDED_BY(mu_);
+};
+
+// onestop_dossiers{status}, onestop_dossiers_overdue{level} and
+// onestop_dossiers_due_soon{level} from DossierStore::CountDossiers. The
+// windows are those of the list filters (DossierManager::List): overdue =
+// open and due before the start of today (local), due soon = due today or
+// within --due-soon-working-days working days. They use the stored due
+// time: a dossier whose clock is paused right now may count as overdue
+// although its due time as read is later (the list API narrows that at
+// read time; these gauges are the operator's view). The store's answer is
+// cached for kTtl (real time) so that frequent scrapes do not rescan; a new
+// day (or a moved controlled clock) changes the windows and recounts at
+// once. Agencies map to levels through the catalogue in force at scrape
+// time; an agency it does not know counts under level="unknown".
+class DossierGauges {
+ public:
+  static constexpr absl::Duration kTtl = absl::Seconds(15);
+
+  DossierGauges(onestop::storage::DossierStore* store, const onestop::Clock* clock,
+                std::shared_ptr<const CatalogueInForce> catalogue, int due_soon_working_days)
+      : store_(store),
+        clock_(clock),
+        catalogue_(std::move(catalogue)),
+        due_soon_working_days_(due_soon_working_days) {}
+
+  void Collect(onestop::ops::MetricsWriter& out) {
+    const std::shared_ptr<const onestop::core::Catalogue> catalogue = catalogue_->Get();
+    const onestop::core::WorkingCalendar& calendar = catalogue->calendar();
+    const absl::Time now = clock_->Now();
+    onestop::storage::CountQuery query;
+    query.due_before = onestop::core::StartOfLocalDay(now, calendar);
+    const absl::CivilDay last =
+        calendar.AddWorkingDays(calendar.ToLocalDay(now), std::max(0, due_soon_working_days_));
+    query.due_soon_before = std::max(query.due_before, absl::FromCivil(last + 1, calendar.zone()));
+
+    onestop::storage::DossierCounts counts;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time real_now = absl::Now();
+      if (!cached_.has_value() || real_now - cached_at_ >= kTtl ||
+          cached_query_.due_before != query.due_before ||
+          cached_query_.due_soon_before != query.due_soon_before) {
+        absl::StatusOr<onestop::storage::DossierCounts> fresh = store_->CountDossiers(query);
+        if (!fresh.ok()) {
+          onestop::LogWarning("cannot count dossiers for the metrics",
+                              {{"error", fresh.status().ToString()}});
+          return;  // the families are absent from this scrape
+        }
+        cached_ = *std::move(fresh);
+        cached_at_ = real_now;
+        cached_query_ = query;
+      }
+      counts = *cached_;
+    }
+
+    // Every status, 0 included, so that dashboards and alerts see the series.
+    int64_t unknown_status = 0;
+    for (const auto& [status, count] : counts.by_status) {
+      if (status == onestop::v1::DOSSIER_STATUS_UNSPECIFIED ||
+          !onestop::v1::DossierStatus_IsValid(status)) {
+        unknown_status += count;
+      }
+    }
+    for (int value = onestop::v1::DossierStatus_MIN; value <= onestop::v1::DossierStatus_MAX;
+         ++value) {
+      const auto status = static_cast<onestop::v1::DossierStatus>(value);
+      if (status == onestop::v1::DOSSIER_STATUS_UNSPECIFIED ||
+          !onestop::v1::DossierStatus_IsValid(value)) {
+        continue;
+      }
+      const auto found = counts.by_status.find(status);
+      out.Gauge("onestop_dossiers",
+                "Dossiers by portal status (every stored dossier, open or closed).",
+                {{"status", StatusLabel(status)}},
+                found == counts.by_status.end() ? 0 : static_cast<double>(found->second));
+    }
+    if (unknown_status > 0) {
+      out.Gauge("onestop_dossiers", "", {{"status", "unknown"}},
+                static_cast<double>(unknown_status));
+    }
+
+    std::map<std::string, std::pair<int64_t, int64_t>> by_level;  // overdue, due soon
+    for (const onestop::config::v1::Level& level : catalogue->levels()) by_level[level.code()];
+    for (const onestop::storage::AgencyDueCounts& agency : counts.by_agency) {
+      const onestop::v1::Agency* known = catalogue->FindAgency(agency.agency_code);
+      auto& sums = by_level[known != nullptr ? known->level() : "unknown"];
+      sums.first += agency.overdue;
+      sums.second += agency.due_soon;
+    }
+    for (const auto& [level, sums] : by_level) {
+      out.Gauge("onestop_dossiers_overdue",
+                "Open dossiers (received, processing, supplement requested, financial "
+                "obligation) whose stored due date has passed, by level of the receiving agency.",
+                {{"level", level}}, static_cast<double>(sums.first));
+    }
+    for (const auto& [level, sums] : by_level) {
+      out.Gauge("onestop_dossiers_due_soon",
+                "Open dossiers due today or within the due-soon window "
+                "(--due-soon-working-days), by level of the receiving agency.",
+                {{"level", level}}, static_cast<double>(sums.second));
+    }
+  }
+
+ private:
+  // DOSSIER_STATUS_SUPPLEMENT_REQUESTED → "supplement_requested".
+  static std::string StatusLabel(onestop::v1::DossierStatus status) {
+    std::string name = onestop::v1::DossierStatus_Name(status);
+    constexpr absl::string_view kPrefix = "DOSSIER_STATUS_";
+    if (absl::StartsWith(name, kPrefix)) name.erase(0, kPrefix.size());
+    return absl::AsciiStrToLower(name);
+  }
+
+  onestop::storage::DossierStore* const store_;
+  const onestop::Clock* const clock_;
+  const std::shared_ptr<const CatalogueInForce> catalogue_;
+  const int due_soon_working_days_;
+  absl::Mutex mu_;
+  std::optional<onestop::storage::DossierCounts> cached_ ABSL_GUARDED_BY(mu_);
+  absl::Time cached_at_ ABSL_GUARDED_BY(mu_);
+  onestop::storage::CountQuery cached_query_ ABSL_GUARDED_BY(mu_);
+};
+
 // Scrape-time gauges whose truth lives in the store and the change feed.
-// Pending (needs store count APIs): dossiers by status, overdue and
-// due-soon per agency level, per-follower feed lag.
 void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
                         onestop::storage::SqliteDossierStore* store,
-                        onestop::service::OnestopServer* server) {
+                        onestop::service::OnestopServer* server,
+                        std::shared_ptr<DossierGauges> dossier_gauges) {
   registry.RegisterCollector([store](onestop::ops::MetricsWriter& out) {
     // Group commit (docs/PERFORMANCE.md): how many writes share an fsync.
     const onestop::storage::CommitStats stats = store->GetCommitStats();
@@ -182,7 +326,19 @@ void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
     }
     out.Gauge("onestop_feed_followers", "Open WatchEvents streams (change-feed followers).",
               {}, server->feed_service().ActiveWatches());
+    // Per follower: the newest revision minus the watch's position. At most
+    // 100 series (the oldest watches); the rest fold into principal="other".
+    for (const onestop::service::FollowerLag& lag :
+         onestop::service::FollowerLagSeries(server->feed_service().Followers(), 100)) {
+      out.Gauge("onestop_feed_follower_lag_revisions",
+                "Revisions an open WatchEvents stream is behind the newest one (the series "
+                "watch=\"other\" carries the largest lag of the streams beyond the first 100).",
+                {{"principal", lag.principal}, {"watch", lag.watch}},
+                static_cast<double>(lag.lag));
+    }
   });
+  registry.RegisterCollector(
+      [dossier_gauges](onestop::ops::MetricsWriter& out) { dossier_gauges->Collect(out); });
 }
 
 // Creates the first admin token and writes it to `path` (0600, created
@@ -453,8 +609,11 @@ int main(int argc, char** argv) {
   deps.security_store = security_store->get();
   deps.blob_store = blob_store->get();
   const std::string config_path = absl::GetFlag(FLAGS_config);
-  deps.admin_hooks.reload_config = [config_path] {
-    return onestop::config::LoadConfigFile(config_path);
+  auto catalogue_in_force = std::make_shared<CatalogueInForce>(*catalogue);
+  deps.admin_hooks.reload_config = [config_path, catalogue_in_force] {
+    auto loaded = onestop::config::LoadConfigFile(config_path);
+    if (loaded.ok()) catalogue_in_force->Set(*loaded);  // swapped in by the caller
+    return loaded;
   };
   onestop::storage::SqliteDossierStore* sqlite_store = store->get();
   deps.admin_hooks.backup_database = [sqlite_store](const std::string& path) {
@@ -477,7 +636,9 @@ int main(int argc, char** argv) {
   std::atomic<bool> stopping{false};
   std::unique_ptr<onestop::ops::AdminHttpServer> admin;
   if (!admin_listen.empty()) {
-    RegisterCollectors(metrics, store->get(), server->get());
+    RegisterCollectors(metrics, store->get(), server->get(),
+                       std::make_shared<DossierGauges>(store->get(), clock, catalogue_in_force,
+                                                       due_soon_working_days));
     onestop::ops::AdminHttpOptions admin_options;
     admin_options.listen = admin_listen;
     onestop::ops::AdminHttpHandlers handlers;

@@ -37,6 +37,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -172,6 +173,38 @@ struct DossierPage {
   bool more = false;
 };
 
+// What CountDossiers counts (issue #12: the operator's dossier gauges).
+// "Open" is as in DossierQuery: status 2, 4, 5 or 6. Two half-open windows
+// on the stored due_time: overdue = due before `due_before`; due soon = due
+// in [due_before, due_soon_before). Open dossiers without a due_time are in
+// neither.
+struct CountQuery {
+  absl::Time due_before = absl::InfinitePast();
+  // ≥ due_before (equal: nothing is due soon).
+  absl::Time due_soon_before = absl::InfinitePast();
+};
+
+// Open dossiers of one receiving agency in CountQuery's two windows.
+struct AgencyDueCounts {
+  // The stored receiving agency code; "" for a dossier without one.
+  std::string agency_code;
+  int64_t overdue = 0;
+  int64_t due_soon = 0;
+
+  friend bool operator==(const AgencyDueCounts& a, const AgencyDueCounts& b) {
+    return a.agency_code == b.agency_code && a.overdue == b.overdue && a.due_soon == b.due_soon;
+  }
+};
+
+struct DossierCounts {
+  // Every dossier (open or closed) by its stored status; a status without
+  // dossiers is absent.
+  std::map<onestop::v1::DossierStatus, int64_t> by_status;
+  // One entry per receiving agency with at least one overdue or due-soon
+  // open dossier, ordered by agency_code.
+  std::vector<AgencyDueCounts> by_agency;
+};
+
 class DossierStore {
  public:
   virtual ~DossierStore() = default;
@@ -225,6 +258,19 @@ class DossierStore {
   // The default implementation is UNIMPLEMENTED (backends override it).
   virtual absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) {
     return absl::UnimplementedError("this store keeps no report counters");
+  }
+
+  // Counts dossiers for the operator's gauges (onestop_dossiers,
+  // onestop_dossiers_overdue, onestop_dossiers_due_soon), from one
+  // consistent snapshot. Reads the stored status, receiving agency and
+  // due_time only: an open clock pause is not reflected (the due time as
+  // read may be later than the stored one, never earlier). Cost grows with
+  // the number of dossiers (an index scan for the statuses, a range of an
+  // index over the open ones for the windows): callers cache the result.
+  // INVALID_ARGUMENT: due_soon_before < due_before. The default
+  // implementation is UNIMPLEMENTED (backends override it).
+  virtual absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) {
+    return absl::UnimplementedError("this store cannot count dossiers");
   }
 };
 

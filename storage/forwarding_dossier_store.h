@@ -63,6 +63,9 @@ class ForwardingDossierStore : public DossierStore {
   absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override {
     return base_->SumCounters(query);
   }
+  absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override {
+    return base_->CountDossiers(query);
+  }
 
  protected:
   // The wrapped store.

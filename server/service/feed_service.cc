@@ -38,13 +38,22 @@ grpc::Status ShuttingDown() {
 
 }  // namespace
 
+struct FeedServiceImpl::WatchState {
+  explicit WatchState(int64_t watch_id) : id(watch_id) {}
+  const int64_t id;
+  // FollowerSnapshot::position; -1 until the watch is admitted.
+  std::atomic<int64_t> position{-1};
+  absl::Mutex mu;
+  std::string principal ABSL_GUARDED_BY(mu);
+};
+
 // One WatchEvents stream and the thread that drives it. Deletes itself in
 // OnDone.
 class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEventsResponse> {
  public:
   Watch(FeedServiceImpl* service, grpc::CallbackServerContext* context,
-        const WatchEventsRequest& request)
-      : service_(service), context_(context), request_(request) {}
+        const WatchEventsRequest& request, std::shared_ptr<WatchState> state)
+      : service_(service), context_(context), request_(request), state_(std::move(state)) {}
 
   void Start() {
     thread_ = std::thread([this] { Finish(Serve()); });  // touches nothing after Finish
@@ -68,8 +77,9 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
       thread_.join();  // the thread's last act was Finish: a short wait
     }
     FeedServiceImpl* service = service_;
+    const int64_t id = state_->id;
     delete this;
-    service->WatchDone();
+    service->WatchDone(id);
   }
 
  private:
@@ -174,6 +184,11 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
     if (position < *first) {
       return OutOfRange(absl::StrCat("revision ", position, " was compacted away"), *first);
     }
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->principal = access->principal;
+    }
+    state_->position.store(position - 1);  // admitted: visible to Followers()
     bool live = false;  // caught up at least once
     absl::Time last_sent = absl::Now();
     while (true) {
@@ -198,14 +213,17 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
       }
       for (DossierEvent& event : *events) {
         if (Stopping()) return StopStatus();
-        position = event.revision() + 1;
-        if (!Matches(*catalogue, actions, event)) continue;
-        if (access->may_see && !access->may_see(event.dossier())) continue;
-        if (access->mask_personal_data) core::MaskPersonalData(event.mutable_dossier());
-        WatchEventsResponse response;
-        *response.mutable_event() = std::move(event);
-        if (!Write(response)) return StopStatus();
-        last_sent = absl::Now();
+        const int64_t revision = event.revision();
+        position = revision + 1;
+        if (Matches(*catalogue, actions, event) &&
+            (!access->may_see || access->may_see(event.dossier()))) {
+          if (access->mask_personal_data) core::MaskPersonalData(event.mutable_dossier());
+          WatchEventsResponse response;
+          *response.mutable_event() = std::move(event);
+          if (!Write(response)) return StopStatus();
+          last_sent = absl::Now();
+        }
+        state_->position.store(revision);  // delivered or skipped
       }
       if (static_cast<int>(events->size()) == options.batch_size) continue;  // more to replay
 
@@ -223,6 +241,7 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
   FeedServiceImpl* const service_;
   grpc::CallbackServerContext* const context_;
   const WatchEventsRequest request_;
+  const std::shared_ptr<WatchState> state_;
   std::thread thread_;
   std::atomic<bool> cancelled_{false};
   absl::Mutex mu_;
@@ -248,6 +267,7 @@ FeedServiceImpl::~FeedServiceImpl() {
 
 grpc::ServerWriteReactor<WatchEventsResponse>* FeedServiceImpl::WatchEvents(
     grpc::CallbackServerContext* context, const WatchEventsRequest* request) {
+  std::shared_ptr<WatchState> state;
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return new RefusedWatch(ShuttingDown());
@@ -258,15 +278,69 @@ grpc::ServerWriteReactor<WatchEventsResponse>* FeedServiceImpl::WatchEvents(
                        " watches (the limit); retry later or use another server")));
     }
     ++active_watches_;
+    state = std::make_shared<WatchState>(next_watch_id_++);
+    watches_.emplace(state->id, state);
   }
-  Watch* watch = new Watch(this, context, *request);
+  Watch* watch = new Watch(this, context, *request, std::move(state));
   watch->Start();
   return watch;
 }
 
-void FeedServiceImpl::WatchDone() {
+void FeedServiceImpl::WatchDone(int64_t watch_id) {
   absl::MutexLock lock(&mu_);
   --active_watches_;
+  watches_.erase(watch_id);
+}
+
+FeedSnapshot FeedServiceImpl::Followers() const {
+  std::vector<std::shared_ptr<WatchState>> states;
+  {
+    absl::MutexLock lock(&mu_);
+    states.reserve(watches_.size());
+    for (const auto& [id, state] : watches_) states.push_back(state);
+  }
+  FeedSnapshot snapshot;
+  for (const std::shared_ptr<WatchState>& state : states) {
+    const int64_t position = state->position.load();
+    if (position < 0) continue;  // not admitted (yet)
+    FollowerSnapshot& follower = snapshot.followers.emplace_back();
+    follower.watch_id = state->id;
+    follower.position = position;
+    absl::MutexLock lock(&state->mu);
+    follower.principal = state->principal;
+  }
+  // Read after the positions, so that a lag is never understated by a
+  // revision published in between (it may be overstated by one batch).
+  snapshot.last_revision = notifier_->revision();
+  return snapshot;
+}
+
+std::vector<FollowerLag> FollowerLagSeries(const FeedSnapshot& snapshot, int max_series) {
+  std::vector<const FollowerSnapshot*> followers;
+  followers.reserve(snapshot.followers.size());
+  for (const FollowerSnapshot& follower : snapshot.followers) followers.push_back(&follower);
+  std::sort(followers.begin(), followers.end(),
+            [](const FollowerSnapshot* a, const FollowerSnapshot* b) {
+              return a->watch_id < b->watch_id;
+            });
+  std::vector<FollowerLag> series;
+  bool rest = false;
+  int64_t rest_lag = 0;
+  int emitted = 0;
+  for (const FollowerSnapshot* pointer : followers) {
+    const FollowerSnapshot& follower = *pointer;
+    const int64_t lag = std::max<int64_t>(0, snapshot.last_revision - follower.position);
+    if (emitted < max_series) {
+      series.push_back({follower.principal.empty() ? "unknown" : follower.principal,
+                        absl::StrCat(follower.watch_id), lag});
+      ++emitted;
+    } else {
+      rest = true;
+      rest_lag = std::max(rest_lag, lag);
+    }
+  }
+  if (rest) series.push_back({"other", "other", rest_lag});
+  return series;
 }
 
 void FeedServiceImpl::Shutdown() {

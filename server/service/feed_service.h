@@ -22,8 +22,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -62,7 +65,41 @@ struct WatchAccess {
   bool mask_personal_data = false;
   // Held for the life of the watch (e.g. a per-principal stream slot).
   std::shared_ptr<void> hold;
+  // Who watches (the principal's id), for the per-follower metrics; empty
+  // if the gate does not say.
+  std::string principal;
 };
+
+// One open watch as FeedServiceImpl::Followers() sees it.
+struct FollowerSnapshot {
+  // Numbers the service's watches 1, 2, … in the order they were opened.
+  int64_t watch_id = 0;
+  // WatchAccess::principal ("" if the gate gave none).
+  std::string principal;
+  // The newest revision the watch has dealt with: delivered, or skipped by
+  // its filter or scope. start_revision − 1 until it has read anything.
+  int64_t position = 0;
+};
+
+struct FeedSnapshot {
+  // The newest committed revision the service knows of (the notifier's).
+  int64_t last_revision = 0;
+  // The admitted watches (past the gate and validation), by watch_id.
+  std::vector<FollowerSnapshot> followers;
+};
+
+// One sample of onestop_feed_follower_lag_revisions.
+struct FollowerLag {
+  std::string principal;  // "unknown" for an empty principal; "other" for the rest
+  std::string watch;      // the watch_id in decimal; "other" for the rest
+  int64_t lag = 0;        // last_revision − position, at least 0
+};
+
+// The per-follower lag series of `snapshot` with bounded cardinality: the
+// `max_series` oldest watches (lowest watch_id) one series each; if more
+// are open, one more series {principal="other", watch="other"} carrying
+// the largest lag among the rest (so max() over the family is exact).
+std::vector<FollowerLag> FollowerLagSeries(const FeedSnapshot& snapshot, int max_series = 100);
 
 // Admits a watch: authenticates and authorizes its caller (UNAUTHENTICATED,
 // PERMISSION_DENIED, RESOURCE_EXHAUSTED end the stream at once). Runs on the
@@ -102,15 +139,24 @@ class FeedServiceImpl final : public onestop::v1::FeedService::CallbackService {
   // Watches whose reactor has not reached OnDone yet.
   int ActiveWatches() const;
 
+  // The open watches' positions and the newest revision, for the
+  // per-follower lag metric. Each watch publishes its position atomically
+  // as it advances; the snapshot reads them without waiting for any watch.
+  // Never blocks on I/O.
+  FeedSnapshot Followers() const;
+
   // Blocks until ActiveWatches() == `count` or `timeout` passes; true if
   // reached. For tests and shutdown diagnostics.
   bool AwaitActiveWatches(int count, absl::Duration timeout) const;
 
  private:
   class Watch;
+  // What a watch publishes for Followers(); shared by the watch and
+  // watches_ so that a snapshot never touches a deleted Watch.
+  struct WatchState;
 
   // Called by a Watch from OnDone.
-  void WatchDone();
+  void WatchDone(int64_t watch_id);
   void CompactorLoop();
 
   storage::DossierStore* const store_;
@@ -121,6 +167,8 @@ class FeedServiceImpl final : public onestop::v1::FeedService::CallbackService {
 
   mutable absl::Mutex mu_;
   int active_watches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t next_watch_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, std::shared_ptr<WatchState>> watches_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> stopping_{false};  // mirrors shutting_down_ for watch predicates
   std::thread compactor_;

@@ -59,6 +59,7 @@ WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* stre
     absl::StatusOr<std::unique_ptr<auth::StreamLease>> lease = streams->Acquire(principal->id);
     if (!lease.ok()) return lease.status();
     WatchAccess access;
+    access.principal = principal->id;
     access.hold = std::shared_ptr<auth::StreamLease>(std::move(*lease));
     access.mask_personal_data = !core::MaySeePersonalData(*principal, privacy);
     const std::shared_ptr<const core::Catalogue> catalogue = catalogue_source();

@@ -104,9 +104,20 @@ CREATE TABLE report_counters (
 ) WITHOUT ROWID;
 )sql";
 
+// Version 3 (issue #12): the operator's overdue and due-soon gauges
+// (CountDossiers) read the open dossiers' due times and receiving agencies.
+// With only dossiers_by_status they cost one table row lookup per open
+// dossier; this index answers them from the index alone (four range seeks,
+// one per open status). Measured on 400k dossiers with 20k open: 67 ms →
+// 12 ms with a warm cache, and no random table reads with a cold one.
+constexpr char kSchemaV3[] = R"sql(
+CREATE INDEX dossiers_by_status_due ON dossiers (status, due_time_us, receiving_agency);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kLatestSchemaVersion,
               "one migration per version, in order");

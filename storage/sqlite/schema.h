@@ -16,7 +16,7 @@
 namespace onestop::storage::sqlite_internal {
 
 // The newest schema version this build knows.
-inline constexpr int kLatestSchemaVersion = 2;
+inline constexpr int kLatestSchemaVersion = 3;
 // `PRAGMA application_id` of onestop databases ("ONES").
 inline constexpr int32_t kOnestopApplicationId = 0x4F4E4553;
 

@@ -1013,6 +1013,50 @@ absl::StatusOr<std::vector<CounterSums>> SqliteDossierStore::SumCounters(const C
   return result;
 }
 
+absl::StatusOr<DossierCounts> SqliteDossierStore::CountDossiers(const CountQuery& query) {
+  if (query.due_soon_before < query.due_before) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("count query: due_soon_before (", absl::FormatTime(query.due_soon_before),
+                     ") is before due_before (", absl::FormatTime(query.due_before), ")"));
+  }
+  // Infinite instants clamp to the extreme microsecond counts.
+  const int64_t due_before = absl::ToUnixMicros(query.due_before);
+  const int64_t due_soon_before = absl::ToUnixMicros(query.due_soon_before);
+  ReadLease lease(*this);
+  Connection& connection = lease.connection();
+  DossierCounts counts;
+  ONESTOP_RETURN_IF_ERROR(InTransaction(connection, TransactionKind::kRead, [&]() -> absl::Status {
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement by_status,
+        connection.Prepare("SELECT status, COUNT(*) FROM dossiers GROUP BY status"));
+    while (true) {
+      ONESTOP_ASSIGN_OR_RETURN(const bool row, by_status.Step("counting dossiers by status"));
+      if (!row) break;
+      counts.by_status[static_cast<onestop::v1::DossierStatus>(by_status.ColumnInt64(0))] =
+          by_status.ColumnInt64(1);
+    }
+    // The open statuses as in List; NULL due times match neither window.
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement by_agency,
+        connection.Prepare(
+            "SELECT COALESCE(receiving_agency, ''), SUM(due_time_us < ?1), "
+            "SUM(due_time_us >= ?1) FROM dossiers WHERE status IN (2, 4, 5, 6) AND "
+            "due_time_us < ?2 GROUP BY 1 ORDER BY 1"));
+    by_agency.BindInt64(1, due_before);
+    by_agency.BindInt64(2, due_soon_before);
+    while (true) {
+      ONESTOP_ASSIGN_OR_RETURN(const bool row, by_agency.Step("counting open dossiers by agency"));
+      if (!row) break;
+      AgencyDueCounts& agency = counts.by_agency.emplace_back();
+      agency.agency_code = std::string(by_agency.ColumnText(0));
+      agency.overdue = by_agency.ColumnInt64(1);
+      agency.due_soon = by_agency.ColumnInt64(2);
+    }
+    return absl::OkStatus();
+  }));
+  return counts;
+}
+
 absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {
   absl::MutexLock lock(&write_mu_);
   Connection& connection = *writer_;

@@ -16,12 +16,16 @@
 //                                                  report counters per day
 //                                                  and month
 //                                                  (storage/counter_buckets.h)
+//   index dossiers_by_status_due(status, due_time_us, receiving_agency)
+//                                                  (version 3) for
+//                                                  CountDossiers
 // Every Create/Update commits, in one transaction, the dossier row, its
 // history row, its event row, the code counter, the idempotency record and
 // the write's counter deltas; a write that fails changes none of them.
 // Opening a version-1 file migrates it to version 2 (an empty
 // report_counters table: counters start at zero, see docs/REPORTS.md
-// "Existing databases").
+// "Existing databases"); opening a version-2 file adds the version-3 index
+// (one pass over the dossiers at that start).
 //
 // Group commit (issue #8, docs/PERFORMANCE.md). One writer thread owns the
 // write connection. Create/Update validate their argument, enqueue the
@@ -40,7 +44,7 @@
 // once per counter row just before the COMMIT, in the same transaction.
 //
 // Reads (Get, List, FindRequest, ReadEvents, LastRevision, FirstRevision,
-// SumCounters) go to a pool of read-only connections (WAL readers never
+// SumCounters, CountDossiers) go to a pool of read-only connections (WAL readers never
 // wait for the writer); each read starts a fresh snapshot, so it sees every
 // write acknowledged before it started and never a write whose COMMIT has
 // not returned. ":memory:" cannot be shared between connections: there the
@@ -171,7 +175,7 @@ struct SqliteSettings {
 class SqliteDossierStore final : public DossierStore {
  public:
   // The schema version this build writes and understands.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   // `PRAGMA application_id` of onestop databases ("ONES" in ASCII).
   static constexpr int32_t kApplicationId = 0x4F4E4553;
 
@@ -229,6 +233,11 @@ class SqliteDossierStore final : public DossierStore {
   // One read transaction (a consistent snapshot); per series and range one
   // indexed statement over at most three bucket runs.
   absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override;
+  // One read transaction with two GROUP BY statements: statuses over the
+  // covering index dossiers_by_status (a scan of it: O(dossiers), a few
+  // bytes each), the windows over dossiers_by_status_due (range seeks per
+  // open status, index only: O(open dossiers due before due_soon_before)).
+  absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override;
 
   // Events deleted per transaction by CompactEvents.
   static constexpr int64_t kCompactionChunk = 10000;

@@ -242,6 +242,39 @@ TEST_F(OpsE2eTest, SlowRpcLogNamesTheDossierButNeverPersonalNumbers) {
   EXPECT_THAT(logs, Not(HasSubstr("Nguyễn Thị Hằng")));
 }
 
+// The dossier gauges (issue #12) on the real daemon with its controlled
+// clock: 2020-01-06 08:00, a Monday; the birth registration is due the day
+// it is received, so it is due soon until the clock moves past that day.
+TEST_F(OpsE2eTest, MetricsCountDossiersByStatusAndOverdueOrDueSoonByLevel) {
+  StartDaemon();
+  const ProcessResult submitted =
+      Ctl({"submit", "--agency", kCommune, "--procedure", kBirthRegistration, "--name",
+           "Nguyễn Thị Hằng", "--request-id", "ops-e2e-gauges"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+
+  std::string metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("# TYPE onestop_dossiers gauge\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers{status=\"received\"} 1\n")) << metrics;
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers{status=\"processing\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers{status=\"supplement_requested\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_due_soon{level=\"commune\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_due_soon{level=\"district\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_overdue{level=\"commune\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_overdue{level=\"province\"} 0\n"));
+
+  // Two days on (Wednesday) the stored due date has passed: overdue. The
+  // new day changes the windows, so the 15 s cache does not hide it.
+  const ProcessResult advanced = Ctl({"admin", "clock", "advance", "2d"});
+  ASSERT_EQ(advanced.exit_code, 0) << advanced.err;
+  metrics = Get("/metrics");
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_overdue{level=\"commune\"} 1\n")) << metrics;
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers_due_soon{level=\"commune\"} 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("onestop_dossiers{status=\"received\"} 1\n"));
+
+  EXPECT_EQ(daemon_.Signal(SIGTERM), 0);
+  EXPECT_EQ(daemon_.Wait(), 0);
+}
+
 TEST_F(OpsE2eTest, SighupDoesNotStopTheDaemon) {
   StartDaemon();
   ASSERT_EQ(daemon_.Signal(SIGHUP), 0);

@@ -6,6 +6,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,12 +16,15 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "onestop/v1/feed_service.grpc.pb.h"
 #include "server/config/config_loader.h"
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
+#include "storage/feed_notifier.h"
+#include "storage/forwarding_dossier_store.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 #include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
@@ -470,6 +474,247 @@ TEST_F(FeedServiceTest, HealthTurnsNotServingDuringShutdown) {
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+// ---------------------------------------------------------------------------
+// Per-follower lag (issue #12): FeedServiceImpl on its own, with a gate that
+// names the principal and a store whose event reads the test can hold, so
+// that a watch is behind by a known number of revisions.
+
+// Forwards everything; ReadEvents waits while reads are held.
+class HoldableReads final : public storage::ForwardingDossierStore {
+ public:
+  using ForwardingDossierStore::ForwardingDossierStore;
+
+  void Hold() {
+    absl::MutexLock lock(&mu_);
+    held_ = true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    held_ = false;
+  }
+  // True once a ReadEvents call is waiting on the hold (within `timeout`).
+  bool AwaitWaitingReader(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(
+                                    +[](int* waiting) { return *waiting > 0; }, &waiting_),
+                                timeout);
+  }
+
+  absl::StatusOr<std::vector<DossierEvent>> ReadEvents(int64_t after_revision,
+                                                       int limit) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++waiting_;
+      mu_.Await(absl::Condition(+[](bool* held) { return !*held; }, &held_));
+      --waiting_;
+    }
+    return base().ReadEvents(after_revision, limit);
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool held_ ABSL_GUARDED_BY(mu_) = false;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class FeedFollowersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto catalogue = config::LoadConfigText(testing::kTestConfig, "test.textproto");
+    ASSERT_TRUE(catalogue.ok()) << catalogue.status();
+    catalogue_ = *catalogue;
+    auto store = storage::SqliteDossierStore::Open(
+        {.path = dir_.File("onestop.db"), .durability = storage::Durability::kNormal});
+    ASSERT_TRUE(store.ok()) << store.status();
+    sqlite_ = std::move(*store);
+    store_ = std::make_unique<HoldableReads>(sqlite_.get());
+    service::FeedOptions options;
+    options.progress_interval = absl::Milliseconds(200);
+    feed_ = std::make_unique<service::FeedServiceImpl>(
+        store_.get(), &notifier_, [this] { return catalogue_; },
+        [](const grpc::CallbackServerContext&,
+           const WatchEventsRequest&) -> absl::StatusOr<service::WatchAccess> {
+          service::WatchAccess access;
+          access.principal = "desk.lienson";
+          return access;
+        },
+        options);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(feed_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = FeedService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                                     grpc::InsecureChannelCredentials()));
+  }
+
+  void TearDown() override {
+    store_->Release();
+    feed_->Shutdown();
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_.reset();  // before the service it serves
+    feed_.reset();
+  }
+
+  // Commits one dossier (one event) and publishes its revision, as the
+  // NotifyingDossierStore would.
+  void Write() {
+    storage::CreateDossierWrite write;
+    write.dossier.set_receiving_agency_code(testing::kCommune);
+    write.dossier.set_procedure_code(testing::kCommuneProcedure);
+    write.dossier.set_status(DOSSIER_STATUS_RECEIVED);
+    write.entry.set_action(ACTION_KIND_SUBMIT);
+    write.code_prefix = "000.31.01.H15-200106-";
+    ASSERT_TRUE(sqlite_->Create(write).ok());
+    absl::StatusOr<int64_t> revision = sqlite_->LastRevision();
+    ASSERT_TRUE(revision.ok());
+    notifier_.Publish(*revision);
+  }
+
+  // Waits (up to 10 s) until the one open watch has dealt with `position`;
+  // returns the snapshot then (or the last one seen).
+  service::FeedSnapshot AwaitPosition(int64_t position) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    service::FeedSnapshot snapshot = feed_->Followers();
+    while (absl::Now() < deadline &&
+           (snapshot.followers.size() != 1 || snapshot.followers[0].position != position)) {
+      absl::SleepFor(absl::Milliseconds(5));
+      snapshot = feed_->Followers();
+    }
+    return snapshot;
+  }
+
+  static bool ReadUntil(grpc::ClientReader<WatchEventsResponse>& reader, int64_t until) {
+    WatchEventsResponse response;
+    while (reader.Read(&response)) {
+      const int64_t revision =
+          response.has_event() ? response.event().revision() : response.progress().revision();
+      if (revision >= until) return true;
+    }
+    return false;
+  }
+
+  testing::TempDir dir_;
+  std::shared_ptr<const core::Catalogue> catalogue_;
+  std::unique_ptr<storage::SqliteDossierStore> sqlite_;
+  std::unique_ptr<HoldableReads> store_;
+  storage::FeedNotifier notifier_;
+  std::unique_ptr<service::FeedServiceImpl> feed_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<FeedService::Stub> stub_;
+};
+
+TEST_F(FeedFollowersTest, SnapshotShowsEachWatchPositionAndItsLagBehindTheNewestRevision) {
+  EXPECT_TRUE(feed_->Followers().followers.empty());
+  for (int i = 0; i < 3; ++i) Write();
+
+  grpc::ClientContext context;
+  auto reader = stub_->WatchEvents(&context, WatchEventsRequest());
+  ASSERT_TRUE(ReadUntil(*reader, 3));
+  service::FeedSnapshot snapshot = AwaitPosition(3);
+  ASSERT_EQ(snapshot.followers.size(), 1u);
+  EXPECT_EQ(snapshot.followers[0].watch_id, 1);
+  EXPECT_EQ(snapshot.followers[0].principal, "desk.lienson");
+  EXPECT_EQ(snapshot.last_revision, 3);
+  std::vector<service::FollowerLag> lags = service::FollowerLagSeries(snapshot);
+  ASSERT_EQ(lags.size(), 1u);
+  EXPECT_EQ(lags[0].principal, "desk.lienson");
+  EXPECT_EQ(lags[0].watch, "1");
+  EXPECT_EQ(lags[0].lag, 0);
+
+  // Four more commits while the watch cannot read them: 4 behind.
+  store_->Hold();
+  for (int i = 0; i < 4; ++i) Write();
+  ASSERT_TRUE(store_->AwaitWaitingReader(absl::Seconds(10)));
+  snapshot = feed_->Followers();
+  ASSERT_EQ(snapshot.followers.size(), 1u);
+  EXPECT_EQ(snapshot.followers[0].position, 3);
+  EXPECT_EQ(snapshot.last_revision, 7);
+  lags = service::FollowerLagSeries(snapshot);
+  ASSERT_EQ(lags.size(), 1u);
+  EXPECT_EQ(lags[0].lag, 4);
+
+  // Released, it catches up.
+  store_->Release();
+  ASSERT_TRUE(ReadUntil(*reader, 7));
+  snapshot = AwaitPosition(7);
+  ASSERT_EQ(snapshot.followers.size(), 1u);
+  EXPECT_EQ(snapshot.followers[0].position, 7);
+  EXPECT_EQ(service::FollowerLagSeries(snapshot).at(0).lag, 0);
+
+  // A closed watch leaves the snapshot.
+  context.TryCancel();
+  reader->Finish().IgnoreError();
+  ASSERT_TRUE(feed_->AwaitActiveWatches(0, absl::Seconds(10)));
+  EXPECT_TRUE(feed_->Followers().followers.empty());
+}
+
+TEST_F(FeedFollowersTest, AWatchStartingLaterIsNumberedNextAndBehindFromItsStart) {
+  for (int i = 0; i < 5; ++i) Write();
+  store_->Hold();
+  grpc::ClientContext first_context;
+  auto first = stub_->WatchEvents(&first_context, WatchEventsRequest());
+  ASSERT_TRUE(store_->AwaitWaitingReader(absl::Seconds(10)));
+  WatchEventsRequest from_four;
+  from_four.set_start_revision(4);
+  grpc::ClientContext second_context;
+  auto second = stub_->WatchEvents(&second_context, from_four);
+  // Both admitted and held before reading: positions start_revision − 1.
+  service::FeedSnapshot snapshot;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    snapshot = feed_->Followers();
+  } while (snapshot.followers.size() < 2 && absl::Now() < deadline &&
+           (absl::SleepFor(absl::Milliseconds(5)), true));
+  ASSERT_EQ(snapshot.followers.size(), 2u);
+  EXPECT_EQ(snapshot.followers[0].watch_id, 1);
+  EXPECT_EQ(snapshot.followers[0].position, 0);  // from the oldest retained (1)
+  EXPECT_EQ(snapshot.followers[1].watch_id, 2);
+  EXPECT_EQ(snapshot.followers[1].position, 3);
+  const std::vector<service::FollowerLag> lags = service::FollowerLagSeries(snapshot);
+  ASSERT_EQ(lags.size(), 2u);
+  EXPECT_EQ(lags[0].lag, 5);
+  EXPECT_EQ(lags[1].watch, "2");
+  EXPECT_EQ(lags[1].lag, 2);
+  store_->Release();
+  first_context.TryCancel();
+  second_context.TryCancel();
+  first->Finish().IgnoreError();
+  second->Finish().IgnoreError();
+}
+
+TEST(FollowerLagSeriesTest, KeepsTheOldestWatchesAndFoldsTheRestIntoOtherWithTheirMaxLag) {
+  service::FeedSnapshot snapshot;
+  snapshot.last_revision = 1000;
+  // Watches 1..103, listed newest first; watch w is at revision 1000 - w,
+  // so its lag is w. Watch 7 has no principal.
+  for (int64_t w = 103; w >= 1; --w) {
+    snapshot.followers.push_back(
+        {.watch_id = w, .principal = w == 7 ? "" : absl::StrCat("p", w), .position = 1000 - w});
+  }
+  const std::vector<service::FollowerLag> lags = service::FollowerLagSeries(snapshot, 100);
+  ASSERT_EQ(lags.size(), 101u);
+  EXPECT_EQ(lags[0].principal, "p1");
+  EXPECT_EQ(lags[0].watch, "1");
+  EXPECT_EQ(lags[0].lag, 1);
+  EXPECT_EQ(lags[6].principal, "unknown");
+  EXPECT_EQ(lags[99].watch, "100");
+  EXPECT_EQ(lags[100].principal, "other");
+  EXPECT_EQ(lags[100].watch, "other");
+  EXPECT_EQ(lags[100].lag, 103);  // the largest of watches 101..103
+
+  // Exactly at the limit: no "other" series. A position past the newest
+  // revision (read before it was published) counts as no lag.
+  snapshot.followers.resize(2);
+  snapshot.followers[0].position = 1005;
+  const std::vector<service::FollowerLag> two = service::FollowerLagSeries(snapshot, 2);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].watch, "103");
+  EXPECT_EQ(two[1].lag, 0);
+  EXPECT_EQ(two[0].watch, "102");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "tests/storage/dossier_store_conformance.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +18,16 @@
 #include "gtest/gtest.h"
 #include "onestop/v1/dossier.pb.h"
 #include "tests/testing/status_matchers.h"
+
+namespace onestop::storage {
+
+// Readable failure messages for CountDossiers' rows.
+void PrintTo(const AgencyDueCounts& counts, std::ostream* os) {
+  *os << "{\"" << counts.agency_code << "\", overdue " << counts.overdue << ", due soon "
+      << counts.due_soon << "}";
+}
+
+}  // namespace onestop::storage
 
 namespace onestop::storage::testing {
 
@@ -47,6 +58,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Optional;
+using ::testing::Pair;
 using ::testing::SizeIs;
 
 constexpr char kPrefix[] = "H12.23-250106-";
@@ -865,6 +877,141 @@ TEST_P(DossierStoreConformanceTest, ConcurrentUpdatesWithSameEtagExactlyOneWins)
   EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
 }
 
+
+// ---- Dossier counts for the operator's gauges (issue #12) ------------------
+
+std::map<DossierStatus, int64_t> ByStatus(const DossierCounts& counts) {
+  return counts.by_status;
+}
+std::vector<AgencyDueCounts> ByAgency(const DossierCounts& counts) { return counts.by_agency; }
+
+TEST_P(DossierStoreConformanceTest, CountDossiersOfEmptyStoreIsEmpty) {
+  CountQuery query;
+  query.due_before = kT0;
+  query.due_soon_before = kT0 + absl::Hours(48);
+  absl::StatusOr<DossierCounts> counts = store().CountDossiers(query);
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_THAT(counts->by_status, IsEmpty());
+  EXPECT_THAT(counts->by_agency, IsEmpty());
+}
+
+TEST_P(DossierStoreConformanceTest, CountDossiersByStatusCountsEveryDossierAndFollowsUpdates) {
+  const std::vector<DossierStatus> statuses = {
+      onestop::v1::DOSSIER_STATUS_RECEIVED, onestop::v1::DOSSIER_STATUS_RECEIVED,
+      onestop::v1::DOSSIER_STATUS_PROCESSING, onestop::v1::DOSSIER_STATUS_NEW,
+      onestop::v1::DOSSIER_STATUS_RETURNED, onestop::v1::DOSSIER_STATUS_RETURNED,
+      onestop::v1::DOSSIER_STATUS_RETURNED};
+  Dossier first;
+  for (const DossierStatus status : statuses) {
+    absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({.status = status})));
+    ASSERT_THAT(created, IsOk());
+    if (first.code().empty()) first = *created;
+  }
+  CountQuery query;  // windows empty: only the statuses matter here
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(
+                  ByStatus, ElementsAre(Pair(onestop::v1::DOSSIER_STATUS_NEW, 1),
+                                        Pair(onestop::v1::DOSSIER_STATUS_RECEIVED, 2),
+                                        Pair(onestop::v1::DOSSIER_STATUS_PROCESSING, 1),
+                                        Pair(onestop::v1::DOSSIER_STATUS_RETURNED, 3)))));
+  // A write moves its dossier from one status to the other.
+  ASSERT_THAT(store().Update(MakeUpdate(first, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23",
+                                        kT0 + absl::Hours(1))),
+              IsOk());
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(
+                  ByStatus, ElementsAre(Pair(onestop::v1::DOSSIER_STATUS_NEW, 1),
+                                        Pair(onestop::v1::DOSSIER_STATUS_RECEIVED, 1),
+                                        Pair(onestop::v1::DOSSIER_STATUS_PROCESSING, 2),
+                                        Pair(onestop::v1::DOSSIER_STATUS_RETURNED, 3)))));
+}
+
+TEST_P(DossierStoreConformanceTest, CountDossiersWindowsCountOpenDossiersPerReceivingAgency) {
+  const absl::Time today = kT0 + absl::Hours(24);     // due before: overdue
+  const absl::Time horizon = kT0 + absl::Hours(72);   // due before: due soon
+  struct Row {
+    std::string receiving;
+    std::string holder;
+    DossierStatus status;
+    std::optional<absl::Time> due;
+  };
+  const std::vector<Row> rows = {
+      // Agency A: every open status counts, by window.
+      {"A", "A", onestop::v1::DOSSIER_STATUS_RECEIVED, today - absl::Seconds(1)},       // overdue
+      {"A", "A", onestop::v1::DOSSIER_STATUS_PROCESSING, today - absl::Hours(100)},     // overdue
+      {"A", "A", onestop::v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED, today},              // soon
+      {"A", "A", onestop::v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION, horizon - absl::Seconds(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_PROCESSING, horizon},                     // neither
+      {"A", "A", onestop::v1::DOSSIER_STATUS_PROCESSING, std::nullopt},                // neither
+      // Closed or not yet received: never counted, whatever the due time.
+      {"A", "A", onestop::v1::DOSSIER_STATUS_NEW, today - absl::Hours(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_REFUSED, today - absl::Hours(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_WITHDRAWN, today - absl::Hours(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_STOPPED, today - absl::Hours(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_RESULT_READY, today - absl::Hours(1)},
+      {"A", "A", onestop::v1::DOSSIER_STATUS_RETURNED, today},
+      // Agency B receives; C holds: counted for the receiving agency B.
+      {"B", "C", onestop::v1::DOSSIER_STATUS_PROCESSING, today},
+      {"B", "C", onestop::v1::DOSSIER_STATUS_PROCESSING, today + absl::Hours(1)},
+      // D has only a dossier due later: absent.
+      {"D", "D", onestop::v1::DOSSIER_STATUS_PROCESSING, horizon + absl::Hours(24)},
+      // No receiving agency: counted under "".
+      {"", "C", onestop::v1::DOSSIER_STATUS_RECEIVED, today - absl::Hours(2)},
+  };
+  for (const Row& row : rows) {
+    ASSERT_THAT(store().Create(MakeCreate(MakeDossier(
+                    {.receiving = row.receiving, .holder = row.holder, .status = row.status,
+                     .due = row.due}))),
+                IsOk());
+  }
+  CountQuery query;
+  query.due_before = today;
+  query.due_soon_before = horizon;
+  absl::StatusOr<DossierCounts> counts = store().CountDossiers(query);
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_THAT(counts->by_agency, ElementsAre(AgencyDueCounts{"", 1, 0}, AgencyDueCounts{"A", 2, 2},
+                                             AgencyDueCounts{"B", 0, 2}));
+  EXPECT_EQ(counts->by_status.at(onestop::v1::DOSSIER_STATUS_PROCESSING), 6);
+
+  // An empty due-soon window: the overdue counts stay, nothing is due soon.
+  query.due_soon_before = today;
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(
+                  ByAgency, ElementsAre(AgencyDueCounts{"", 1, 0}, AgencyDueCounts{"A", 2, 0}))));
+  // Unbounded: every open dossier with a due time is overdue.
+  query.due_before = absl::InfiniteFuture();
+  query.due_soon_before = absl::InfiniteFuture();
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(
+                  ByAgency, ElementsAre(AgencyDueCounts{"", 1, 0}, AgencyDueCounts{"A", 5, 0},
+                                        AgencyDueCounts{"B", 2, 0},
+                                        AgencyDueCounts{"D", 1, 0}))));
+}
+
+TEST_P(DossierStoreConformanceTest, CountDossiersWindowsFollowUpdates) {
+  const absl::Time today = kT0 + absl::Hours(24);
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier(
+      {.receiving = "A", .status = onestop::v1::DOSSIER_STATUS_PROCESSING, .due = kT0})));
+  ASSERT_THAT(created, IsOk());
+  CountQuery query;
+  query.due_before = today;
+  query.due_soon_before = today + absl::Hours(24);
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(ByAgency, ElementsAre(AgencyDueCounts{"A", 1, 0}))));
+  // Result ready: no longer open.
+  ASSERT_THAT(store().Update(MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_RESULT_READY, "A",
+                                        kT0 + absl::Hours(2))),
+              IsOk());
+  EXPECT_THAT(store().CountDossiers(query),
+              IsOkAndHolds(::testing::ResultOf(ByAgency, IsEmpty())));
+}
+
+TEST_P(DossierStoreConformanceTest, CountDossiersRejectsAnInvertedWindow) {
+  CountQuery query;
+  query.due_before = kT0;
+  query.due_soon_before = kT0 - absl::Seconds(1);
+  EXPECT_THAT(store().CountDossiers(query), StatusIs(absl::StatusCode::kInvalidArgument));
+}
 
 // ---- Report counters (issue #5) -------------------------------------------
 

@@ -50,6 +50,26 @@ class RawDb {
     return absl::OkStatus();
   }
 
+  // The query plan of `sql` (EXPLAIN QUERY PLAN): the detail column of
+  // every row, joined by "; ".
+  std::string Plan(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string result;
+    const std::string explain = "EXPLAIN QUERY PLAN " + sql;
+    if (sqlite3_prepare_v2(db_, explain.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << "cannot prepare " << explain << ": " << sqlite3_errmsg(db_);
+      return result;
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      if (!result.empty()) result += "; ";
+      if (sqlite3_column_text(stmt, 3) != nullptr) {
+        result += reinterpret_cast<const char*>(sqlite3_column_text(stmt, 3));
+      }
+    }
+    sqlite3_finalize(stmt);
+    return result;
+  }
+
   // The first column of the first row, as text ("" if none).
   std::string Query(const std::string& sql) {
     sqlite3_stmt* stmt = nullptr;

@@ -103,6 +103,11 @@ class FaultInjectingDossierStore final : public storage::DossierStore {
       const storage::CounterQuery& query) override {
     return base_->SumCounters(query);
   }
+  // Forwarded without faults, like SumCounters (a metrics read).
+  absl::StatusOr<storage::DossierCounts> CountDossiers(
+      const storage::CountQuery& query) override {
+    return base_->CountDossiers(query);
+  }
 
  private:
   struct Fault {
