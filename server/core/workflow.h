@@ -94,8 +94,9 @@ struct Action {
   std::string to_agency_code;
   // reschedule: the new appointment.
   absl::Time new_due_time = absl::InfinitePast();
-  // Interlinked procedures: the agency that acts (until authentication
-  // exists, the client states it). Required for complete_stage; optional
+  // Interlinked procedures: the agency that acts, as the client states it
+  // (the service layer has checked that the caller's grants cover it).
+  // Required for complete_stage; optional
   // for forward, request_supplement and record_decision (default: the
   // holder), where it must be the holder or hold an active task.
   std::string acting_agency_code;

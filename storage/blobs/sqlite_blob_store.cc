@@ -48,11 +48,7 @@ CREATE TABLE blob_claims (
 CREATE INDEX blob_claims_by_sha256 ON blob_claims (sha256);
 )sql";
 
-struct Migration {
-  int version;
-  const char* sql;
-};
-constexpr Migration kMigrations[] = {{1, kBlobSchemaV1}};
+constexpr sqlite_internal::ComponentMigration kMigrations[] = {{1, kBlobSchemaV1}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kBlobSchemaVersion,
               "one migration per version, in order");
 
@@ -83,50 +79,9 @@ absl::Status DeleteUploadChunks(Connection& connection, int64_t upload_id) {
 
 absl::Status MigrateAndRecoverLocked(Connection& connection,
                                      const SqliteBlobStoreOptions& options) {
-  if (options.check == BlobDatabaseCheck::kRequireOnestopDatabase) {
-    ONESTOP_ASSIGN_OR_RETURN(
-        const int64_t application_id,
-        connection.QueryInt64("PRAGMA application_id", "reading application_id"));
-    if (application_id != sqlite_internal::kOnestopApplicationId) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database ", options.path,
-                       " is not an initialised onestop database; open the dossier store first"));
-    }
-  }
-  ONESTOP_RETURN_IF_ERROR(connection.Exec(
-      "CREATE TABLE IF NOT EXISTS component_versions ("
-      "component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
-      "creating component_versions"));
-  int64_t version = 0;
-  {
-    ONESTOP_ASSIGN_OR_RETURN(
-        Statement read,
-        connection.Prepare("SELECT version FROM component_versions WHERE component = ?"));
-    read.BindText(1, kComponent);
-    ONESTOP_ASSIGN_OR_RETURN(const bool row, read.Step("reading the blobs schema version"));
-    if (row) version = read.ColumnInt64(0);
-  }
-  if (version > kBlobSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", options.path, " has blobs schema version ", version,
-        ", newer than this onestopd supports (", kBlobSchemaVersion,
-        "); upgrade onestopd or restore a backup taken by this version"));
-  }
-  for (const Migration& migration : kMigrations) {
-    if (migration.version <= version) continue;
-    ONESTOP_RETURN_IF_ERROR(connection.Exec(
-        migration.sql,
-        absl::StrCat("migrating the blobs schema to version ", migration.version)));
-  }
-  {
-    ONESTOP_ASSIGN_OR_RETURN(
-        Statement write,
-        connection.Prepare("INSERT INTO component_versions (component, version) VALUES (?, ?) "
-                           "ON CONFLICT (component) DO UPDATE SET version = excluded.version"));
-    write.BindText(1, kComponent);
-    write.BindInt64(2, kBlobSchemaVersion);
-    ONESTOP_RETURN_IF_ERROR(write.Run("recording the blobs schema version"));
-  }
+  ONESTOP_RETURN_IF_ERROR(sqlite_internal::MigrateComponent(
+      connection, options.path, kComponent,
+      options.check == BlobDatabaseCheck::kRequireOnestopDatabase, kMigrations));
   // A crash leaves staged uploads (garbage) and maybe claims whose
   // reference was recorded just before it (so: referenced).
   ONESTOP_RETURN_IF_ERROR(connection.Exec(

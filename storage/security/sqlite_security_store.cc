@@ -50,11 +50,7 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql";
 
-struct Migration {
-  int version;
-  const char* sql;
-};
-constexpr Migration kMigrations[] = {{1, kSecuritySchemaV1}};
+constexpr sqlite_internal::ComponentMigration kMigrations[] = {{1, kSecuritySchemaV1}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSecuritySchemaVersion,
               "one migration per version, in order");
 
@@ -62,48 +58,9 @@ int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
 absl::Status MigrateLocked(Connection& connection, const SqliteSecurityStoreOptions& options) {
-  if (options.check == DatabaseCheck::kRequireOnestopDatabase) {
-    ONESTOP_ASSIGN_OR_RETURN(
-        const int64_t application_id,
-        connection.QueryInt64("PRAGMA application_id", "reading application_id"));
-    if (application_id != sqlite_internal::kOnestopApplicationId) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("database ", options.path,
-                       " is not an initialised onestop database; open the dossier store first"));
-    }
-  }
-  ONESTOP_RETURN_IF_ERROR(connection.Exec(
-      "CREATE TABLE IF NOT EXISTS component_versions ("
-      "component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
-      "creating component_versions"));
-  int64_t version = 0;
-  {
-    ONESTOP_ASSIGN_OR_RETURN(
-        Statement read,
-        connection.Prepare("SELECT version FROM component_versions WHERE component = ?"));
-    read.BindText(1, kComponent);
-    ONESTOP_ASSIGN_OR_RETURN(const bool row, read.Step("reading the security schema version"));
-    if (row) version = read.ColumnInt64(0);
-  }
-  if (version > kSecuritySchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", options.path, " has security schema version ", version,
-        ", newer than this onestopd supports (", kSecuritySchemaVersion,
-        "); upgrade onestopd or restore a backup taken by this version"));
-  }
-  for (const Migration& migration : kMigrations) {
-    if (migration.version <= version) continue;
-    ONESTOP_RETURN_IF_ERROR(connection.Exec(
-        migration.sql, absl::StrCat("migrating the security schema to version ",
-                                    migration.version)));
-  }
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement write,
-      connection.Prepare("INSERT INTO component_versions (component, version) VALUES (?, ?) "
-                         "ON CONFLICT (component) DO UPDATE SET version = excluded.version"));
-  write.BindText(1, kComponent);
-  write.BindInt64(2, kSecuritySchemaVersion);
-  return write.Run("recording the security schema version");
+  return sqlite_internal::MigrateComponent(
+      connection, options.path, kComponent,
+      options.check == DatabaseCheck::kRequireOnestopDatabase, kMigrations);
 }
 
 // Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back on failure.

@@ -177,4 +177,52 @@ absl::Status MigrateSchema(Connection& connection, absl::string_view path) {
   return status;
 }
 
+absl::Status MigrateComponent(Connection& connection, absl::string_view path,
+                              absl::string_view component, bool require_onestop_database,
+                              absl::Span<const ComponentMigration> migrations) {
+  if (require_onestop_database) {
+    ONESTOP_ASSIGN_OR_RETURN(
+        const int64_t application_id,
+        connection.QueryInt64("PRAGMA application_id", "reading application_id"));
+    if (application_id != kOnestopApplicationId) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("database ", path,
+                       " is not an initialised onestop database; open the dossier store first"));
+    }
+  }
+  ONESTOP_RETURN_IF_ERROR(connection.Exec(
+      "CREATE TABLE IF NOT EXISTS component_versions ("
+      "component TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+      "creating component_versions"));
+  const std::string what = absl::StrCat("the ", component, " schema");
+  int64_t version = 0;
+  {
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement read,
+        connection.Prepare("SELECT version FROM component_versions WHERE component = ?"));
+    read.BindText(1, component);
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, read.Step(absl::StrCat("reading ", what, " version")));
+    if (row) version = read.ColumnInt64(0);
+  }
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (version > latest) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database ", path, " has ", component, " schema version ", version,
+        ", newer than this onestopd supports (", latest,
+        "); upgrade onestopd or restore a backup taken by this version"));
+  }
+  for (const ComponentMigration& migration : migrations) {
+    if (migration.version <= version) continue;
+    ONESTOP_RETURN_IF_ERROR(connection.Exec(
+        migration.sql, absl::StrCat("migrating ", what, " to version ", migration.version)));
+  }
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement write,
+      connection.Prepare("INSERT INTO component_versions (component, version) VALUES (?, ?) "
+                         "ON CONFLICT (component) DO UPDATE SET version = excluded.version"));
+  write.BindText(1, component);
+  write.BindInt64(2, latest);
+  return write.Run(absl::StrCat("recording ", what, " version"));
+}
+
 }  // namespace onestop::storage::sqlite_internal

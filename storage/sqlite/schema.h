@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "storage/sqlite/sqlite_util.h"
 
 namespace onestop::storage::sqlite_internal {
@@ -30,6 +31,23 @@ inline constexpr int32_t kOnestopApplicationId = 0x4F4E4553;
 //   UNAVAILABLE          another connection holds the write lock
 //   INTERNAL             a migration failed (see SqliteError)
 absl::Status MigrateSchema(Connection& connection, absl::string_view path);
+
+// One schema version of a component that keeps its own tables in the
+// daemon's file (tokens and audit, document blobs).
+struct ComponentMigration {
+  int version;
+  const char* sql;
+};
+
+// Brings `component`'s tables to the last of `migrations` (one per
+// version, in order), its version recorded in `component_versions` — never
+// in PRAGMA user_version, which is the dossier store's. Call inside the
+// caller's transaction. With `require_onestop_database`, a file the dossier
+// store has not stamped is refused. FAILED_PRECONDITION for that, or for a
+// recorded version newer than this build knows; SqliteError otherwise.
+absl::Status MigrateComponent(Connection& connection, absl::string_view path,
+                              absl::string_view component, bool require_onestop_database,
+                              absl::Span<const ComponentMigration> migrations);
 
 }  // namespace onestop::storage::sqlite_internal
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -574,17 +575,24 @@ class FeedFollowersTest : public ::testing::Test {
     notifier_.Publish(*revision);
   }
 
-  // Waits (up to 10 s) until the one open watch has dealt with `position`;
-  // returns the snapshot then (or the last one seen).
-  service::FeedSnapshot AwaitPosition(int64_t position) {
+  // Polls the followers' snapshot (up to 10 s) until `done` holds; returns
+  // it then (or the last one seen).
+  service::FeedSnapshot AwaitSnapshot(
+      const std::function<bool(const service::FeedSnapshot&)>& done) {
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
     service::FeedSnapshot snapshot = feed_->Followers();
-    while (absl::Now() < deadline &&
-           (snapshot.followers.size() != 1 || snapshot.followers[0].position != position)) {
+    while (!done(snapshot) && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(5));
       snapshot = feed_->Followers();
     }
     return snapshot;
+  }
+
+  // The snapshot once the one open watch has dealt with `position`.
+  service::FeedSnapshot AwaitPosition(int64_t position) {
+    return AwaitSnapshot([position](const service::FeedSnapshot& snapshot) {
+      return snapshot.followers.size() == 1 && snapshot.followers[0].position == position;
+    });
   }
 
   static bool ReadUntil(grpc::ClientReader<WatchEventsResponse>& reader, int64_t until) {
@@ -663,12 +671,8 @@ TEST_F(FeedFollowersTest, AWatchStartingLaterIsNumberedNextAndBehindFromItsStart
   grpc::ClientContext second_context;
   auto second = stub_->WatchEvents(&second_context, from_four);
   // Both admitted and held before reading: positions start_revision − 1.
-  service::FeedSnapshot snapshot;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  do {
-    snapshot = feed_->Followers();
-  } while (snapshot.followers.size() < 2 && absl::Now() < deadline &&
-           (absl::SleepFor(absl::Milliseconds(5)), true));
+  const service::FeedSnapshot snapshot = AwaitSnapshot(
+      [](const service::FeedSnapshot& seen) { return seen.followers.size() >= 2; });
   ASSERT_EQ(snapshot.followers.size(), 2u);
   EXPECT_EQ(snapshot.followers[0].watch_id, 1);
   EXPECT_EQ(snapshot.followers[0].position, 0);  // from the oldest retained (1)
