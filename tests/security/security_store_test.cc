@@ -1,20 +1,30 @@
-// SqliteSecurityStore: tokens stored as hashes with expiry and revocation,
-// the append-only audit log, and coexistence with the dossier store.
-#include "storage/security/sqlite_security_store.h"
-
+// SecurityStore on both backends: tokens stored as hashes with expiry and
+// revocation and the append-only audit log (interface tests, run on SQLite
+// and on PostgreSQL); SQLite's coexistence with the dossier store and its
+// file; PostgreSQL's several daemons on one database.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/util/proto_time.h"
+#include "storage/postgres/pg_util.h"
+#include "storage/security/postgres_security_store.h"
+#include "storage/security/sqlite_security_store.h"
 #include "storage/security/token_secret.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/pg_test_cluster.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -24,9 +34,11 @@ namespace {
 using ::onestop::testing::IsOk;
 using ::onestop::testing::IsOkAndHolds;
 using ::onestop::testing::StatusIs;
+using ::testing::_;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1578000000);  // 2020-01-02
 
@@ -52,15 +64,89 @@ int RawExec(const std::string& path, const std::string& sql, std::string* error 
   return rc;
 }
 
-class SecurityStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
+// One test's database on one backend: opens store instances on it (as
+// daemons would) and runs SQL on a connection of the test's own.
+class SecurityDatabase {
+ public:
+  virtual ~SecurityDatabase() = default;
+  virtual absl::StatusOr<std::unique_ptr<SecurityStore>> OpenStore() = 0;
+  // OK, or an error carrying the database's message.
+  virtual absl::Status Exec(const std::string& sql) = 0;
+};
+
+class SqliteSecurityDatabase final : public SecurityDatabase {
+ public:
+  absl::Status Init() {
     // The daemon's order: the dossier store creates and stamps the file.
     auto dossiers = SqliteDossierStore::Open({.path = path_, .durability = Durability::kNormal});
-    ASSERT_THAT(dossiers, IsOk());
+    if (!dossiers.ok()) return dossiers.status();
     dossiers_ = std::move(*dossiers);
-    auto store = SqliteSecurityStore::Open(
-        {.path = path_, .durability = SecurityDurability::kNormal});
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::unique_ptr<SecurityStore>> OpenStore() override {
+    auto store =
+        SqliteSecurityStore::Open({.path = path_, .durability = SecurityDurability::kNormal});
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SecurityStore>(std::move(*store));
+  }
+  absl::Status Exec(const std::string& sql) override {
+    std::string error;
+    if (RawExec(path_, sql, &error) == SQLITE_OK) return absl::OkStatus();
+    return absl::InternalError(error);
+  }
+
+ private:
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("onestop.db");
+  std::unique_ptr<SqliteDossierStore> dossiers_;
+};
+
+class PgSecurityDatabase final : public SecurityDatabase {
+ public:
+  explicit PgSecurityDatabase(std::string uri) : uri_(std::move(uri)) {}
+  absl::StatusOr<std::unique_ptr<SecurityStore>> OpenStore() override {
+    auto store = PostgresSecurityStore::Open({.uri = uri_, .pool_size = 2});
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<SecurityStore>(std::move(*store));
+  }
+  absl::Status Exec(const std::string& sql) override {
+    auto connection = pg::Connection::Open(uri_);
+    if (!connection.ok()) return connection.status();
+    return (*connection)->ExecScript(sql.c_str(), "the test's statement");
+  }
+  const std::string& uri() const { return uri_; }
+
+ private:
+  std::string uri_;
+};
+
+struct SecurityBackend {
+  std::string name;
+  std::function<absl::StatusOr<std::unique_ptr<SecurityDatabase>>()> make;
+};
+
+void PrintTo(const SecurityBackend& backend, std::ostream* os) { *os << backend.name; }
+
+absl::StatusOr<std::unique_ptr<SecurityDatabase>> MakeSqlite() {
+  auto db = std::make_unique<SqliteSecurityDatabase>();
+  if (absl::Status status = db->Init(); !status.ok()) return status;
+  return std::unique_ptr<SecurityDatabase>(std::move(db));
+}
+
+absl::StatusOr<std::unique_ptr<SecurityDatabase>> MakePostgres() {
+  absl::StatusOr<std::string> uri = testing::NewPgDatabase();
+  if (!uri.ok()) return uri.status();
+  return std::unique_ptr<SecurityDatabase>(std::make_unique<PgSecurityDatabase>(*uri));
+}
+
+// The interface tests: a fresh database and store per test, on each backend.
+class SecurityStoreTest : public ::testing::TestWithParam<SecurityBackend> {
+ protected:
+  void SetUp() override {
+    auto db = GetParam().make();
+    ASSERT_THAT(db, IsOk());
+    db_ = std::move(*db);
+    auto store = db_->OpenStore();
     ASSERT_THAT(store, IsOk());
     store_ = std::move(*store);
   }
@@ -74,34 +160,29 @@ class SecurityStoreTest : public ::testing::Test {
     return created.ok() ? *created : CreatedToken{};
   }
 
-  testing::TempDir dir_;
-  std::string path_ = dir_.File("onestop.db");
-  std::unique_ptr<SqliteDossierStore> dossiers_;
-  std::unique_ptr<SqliteSecurityStore> store_;
+  std::unique_ptr<SecurityDatabase> db_;
+  std::unique_ptr<SecurityStore> store_;
 };
 
-TEST_F(SecurityStoreTest, SecretIsShownOnceAndOnlyItsHashIsStored) {
+INSTANTIATE_TEST_SUITE_P(Backends, SecurityStoreTest,
+                         ::testing::Values(SecurityBackend{"Sqlite", MakeSqlite},
+                                           SecurityBackend{"Postgres", MakePostgres}),
+                         [](const ::testing::TestParamInfo<SecurityBackend>& info) {
+                           return info.param.name;
+                         });
+
+TEST_P(SecurityStoreTest, SecretIsShownOnceInItsShape) {
   const CreatedToken created = Create("clerk.lienson");
   EXPECT_THAT(created.secret, MatchesRegex("ost_[A-Za-z0-9_-]{43}"));
   EXPECT_THAT(created.info.id(), MatchesRegex("tk_[0-9a-f]{12}"));
   EXPECT_EQ(created.info.principal().id(), "clerk.lienson");
   EXPECT_EQ(created.info.label(), "desk clerk.lienson");
+  EXPECT_EQ(FromProtoTime(created.info.create_time()), kT0);
   EXPECT_EQ(FromProtoTime(created.info.expire_time()), kT0 + absl::Hours(1));
   EXPECT_FALSE(created.info.has_revoke_time());
-  // Neither the secret nor its random part is anywhere in the files.
-  store_.reset();
-  dossiers_.reset();
-  std::string bytes;
-  for (const char* suffix : {"", "-wal"}) {
-    std::ifstream in(path_ + suffix, std::ios::binary);
-    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  ASSERT_FALSE(bytes.empty());
-  EXPECT_EQ(bytes.find(created.secret.substr(4)), std::string::npos);
-  EXPECT_NE(bytes.find(security_internal::Sha256(created.secret)), std::string::npos);
 }
 
-TEST_F(SecurityStoreTest, SecretsAndIdsAreRandom) {
+TEST_P(SecurityStoreTest, SecretsAndIdsAreRandom) {
   std::set<std::string> secrets, ids;
   for (int i = 0; i < 50; ++i) {
     const CreatedToken created = Create("p" + std::to_string(i));
@@ -112,7 +193,7 @@ TEST_F(SecurityStoreTest, SecretsAndIdsAreRandom) {
   EXPECT_EQ(ids.size(), 50u);
 }
 
-TEST_F(SecurityStoreTest, AuthenticateUntilExpiry) {
+TEST_P(SecurityStoreTest, AuthenticateUntilExpiry) {
   const CreatedToken created = Create("clerk.lienson", absl::Minutes(10));
   auto principal = store_->Authenticate(created.secret, kT0 + absl::Minutes(10) - absl::Microseconds(1));
   ASSERT_THAT(principal, IsOk());
@@ -123,7 +204,7 @@ TEST_F(SecurityStoreTest, AuthenticateUntilExpiry) {
               StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
 }
 
-TEST_F(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
+TEST_P(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
   const CreatedToken created = Create("clerk.lienson");
   const CreatedToken other = Create("clerk.other");
   ASSERT_THAT(store_->Authenticate(created.secret, kT0), IsOk());
@@ -141,7 +222,7 @@ TEST_F(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("tk_000000000000")));
 }
 
-TEST_F(SecurityStoreTest, UnknownAndMalformedTokensGetTheSameAnswer) {
+TEST_P(SecurityStoreTest, UnknownAndMalformedTokensGetTheSameAnswer) {
   const CreatedToken created = Create("x");
   std::string flipped = created.secret;
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
@@ -154,12 +235,12 @@ TEST_F(SecurityStoreTest, UnknownAndMalformedTokensGetTheSameAnswer) {
   }
 }
 
-TEST_F(SecurityStoreTest, CreateRefusesATokenThatNeverLives) {
+TEST_P(SecurityStoreTest, CreateRefusesATokenThatNeverLives) {
   EXPECT_THAT(store_->CreateToken({.principal = ClerkPrincipal("a"), .created = kT0, .expires = kT0}),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(SecurityStoreTest, ListTokensNewestFirstAndFiltersInactive) {
+TEST_P(SecurityStoreTest, ListTokensNewestFirstAndFiltersInactive) {
   Create("a");
   auto b = store_->CreateToken({.principal = ClerkPrincipal("b"), .created = kT0 + absl::Seconds(1),
                                 .expires = kT0 + absl::Seconds(30)});
@@ -193,7 +274,7 @@ onestop::v1::AuditRecord Record(const std::string& principal, const std::string&
   return record;
 }
 
-TEST_F(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
+TEST_P(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
   EXPECT_THAT(store_->AppendAudit(Record("a", "AcceptDossier", 0)), IsOkAndHolds(1));
   EXPECT_THAT(store_->AppendAudit(Record("b", "RecordDecision", 7)), IsOkAndHolds(2));
   EXPECT_THAT(store_->AppendAudit(Record("", "GetDossier", 16)), IsOkAndHolds(3));
@@ -229,20 +310,74 @@ TEST_F(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(SecurityStoreTest, AuditRefusesUpdateAndDelete) {
+TEST_P(SecurityStoreTest, AuditRefusesUpdateAndDelete) {
   ASSERT_THAT(store_->AppendAudit(Record("a", "AcceptDossier", 0)), IsOk());
-  std::string error;
-  EXPECT_NE(RawExec(path_, "UPDATE audit SET result_code = 0", &error), SQLITE_OK);
-  EXPECT_THAT(error, HasSubstr("append-only"));
-  EXPECT_NE(RawExec(path_, "DELETE FROM audit", &error), SQLITE_OK);
+  EXPECT_THAT(db_->Exec("UPDATE audit SET result_code = 0"), StatusIs(_, HasSubstr("append-only")));
+  EXPECT_THAT(db_->Exec("DELETE FROM audit"), StatusIs(_, HasSubstr("append-only")));
   auto page = store_->ListAudit({.limit = 10});
   ASSERT_THAT(page, IsOk());
   EXPECT_EQ(page->records.size(), 1u);
 }
 
-TEST_F(SecurityStoreTest, ReopensAndLeavesTheDossierSchemaVersionAlone) {
+TEST_P(SecurityStoreTest, ReopenKeepsTokensAndTheAuditLog) {
   const CreatedToken created = Create("clerk.lienson");
   ASSERT_THAT(store_->AppendAudit(Record("a", "AcceptDossier", 0)), IsOk());
+  store_.reset();
+  auto store = db_->OpenStore();
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->Authenticate(created.secret, kT0), IsOk());
+  EXPECT_THAT((*store)->AppendAudit(Record("a", "AcceptDossier", 0)), IsOkAndHolds(2));
+}
+
+TEST_P(SecurityStoreTest, RefusesANewerSecuritySchema) {
+  store_.reset();
+  ASSERT_THAT(db_->Exec("UPDATE component_versions SET version = 99 WHERE component = 'security'"),
+              IsOk());
+  EXPECT_THAT(db_->OpenStore(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                         HasSubstr("security schema version 99")));
+}
+
+// ---- SQLite only: the file and the dossier store ----------------------------
+
+class SqliteSecurityStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dossiers = SqliteDossierStore::Open({.path = path_, .durability = Durability::kNormal});
+    ASSERT_THAT(dossiers, IsOk());
+    dossiers_ = std::move(*dossiers);
+    auto store = SqliteSecurityStore::Open(
+        {.path = path_, .durability = SecurityDurability::kNormal});
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("onestop.db");
+  std::unique_ptr<SqliteDossierStore> dossiers_;
+  std::unique_ptr<SqliteSecurityStore> store_;
+};
+
+TEST_F(SqliteSecurityStoreTest, OnlyTheSecretsHashIsInTheFile) {
+  auto created = store_->CreateToken({.principal = ClerkPrincipal("clerk.lienson"),
+                                      .created = kT0, .expires = kT0 + absl::Hours(1)});
+  ASSERT_THAT(created, IsOk());
+  // Neither the secret nor its random part is anywhere in the files.
+  store_.reset();
+  dossiers_.reset();
+  std::string bytes;
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(path_ + suffix, std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find(created->secret.substr(4)), std::string::npos);
+  EXPECT_NE(bytes.find(security_internal::Sha256(created->secret)), std::string::npos);
+}
+
+TEST_F(SqliteSecurityStoreTest, ReopensAndLeavesTheDossierSchemaVersionAlone) {
+  auto created = store_->CreateToken({.principal = ClerkPrincipal("clerk.lienson"),
+                                      .created = kT0, .expires = kT0 + absl::Hours(1)});
+  ASSERT_THAT(created, IsOk());
   auto settings_before = dossiers_->Settings();
   ASSERT_THAT(settings_before, IsOk());
   store_.reset();
@@ -255,20 +390,10 @@ TEST_F(SecurityStoreTest, ReopensAndLeavesTheDossierSchemaVersionAlone) {
   EXPECT_EQ(settings->schema_version, settings_before->schema_version);
   auto store = SqliteSecurityStore::Open({.path = path_});
   ASSERT_THAT(store, IsOk());
-  EXPECT_THAT((*store)->Authenticate(created.secret, kT0), IsOk());
-  EXPECT_THAT((*store)->AppendAudit(Record("a", "AcceptDossier", 0)), IsOkAndHolds(2));
+  EXPECT_THAT((*store)->Authenticate(created->secret, kT0), IsOk());
 }
 
-TEST_F(SecurityStoreTest, RefusesANewerSecuritySchema) {
-  store_.reset();
-  ASSERT_EQ(RawExec(path_, "UPDATE component_versions SET version = 99 WHERE component = 'security'"),
-            SQLITE_OK);
-  EXPECT_THAT(SqliteSecurityStore::Open({.path = path_}),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("security schema version 99")));
-}
-
-TEST(SecurityStoreOpenTest, RefusesADatabaseTheDossierStoreHasNotInitialised) {
+TEST(SqliteSecurityStoreOpenTest, RefusesADatabaseTheDossierStoreHasNotInitialised) {
   testing::TempDir dir;
   EXPECT_THAT(SqliteSecurityStore::Open({.path = dir.File("fresh.db")}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
@@ -278,6 +403,137 @@ TEST(SecurityStoreOpenTest, RefusesADatabaseTheDossierStoreHasNotInitialised) {
   auto standalone = SqliteSecurityStore::Open(
       {.path = ":memory:", .check = DatabaseCheck::kStandalone});
   EXPECT_THAT(standalone, IsOk());
+}
+
+// ---- PostgreSQL only: several daemons on one database -----------------------
+
+class PgSecurityStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> uri = testing::NewPgDatabase();
+    ASSERT_THAT(uri, IsOk());
+    uri_ = *uri;
+    for (auto* store : {&a_, &b_}) {
+      auto opened = PostgresSecurityStore::Open({.uri = uri_, .pool_size = 4});
+      ASSERT_THAT(opened, IsOk());
+      *store = std::move(*opened);
+    }
+  }
+
+  std::string uri_;
+  std::unique_ptr<PostgresSecurityStore> a_;  // two daemons on one database
+  std::unique_ptr<PostgresSecurityStore> b_;
+};
+
+TEST_F(PgSecurityStoreTest, TokenFromOneDaemonWorksOnTheOtherAndRevocationIsImmediate) {
+  auto created = a_->CreateToken({.principal = ClerkPrincipal("clerk.lienson"),
+                                  .label = "desk",
+                                  .created = kT0,
+                                  .expires = kT0 + absl::Hours(1)});
+  ASSERT_THAT(created, IsOk());
+  auto on_b = b_->Authenticate(created->secret, kT0 + absl::Seconds(1));
+  ASSERT_THAT(on_b, IsOk());
+  EXPECT_EQ(on_b->id(), "clerk.lienson");
+  ASSERT_THAT(a_->Authenticate(created->secret, kT0 + absl::Seconds(1)), IsOk());
+  ASSERT_THAT(b_->RevokeToken(created->info.id(), kT0 + absl::Seconds(2)), IsOk());
+  EXPECT_THAT(a_->Authenticate(created->secret, kT0 + absl::Seconds(2)),
+              StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
+  // Revoking again through A keeps B's first time.
+  auto again = a_->RevokeToken(created->info.id(), kT0 + absl::Seconds(9));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(FromProtoTime(again->revoke_time()), kT0 + absl::Seconds(2));
+}
+
+TEST_F(PgSecurityStoreTest, ConcurrentAppendsFromTwoDaemonsAreGapFree) {
+  constexpr int kThreadsPerDaemon = 4;
+  constexpr int kPerThread = 100;
+  std::vector<std::vector<int64_t>> got(2 * kThreadsPerDaemon);
+  std::vector<absl::Status> errors(2 * kThreadsPerDaemon);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2 * kThreadsPerDaemon; ++t) {
+      threads.emplace_back([&, t] {
+        SecurityStore& store = t % 2 == 0 ? static_cast<SecurityStore&>(*a_) : *b_;
+        for (int i = 0; i < kPerThread; ++i) {
+          onestop::v1::AuditRecord record = Record(absl::StrCat("p", t), "GetDossier", 7);
+          record.set_message(absl::StrCat(t, "/", i));
+          absl::StatusOr<int64_t> sequence = store.AppendAudit(record);
+          if (!sequence.ok()) {
+            errors[t] = sequence.status();
+            return;
+          }
+          got[t].push_back(*sequence);
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  std::set<int64_t> all;
+  for (int t = 0; t < 2 * kThreadsPerDaemon; ++t) {
+    EXPECT_THAT(errors[t], IsOk()) << "thread " << t;
+    // Each thread's own appends come back in increasing order.
+    EXPECT_TRUE(std::is_sorted(got[t].begin(), got[t].end())) << "thread " << t;
+    all.insert(got[t].begin(), got[t].end());
+  }
+  constexpr int64_t kTotal = 2 * kThreadsPerDaemon * kPerThread;
+  ASSERT_EQ(static_cast<int64_t>(all.size()), kTotal) << "duplicate sequences";
+  EXPECT_EQ(*all.begin(), 1);
+  EXPECT_EQ(*all.rbegin(), kTotal);
+  // And the log says the same: 1..N, each record where its append said.
+  int64_t expected = 0;
+  int64_t after = 0;
+  do {
+    auto page = b_->ListAudit({.after_sequence = after, .limit = 1000});
+    ASSERT_THAT(page, IsOk());
+    for (const auto& record : page->records) EXPECT_EQ(record.sequence(), ++expected);
+    after = page->next_after_sequence;
+  } while (after != 0);
+  EXPECT_EQ(expected, kTotal);
+}
+
+TEST_F(PgSecurityStoreTest, OnlyTheSecretsHashIsStored) {
+  auto created = a_->CreateToken({.principal = ClerkPrincipal("clerk.lienson"),
+                                  .created = kT0, .expires = kT0 + absl::Hours(1)});
+  ASSERT_THAT(created, IsOk());
+  auto c = pg::Connection::Open(uri_);
+  ASSERT_THAT(c, IsOk());
+  // No column of any token row holds the secret's random part.
+  auto leaked = (*c)->QueryInt64(
+      "SELECT count(*) FROM tokens t WHERE position(convert_to($1, 'UTF8') IN "
+      "convert_to(t::text, 'UTF8')) > 0 OR position(convert_to($1, 'UTF8') IN t.principal) > 0",
+      {pg::Param::Text(created->secret.substr(4))}, "test");
+  EXPECT_THAT(leaked, IsOkAndHolds(0));
+  auto hashed = (*c)->QueryInt64("SELECT count(*) FROM tokens WHERE hash = $1",
+                                 {pg::Param::Bytes(security_internal::Sha256(created->secret))},
+                                 "test");
+  EXPECT_THAT(hashed, IsOkAndHolds(1));
+}
+
+TEST_F(PgSecurityStoreTest, AuditRefusesTruncate) {
+  ASSERT_THAT(a_->AppendAudit(Record("a", "AcceptDossier", 0)), IsOk());
+  auto c = pg::Connection::Open(uri_);
+  ASSERT_THAT(c, IsOk());
+  EXPECT_THAT((*c)->ExecScript("TRUNCATE audit", "test"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("append-only")));
+  EXPECT_THAT(b_->ListAudit({.limit = 10}), IsOk());
+}
+
+TEST(PgSecurityStoreOpenTest, ErrorsNameTheRedactedUri) {
+  EXPECT_THAT(PostgresSecurityStore::Open({.uri = ""}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  // Nothing listens on port 1.
+  auto unreachable =
+      PostgresSecurityStore::Open({.uri = "postgresql://onestop:s3cret@127.0.0.1:1/onestop"});
+  EXPECT_THAT(unreachable, StatusIs(absl::StatusCode::kUnavailable,
+                                    HasSubstr("postgresql://onestop:***@127.0.0.1:1/onestop")));
+  EXPECT_THAT(unreachable.status().message(), Not(HasSubstr("s3cret")));
+  // A database the server does not have.
+  auto cluster = testing::PgTestCluster::Shared();
+  ASSERT_THAT(cluster, IsOk());
+  const std::string missing = absl::StrReplaceAll(
+      (*cluster)->admin_uri(), {{"/postgres", "/no_such_database"}});
+  EXPECT_THAT(PostgresSecurityStore::Open({.uri = missing}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no_such_database")));
 }
 
 }  // namespace

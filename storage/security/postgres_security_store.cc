@@ -1,0 +1,272 @@
+#include "storage/security/postgres_security_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/util/proto_time.h"
+#include "server/util/status_macros.h"
+#include "storage/postgres/pg_util.h"
+#include "storage/security/token_secret.h"
+
+namespace onestop::storage {
+namespace {
+
+using pg::Connection;
+using pg::ConnectionPool;
+using pg::FromMicros;
+using pg::Param;
+using pg::Result;
+using pg::ToMicros;
+
+constexpr char kComponent[] = "security";
+constexpr char kUnauthenticated[] = "invalid or expired token";
+
+// Version 1: the tables of the SQLite store (same names, columns and
+// meaning), the append-only triggers and the audit append function (see
+// the header). 87218996986953 = kAuditLockKey.
+constexpr char kSecuritySchemaV1[] = R"sql(
+CREATE TABLE tokens (
+  id           TEXT   PRIMARY KEY,
+  principal_id TEXT   NOT NULL,
+  principal    BYTEA  NOT NULL,         -- onestop.v1.Principal
+  label        TEXT   NOT NULL,
+  hash         BYTEA  NOT NULL UNIQUE,  -- SHA-256 of the secret
+  created_us   BIGINT NOT NULL,
+  expires_us   BIGINT NOT NULL,
+  revoked_us   BIGINT
+);
+CREATE INDEX tokens_by_created ON tokens (created_us DESC, id);
+CREATE TABLE audit (
+  sequence     BIGINT  PRIMARY KEY,
+  time_us      BIGINT  NOT NULL,
+  principal_id TEXT    NOT NULL,
+  rpc          TEXT    NOT NULL,
+  dossier_code TEXT    NOT NULL,
+  agency_code  TEXT    NOT NULL,
+  result_code  INTEGER NOT NULL,
+  message      TEXT    NOT NULL
+);
+CREATE INDEX audit_by_principal ON audit (principal_id, sequence);
+CREATE FUNCTION onestop_audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'restrict_violation';
+END $$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  FOR EACH ROW EXECUTE FUNCTION onestop_audit_refuse_change();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  FOR EACH ROW EXECUTE FUNCTION onestop_audit_refuse_change();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+  FOR EACH STATEMENT EXECUTE FUNCTION onestop_audit_refuse_change();
+CREATE FUNCTION onestop_audit_append(p_time_us BIGINT, p_principal_id TEXT, p_rpc TEXT,
+    p_dossier_code TEXT, p_agency_code TEXT, p_result_code INTEGER, p_message TEXT)
+  RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  next_sequence BIGINT;
+BEGIN
+  -- Serialise appenders of every daemon until this transaction ends; the
+  -- next statement's snapshot is taken after the lock, so MAX sees the
+  -- previous holder's committed row.
+  PERFORM pg_advisory_xact_lock(87218996986953);
+  -- This transaction only: commit without waiting for the WAL flush.
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT COALESCE(MAX(sequence), 0) + 1 INTO next_sequence FROM audit;
+  INSERT INTO audit (sequence, time_us, principal_id, rpc, dossier_code, agency_code,
+                     result_code, message)
+  VALUES (next_sequence, p_time_us, p_principal_id, p_rpc, p_dossier_code, p_agency_code,
+          p_result_code, p_message);
+  RETURN next_sequence;
+END $$;
+)sql";
+
+static_assert(kAuditLockKey == 87218996986953, "the key spelled in onestop_audit_append");
+
+constexpr pg::PgMigration kMigrations[] = {{1, kSecuritySchemaV1}};
+
+constexpr char kTokenColumns[] = "id, principal, label, created_us, expires_us, revoked_us";
+
+absl::StatusOr<onestop::v1::TokenInfo> TokenFromRow(const Result& rows, int row) {
+  onestop::v1::TokenInfo info;
+  info.set_id(rows.Text(row, 0));
+  const absl::string_view principal = rows.Bytes(row, 1);
+  if (!info.mutable_principal()->ParseFromArray(principal.data(),
+                                                static_cast<int>(principal.size()))) {
+    return absl::InternalError(absl::StrCat("token ", info.id(), " has an unreadable principal"));
+  }
+  info.set_label(rows.Text(row, 2));
+  *info.mutable_create_time() = ToProtoTime(FromMicros(rows.Int64(row, 3)));
+  *info.mutable_expire_time() = ToProtoTime(FromMicros(rows.Int64(row, 4)));
+  if (!rows.IsNull(row, 5)) {
+    *info.mutable_revoke_time() = ToProtoTime(FromMicros(rows.Int64(row, 5)));
+  }
+  return info;
+}
+
+}  // namespace
+
+PostgresSecurityStore::PostgresSecurityStore(std::unique_ptr<ConnectionPool> pool)
+    : pool_(std::move(pool)) {}
+
+PostgresSecurityStore::~PostgresSecurityStore() = default;
+
+absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> PostgresSecurityStore::Open(
+    const PostgresSecurityStoreOptions& options) {
+  if (options.uri.empty()) {
+    return absl::InvalidArgumentError("a PostgreSQL URI is required (postgresql://…)");
+  }
+  ONESTOP_ASSIGN_OR_RETURN(
+      std::unique_ptr<ConnectionPool> pool,
+      ConnectionPool::Open({.uri = options.uri,
+                            .size = options.pool_size,
+                            .statement_timeout = options.statement_timeout,
+                            .acquire_timeout = options.acquire_timeout}));
+  {
+    ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease lease, pool->Acquire());
+    if (absl::Status migrated = pg::MigrateComponent(*lease, kComponent, kMigrations);
+        !migrated.ok()) {
+      return absl::Status(migrated.code(),
+                          absl::StrCat("PostgreSQL database ", pg::RedactUri(options.uri),
+                                       ": ", migrated.message()));
+    }
+  }
+  return std::unique_ptr<PostgresSecurityStore>(new PostgresSecurityStore(std::move(pool)));
+}
+
+absl::StatusOr<CreatedToken> PostgresSecurityStore::CreateToken(const NewToken& token) {
+  if (token.expires <= token.created) {
+    return absl::InvalidArgumentError("a token must expire after it is created");
+  }
+  CreatedToken created;
+  ONESTOP_ASSIGN_OR_RETURN(created.secret, security_internal::NewTokenSecret());
+  ONESTOP_ASSIGN_OR_RETURN(const std::string id, security_internal::NewTokenId());
+  const std::string hash = security_internal::Sha256(created.secret);
+  std::string principal;
+  if (!token.principal.SerializeToString(&principal)) {
+    return absl::InternalError("cannot serialize the token's principal");
+  }
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec(absl::StrCat("INSERT INTO tokens (id, principal_id, principal, label, hash, "
+                           "created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                           "RETURNING ",
+                           kTokenColumns),
+              {Param::Text(id), Param::Text(token.principal.id()), Param::Bytes(principal),
+               Param::Text(token.label), Param::Bytes(hash), Param::Int64(ToMicros(token.created)),
+               Param::Int64(ToMicros(token.expires))},
+              "creating a token"));
+  if (rows.rows() != 1) return absl::InternalError("creating a token returned no row");
+  ONESTOP_ASSIGN_OR_RETURN(created.info, TokenFromRow(rows, 0));
+  return created;
+}
+
+absl::StatusOr<onestop::v1::Principal> PostgresSecurityStore::Authenticate(
+    absl::string_view secret, absl::Time now) {
+  if (!security_internal::LooksLikeTokenSecret(secret)) {
+    return absl::UnauthenticatedError(kUnauthenticated);
+  }
+  const std::string hash = security_internal::Sha256(secret);
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec("SELECT principal, expires_us, revoked_us FROM tokens WHERE hash = $1",
+              {Param::Bytes(hash)}, "authenticating a token"));
+  if (rows.rows() != 1 || !rows.IsNull(0, 2) || FromMicros(rows.Int64(0, 1)) <= now) {
+    return absl::UnauthenticatedError(kUnauthenticated);
+  }
+  onestop::v1::Principal principal;
+  const absl::string_view bytes = rows.Bytes(0, 0);
+  if (!principal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InternalError("a token has an unreadable principal");
+  }
+  return principal;
+}
+
+absl::StatusOr<std::vector<onestop::v1::TokenInfo>> PostgresSecurityStore::ListTokens(
+    const TokenQuery& query) {
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec(absl::StrCat("SELECT ", kTokenColumns,
+                           " FROM tokens WHERE $1::boolean OR (revoked_us IS NULL AND "
+                           "expires_us > $2::bigint) ORDER BY created_us DESC, id"),
+              {Param::Bool(query.include_inactive), Param::Int64(ToMicros(query.now))},
+              "listing tokens"));
+  std::vector<onestop::v1::TokenInfo> tokens;
+  tokens.reserve(rows.rows());
+  for (int i = 0; i < rows.rows(); ++i) {
+    ONESTOP_ASSIGN_OR_RETURN(tokens.emplace_back(), TokenFromRow(rows, i));
+  }
+  return tokens;
+}
+
+absl::StatusOr<onestop::v1::TokenInfo> PostgresSecurityStore::RevokeToken(const std::string& id,
+                                                                          absl::Time now) {
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  // COALESCE keeps the first revocation time; a concurrent revoker waits
+  // for the row lock and re-reads the revoked row.
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec(absl::StrCat("UPDATE tokens SET revoked_us = COALESCE(revoked_us, $1::bigint) "
+                           "WHERE id = $2 RETURNING ",
+                           kTokenColumns),
+              {Param::Int64(ToMicros(now)), Param::Text(id)}, "revoking a token"));
+  if (rows.rows() != 1) return absl::NotFoundError(absl::StrCat("no token with id \"", id, "\""));
+  return TokenFromRow(rows, 0);
+}
+
+absl::StatusOr<int64_t> PostgresSecurityStore::AppendAudit(
+    const onestop::v1::AuditRecord& record) {
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  // One statement in its own (implicit) transaction: see the header.
+  return c->QueryInt64(
+      "SELECT onestop_audit_append($1::bigint, $2::text, $3::text, $4::text, $5::text, "
+      "$6::bigint::integer, $7::text)",
+      {Param::Int64(ToMicros(FromProtoTime(record.time()))), Param::Text(record.principal_id()),
+       Param::Text(record.rpc()), Param::Text(record.dossier_code()),
+       Param::Text(record.agency_code()), Param::Int64(record.result_code()),
+       Param::Text(record.message())},
+      "appending to the audit log");
+}
+
+absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& query) {
+  if (query.limit < 1 || query.limit > 1000) {
+    return absl::InvalidArgumentError("an audit page holds 1–1000 records");
+  }
+  if (query.after_sequence < 0) {
+    return absl::InvalidArgumentError("after_sequence must not be negative");
+  }
+  // Two statement texts, so the planner uses (principal_id, sequence) for a
+  // principal's records and the primary key otherwise.
+  const bool by_principal = !query.principal_id.empty();
+  const std::string sql = absl::StrCat(
+      "SELECT sequence, time_us, principal_id, rpc, dossier_code, agency_code, result_code, "
+      "message FROM audit WHERE sequence > $1::bigint ",
+      by_principal ? "AND principal_id = $4::text " : "AND $4::text = '' ",
+      "AND (NOT $2::boolean OR result_code IN (7, 16)) ORDER BY sequence LIMIT $3::bigint");
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec(sql,
+              {Param::Int64(query.after_sequence), Param::Bool(query.denials_only),
+               Param::Int64(query.limit + 1), Param::Text(query.principal_id)},
+              "reading the audit log"));
+  AuditPage page;
+  for (int i = 0; i < rows.rows(); ++i) {
+    if (static_cast<int>(page.records.size()) == query.limit) {
+      page.next_after_sequence = page.records.back().sequence();
+      break;
+    }
+    onestop::v1::AuditRecord& record = page.records.emplace_back();
+    record.set_sequence(rows.Int64(i, 0));
+    *record.mutable_time() = ToProtoTime(FromMicros(rows.Int64(i, 1)));
+    record.set_principal_id(rows.Text(i, 2));
+    record.set_rpc(rows.Text(i, 3));
+    record.set_dossier_code(rows.Text(i, 4));
+    record.set_agency_code(rows.Text(i, 5));
+    record.set_result_code(static_cast<int32_t>(rows.Int64(i, 6)));
+    record.set_message(rows.Text(i, 7));
+  }
+  return page;
+}
+
+}  // namespace onestop::storage

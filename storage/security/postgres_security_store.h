@@ -1,0 +1,114 @@
+// The PostgreSQL SecurityStore (issue #11): tokens and the append-only
+// audit log in the province's PostgreSQL database, shared by every onestopd
+// on it.
+//
+// Schema (component "security" in component_versions, version 1; the
+// SQLite → PostgreSQL migration tool writes exactly these tables):
+//   tokens(id PK, principal_id, principal BYTEA (onestop.v1.Principal),
+//          label, hash BYTEA UNIQUE (SHA-256 of the secret), created_us,
+//          expires_us, revoked_us NULL)
+//   audit(sequence PK, time_us, principal_id, rpc, dossier_code,
+//         agency_code, result_code, message), index (principal_id,
+//         sequence), and triggers refusing UPDATE, DELETE and TRUNCATE
+//         ("the audit log is append-only", SQLSTATE 23001)
+//   onestop_audit_append(…): the function AppendAudit calls (below).
+// Times are microseconds since the Unix epoch (UTC), as in SQLite.
+//
+// Several daemons on one database:
+// - Tokens: every call reads or writes the database (no cache), so a token
+//   created through one daemon authenticates on every other at once and a
+//   revocation through one is refused by all from the next call. Revoking
+//   is one `UPDATE … SET revoked_us = COALESCE(revoked_us, now)`, so two
+//   concurrent revocations keep the first time.
+// - Audit sequences stay unique and gap-free (previous maximum + 1) with
+//   concurrent appenders: AppendAudit is ONE statement, `SELECT
+//   onestop_audit_append(…)`, a PL/pgSQL function that takes a
+//   transaction-level advisory lock (pg_advisory_xact_lock, key
+//   kAuditLockKey), then inserts MAX(sequence) + 1 — a fresh READ COMMITTED
+//   snapshot taken after the lock, so it sees the previous holder's row (a
+//   lock is released only after its commit is visible). A failed append
+//   releases the lock without a row, so the next takes the same number: no
+//   gap. Cost: appends are serialised across all daemons, but the
+//   serialised part is one index probe (MAX on the primary key), one insert
+//   and the commit, all inside the server, no client round trip while the
+//   lock is held; and the commit does not wait for its WAL flush
+//   (synchronous_commit = off for that transaction only), so the lock is
+//   held for tens of microseconds, not an fsync. The durability is the
+//   SQLite store's (SecurityDurability): an audit record is durable after
+//   the WAL writer's next flush (wal_writer_delay, 200 ms by default) or
+//   the next synchronous commit of anything on the server; a crash of the
+//   PostgreSQL server can lose the newest records — a suffix, never a
+//   record in the middle (WAL is replayed in order). The dossier's own
+//   history names the principal of every write regardless. Tokens commit
+//   synchronously (the server's setting). An alternative, an `audit_head`
+//   row updated in the same transaction, serialises the same way but adds
+//   a table the migration tool would have to keep in step.
+//   The sessions must run at READ COMMITTED (PostgreSQL's default; do not
+//   set default_transaction_isolation to serializable for onestop's
+//   role): under a transaction-wide snapshot MAX would be stale and an
+//   append would fail with ALREADY_EXISTS instead of waiting.
+// - Migrations are serialised across daemons by pg::MigrateComponent.
+//
+// Thread safety: thread-safe; each call borrows one connection from the
+// store's pool for its duration.
+#ifndef ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
+#define ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "storage/security/security_store.h"
+
+namespace onestop::storage {
+
+namespace pg {
+class ConnectionPool;
+}
+
+struct PostgresSecurityStoreOptions {
+  std::string uri;  // postgresql://… (the daemon's --db)
+  int pool_size = 4;
+  // Per statement; 0 = none. A statement cancelled by it is UNAVAILABLE.
+  absl::Duration statement_timeout = absl::Seconds(30);
+  // How long a call waits for a free pooled connection (then UNAVAILABLE).
+  absl::Duration acquire_timeout = absl::Seconds(10);
+};
+
+// The advisory-lock key serialising audit appends (bigint key space;
+// "OSAUDIT" in ASCII). Distinct from pg::MigrateComponent's key.
+inline constexpr int64_t kAuditLockKey = 0x4f5341554449;
+
+class PostgresSecurityStore final : public SecurityStore {
+ public:
+  // Connects (one connection at once, the rest of the pool on demand) and
+  // brings the "security" tables to the latest version. INVALID_ARGUMENT
+  // for an empty URI or pool size < 1; FAILED_PRECONDITION (server refuses
+  // the credentials or database; a newer security schema) or UNAVAILABLE
+  // (server unreachable), each naming the URI with its password redacted.
+  static absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> Open(
+      const PostgresSecurityStoreOptions& options);
+
+  ~PostgresSecurityStore() override;
+
+  absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) override;
+  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
+                                                      absl::Time now) override;
+  absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
+      const TokenQuery& query) override;
+  absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
+                                                     absl::Time now) override;
+  absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
+  absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
+
+ private:
+  explicit PostgresSecurityStore(std::unique_ptr<pg::ConnectionPool> pool);
+
+  std::unique_ptr<pg::ConnectionPool> pool_;
+};
+
+}  // namespace onestop::storage
+
+#endif  // ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
