@@ -44,15 +44,19 @@
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
 #include "server/util/log.h"
-#include "storage/blobs/sqlite_blob_store.h"
-#include "storage/security/sqlite_security_store.h"
-#include "storage/sqlite/sqlite_dossier_store.h"
+#include "server/ops/storage_backend.h"
+#include "storage/feed_notifier.h"
 
 ABSL_FLAG(std::string, config, "/etc/onestop/onestopd.textproto",
           "Configuration file (text-format onestop.config.v1.Config): agencies, "
           "procedures, calendar.");
 ABSL_FLAG(std::string, db, "/var/lib/onestop/onestop.db",
-          "SQLite database file; created on first start.");
+          "Where the dossiers live: a SQLite file path (or sqlite:PATH; created on first "
+          "start; one daemon per file), or a postgresql://USER@HOST:PORT/DBNAME URI "
+          "(PostgreSQL 15; several daemons may share one database; see docs/SCALING.md).");
+ABSL_FLAG(int, postgres_pool_size, 16,
+          "With a postgresql:// --db: connections this daemon keeps for dossier reads and "
+          "writes (1-256).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:7600",
           "HOST:PORT to serve gRPC on. Port 0 picks a free port; the bound "
           "address is printed on stdout.");
@@ -279,41 +283,11 @@ class DossierGauges {
 
 // Scrape-time gauges whose truth lives in the store and the change feed.
 void RegisterCollectors(onestop::ops::MetricsRegistry& registry,
-                        onestop::storage::SqliteDossierStore* store,
+                        const onestop::ops::Backend& backend,
                         onestop::service::OnestopServer* server,
                         std::shared_ptr<DossierGauges> dossier_gauges) {
-  registry.RegisterCollector([store](onestop::ops::MetricsWriter& out) {
-    // Group commit (docs/PERFORMANCE.md): how many writes share an fsync.
-    const onestop::storage::CommitStats stats = store->GetCommitStats();
-    out.Counter("onestop_storage_commit_batches_total",
-                "Group-commit transactions run (committed or failed).", {},
-                static_cast<double>(stats.batches));
-    out.Counter("onestop_storage_commit_writes_total",
-                "Writes carried by group commits; divided by batches: the mean batch size.", {},
-                static_cast<double>(stats.writes));
-    out.Counter("onestop_storage_commit_failed_batches_total",
-                "Group commits whose transaction failed as a whole.", {},
-                static_cast<double>(stats.failed_batches));
-    out.Counter("onestop_storage_commit_seconds_total",
-                "Time spent in COMMIT (the fsync), summed over batches.", {},
-                absl::ToDoubleSeconds(stats.total_commit_time));
-    out.Gauge("onestop_storage_commit_seconds_max", "Longest COMMIT so far.", {},
-              absl::ToDoubleSeconds(stats.max_commit_time));
-    out.Gauge("onestop_storage_commit_batch_size_max", "Most writes in one group commit so far.",
-              {}, stats.max_batch_size);
-    out.Gauge("onestop_storage_write_queue", "Writes waiting for the writer thread now.", {},
-              static_cast<double>(stats.queued_writes));
-    for (int i = 0; i < onestop::storage::CommitStats::kBatchSizeBuckets; ++i) {
-      const int low = 1 << i;
-      const std::string range =
-          i + 1 == onestop::storage::CommitStats::kBatchSizeBuckets
-              ? absl::StrCat(low, "+")
-              : (low == (2 << i) - 1 ? absl::StrCat(low) : absl::StrCat(low, "-", (2 << i) - 1));
-      out.Counter("onestop_storage_commit_batches_by_size_total",
-                  "Group commits by number of writes.", {{"writes", range}},
-                  static_cast<double>(stats.batch_size_histogram[i]));
-    }
-  });
+  if (backend.collect_metrics) registry.RegisterCollector(backend.collect_metrics);
+  onestop::storage::DossierStore* store = backend.dossiers.get();
   registry.RegisterCollector([store, server](onestop::ops::MetricsWriter& out) {
     if (auto last = store->LastRevision(); last.ok()) {
       out.Gauge("onestop_feed_last_revision",
@@ -518,30 +492,20 @@ int main(int argc, char** argv) {
     }
     authentication.certificate_principals = *std::move(mapped);
   }
-  onestop::storage::SqliteOptions store_options;
-  store_options.path = absl::GetFlag(FLAGS_db);
-  auto store = onestop::storage::SqliteDossierStore::Open(store_options);
-  if (!store.ok()) {
-    return Fail(absl::StrCat("cannot open the database: ", store.status().message()));
+  onestop::ops::BackendOptions backend_options;
+  backend_options.db = absl::GetFlag(FLAGS_db);
+  backend_options.postgres_pool_size = absl::GetFlag(FLAGS_postgres_pool_size);
+  if (backend_options.postgres_pool_size < 1 || backend_options.postgres_pool_size > 256) {
+    return Fail("--postgres-pool-size must be between 1 and 256");
   }
-
-  // Tokens and the audit log: the same file, a connection of their own.
-  auto security_store = onestop::storage::SqliteSecurityStore::Open({.path = store_options.path});
-  if (!security_store.ok()) {
-    return Fail(absl::StrCat("cannot open the security tables: ",
-                             security_store.status().message()));
-  }
+  auto backend = onestop::ops::OpenBackend(backend_options);
+  if (!backend.ok()) return Fail(std::string(backend.status().message()));
   if (const std::string path = absl::GetFlag(FLAGS_bootstrap_token_file); !path.empty()) {
-    if (absl::Status written = WriteBootstrapToken(path, security_store->get(), clock, **catalogue);
+    if (absl::Status written =
+            WriteBootstrapToken(path, backend->security.get(), clock, **catalogue);
         !written.ok()) {
       return Fail(absl::StrCat("--bootstrap-token-file: ", written.message()));
     }
-  }
-
-  // Digitised components: blobs in the same file, a connection of their own.
-  auto blob_store = onestop::storage::SqliteBlobStore::Open({.path = store_options.path});
-  if (!blob_store.ok()) {
-    return Fail(absl::StrCat("cannot open the document tables: ", blob_store.status().message()));
   }
 
   // Metrics: build info, storage write latency, per-RPC counters.
@@ -559,7 +523,7 @@ int main(int argc, char** argv) {
       started.ok()) {
     (*started)->Set({}, absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   }
-  auto metrics_store = onestop::ops::MetricsDossierStore::Wrap(store->get(), &metrics);
+  auto metrics_store = onestop::ops::MetricsDossierStore::Wrap(backend->dossiers.get(), &metrics);
   if (!metrics_store.ok()) return Fail(std::string(metrics_store.status().message()));
   onestop::ops::GrpcMetricsOptions grpc_metrics_options;
   grpc_metrics_options.slow_rpc_threshold =
@@ -606,8 +570,8 @@ int main(int argc, char** argv) {
                                                 : onestop::v1::WITHDRAWN_POLICY_NOT_RESOLVED;
   onestop::service::ServerDependencies deps;
   deps.store = metrics_store->get();
-  deps.security_store = security_store->get();
-  deps.blob_store = blob_store->get();
+  deps.security_store = backend->security.get();
+  deps.blob_store = backend->blobs.get();
   const std::string config_path = absl::GetFlag(FLAGS_config);
   auto catalogue_in_force = std::make_shared<CatalogueInForce>(*catalogue);
   deps.admin_hooks.reload_config = [config_path, catalogue_in_force] {
@@ -615,10 +579,7 @@ int main(int argc, char** argv) {
     if (loaded.ok()) catalogue_in_force->Set(*loaded);  // swapped in by the caller
     return loaded;
   };
-  onestop::storage::SqliteDossierStore* sqlite_store = store->get();
-  deps.admin_hooks.backup_database = [sqlite_store](const std::string& path) {
-    return sqlite_store->Backup(path);
-  };
+  deps.admin_hooks.backup_database = backend->backup;
   deps.catalogue = *catalogue;
   deps.clock = clock;
   deps.controlled_clock = controlled.get();
@@ -630,20 +591,29 @@ int main(int argc, char** argv) {
   };
   auto server = onestop::service::OnestopServer::Start(options, deps);
   if (!server.ok()) return Fail(std::string(server.status().message()));
+  // PostgreSQL: other daemons' commits wake this daemon's feed watchers.
+  onestop::storage::FeedNotifier* notifier = &(*server)->feed_notifier();
+  auto wakeups = onestop::ops::StartFeedWakeups(
+      *backend, [notifier](int64_t revision) { notifier->Publish(revision); });
+  if (!wakeups.ok()) {
+    (*server)->Shutdown(absl::ZeroDuration());
+    return Fail(std::string(wakeups.status().message()));
+  }
 
   // The admin listener. Readiness: the configuration is loaded (it is, or
   // we would have exited), the database answers, and we are not stopping.
   std::atomic<bool> stopping{false};
   std::unique_ptr<onestop::ops::AdminHttpServer> admin;
   if (!admin_listen.empty()) {
-    RegisterCollectors(metrics, store->get(), server->get(),
-                       std::make_shared<DossierGauges>(store->get(), clock, catalogue_in_force,
+    RegisterCollectors(metrics, *backend, server->get(),
+                       std::make_shared<DossierGauges>(backend->dossiers.get(), clock,
+                                                       catalogue_in_force,
                                                        due_soon_working_days));
     onestop::ops::AdminHttpOptions admin_options;
     admin_options.listen = admin_listen;
     onestop::ops::AdminHttpHandlers handlers;
     handlers.registry = &metrics;
-    onestop::storage::DossierStore* raw_store = store->get();
+    onestop::storage::DossierStore* raw_store = backend->dossiers.get();
     handlers.ready = [raw_store, &stopping]() -> absl::Status {
       if (stopping.load()) return absl::UnavailableError("shutting down");
       if (auto revision = raw_store->LastRevision(); !revision.ok()) {
@@ -667,7 +637,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   onestop::LogInfo("serving", {{"address", (*server)->address()},
                                {"admin_address", admin ? admin->address() : "off"},
-                               {"db", store_options.path},
+                               {"db", backend->description},
                                {"config", absl::GetFlag(FLAGS_config)},
                                {"version", build.version}});
 
@@ -684,11 +654,12 @@ int main(int argc, char** argv) {
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   if (admin) admin->Stop();  // before the server and store its collectors read
   admin.reset();
+  wakeups->reset();
   server->reset();
   metrics_store->reset();
-  security_store->reset();
-  blob_store->reset();
-  store->reset();  // closes the database cleanly
+  backend->security.reset();
+  backend->blobs.reset();
+  backend->dossiers.reset();  // closes the database cleanly
   onestop::LogInfo("stopped");
   return 0;
 }

@@ -118,6 +118,9 @@ class OnestopServer {
   // The change-feed service (for tests: ActiveWatches, CompactNow).
   FeedServiceImpl& feed_service() { return *feed_service_; }
   AdminServiceImpl& admin_service() { return *admin_service_; }
+  // Wakes change-feed watchers; onestopd also publishes to it the commits
+  // other daemons make on a shared PostgreSQL database.
+  storage::FeedNotifier& feed_notifier() { return *notifier_; }
   // The gRPC server (for tests: health service). Null before Start
   // succeeded.
   grpc::Server* grpc_server() { return server_.get(); }

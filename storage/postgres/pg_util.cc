@@ -159,7 +159,12 @@ int64_t Result::affected_rows() const {
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& uri,
                                                              absl::Duration statement_timeout) {
-  pg_conn* conn = PQconnectdb(uri.c_str());
+  // A default connect_timeout first, so that a URI's own value (expanded
+  // from dbname afterwards) wins: an unreachable host that drops packets
+  // must not block a pool or the feed listener for the TCP timeout.
+  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
+  const char* const values[] = {"10", uri.c_str(), nullptr};
+  pg_conn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("out of memory opening a PostgreSQL connection");
   }

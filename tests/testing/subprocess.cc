@@ -121,6 +121,27 @@ bool DaemonProcess::Start(const std::vector<std::string>& argv) {
   return false;
 }
 
+bool DaemonProcess::Spawn(const std::vector<std::string>& argv) {
+  char err_template[] = "/tmp/onestop-spawn-err-XXXXXX";
+  const int err_fd = mkstemp(err_template);
+  stderr_path_ = err_template;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  std::vector<char*> args = ArgvPointers(argv);
+  const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(err_fd);
+  if (rc != 0) {
+    pid_ = -1;
+    error_ = "posix_spawn failed for " + argv[0];
+    return false;
+  }
+  return true;
+}
+
 int DaemonProcess::Wait() {
   int status = 0;
   waitpid(pid_, &status, 0);

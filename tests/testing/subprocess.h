@@ -31,6 +31,10 @@ class DaemonProcess {
   // "onestopd listening on ADDRESS" on its stdout. False if it exits or
   // never prints it; `error()` then holds its stderr.
   bool Start(const std::vector<std::string>& argv);
+  // Starts `argv` without waiting for anything (for servers that print no
+  // address, e.g. nginx: the caller polls their port). False if it cannot
+  // be spawned.
+  bool Spawn(const std::vector<std::string>& argv);
   // SIGTERM, then waits; returns the exit code (-1 if killed by a signal).
   int Stop();
   // SIGKILL, then waits.
