@@ -171,17 +171,22 @@ bool IssueBenchToken(const std::string& address, const std::string& admin_token_
 }
 
 double StartDaemon(testing::DaemonProcess& daemon, const std::string& onestopd,
-                   const std::string& config, const std::string& db, int threads) {
+                   const std::string& config, const std::string& db, int threads,
+                   const std::string& token_file, const std::vector<std::string>& extra_args) {
+  const std::string token = token_file.empty() ? db + ".admin.token" : token_file;
+  std::vector<std::string> argv = {onestopd, "--config=" + config, "--db=" + db,
+                                   "--listen=127.0.0.1:0", "--insecure",
+                                   "--bootstrap-token-file=" + token,
+                                   absl::StrCat("--threads=", threads)};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   const auto start = std::chrono::steady_clock::now();
-  if (!daemon.Start({onestopd, "--config=" + config, "--db=" + db, "--listen=127.0.0.1:0",
-                     "--insecure", "--bootstrap-token-file=" + db + ".admin.token",
-                     absl::StrCat("--threads=", threads)})) {
+  if (!daemon.Start(argv)) {
     std::fprintf(stderr, "onestop_bench: onestopd did not start: %s\n", daemon.error().c_str());
     return -1;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!IssueBenchToken(daemon.address(), db + ".admin.token")) return -1;
+  if (!IssueBenchToken(daemon.address(), token)) return -1;
   return seconds;
 }
 

@@ -78,12 +78,16 @@ std::string IssueToken(const std::string& address, const std::string& admin_toke
 // DossierService call sends. False on failure.
 bool IssueBenchToken(const std::string& address, const std::string& admin_token_file);
 
-// Starts `onestopd` with `config` on `db` (loopback, --insecure, the
-// bootstrap admin token in `db`.admin.token, `threads` executor threads)
-// and issues the bench token. Returns the seconds from spawn to its
-// "listening" line, or a negative number on failure (why on stderr).
+// Starts `onestopd` with `config` on `db` (a file or a postgresql:// URI;
+// loopback, --insecure, `threads` executor threads, then `extra_args`), the
+// bootstrap admin token in `token_file` (default `db`.admin.token; a file
+// that exists is left alone, so daemons sharing one PostgreSQL database
+// share it), and issues the bench token. Returns the seconds from spawn to
+// its "listening" line, or a negative number on failure (why on stderr).
 double StartDaemon(testing::DaemonProcess& daemon, const std::string& onestopd,
-                   const std::string& config, const std::string& db, int threads);
+                   const std::string& config, const std::string& db, int threads,
+                   const std::string& token_file = "",
+                   const std::vector<std::string>& extra_args = {});
 
 // VmRSS and VmHWM (peak) of `pid` in KiB, from /proc/PID/status.
 std::pair<int64_t, int64_t> MemoryKb(pid_t pid);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 
 namespace onestop::bench {
@@ -124,7 +125,9 @@ double LatencyHistogram::MeanMicros() const {
 }
 
 absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options, const Workload& workload) {
-  if (options.channels < 1 || options.in_flight < 1 || options.target.empty()) {
+  const std::vector<std::string> targets =
+      absl::StrSplit(options.target, ',', absl::SkipEmpty());
+  if (options.channels < 1 || options.in_flight < 1 || targets.empty()) {
     return absl::InvalidArgumentError("RunLoad: need a target, channels ≥ 1 and in_flight ≥ 1");
   }
   auto shared_run = std::make_shared<Run>();
@@ -134,14 +137,14 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options, const Workload& w
   std::vector<std::unique_ptr<onestop::v1::DossierService::Stub>> stubs;
   const int channels = std::min(options.channels, options.in_flight);
   for (int i = 0; i < channels; ++i) {
+    const std::string& target = targets[i % targets.size()];
     // A distinct channel argument stops gRPC from sharing one subchannel
     // (one TCP connection) between the channels.
     grpc::ChannelArguments args;
     args.SetInt("onestop.bench.channel", i);
-    auto channel =
-        grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
-      return absl::UnavailableError(absl::StrCat("cannot connect to ", options.target));
+      return absl::UnavailableError(absl::StrCat("cannot connect to ", target));
     }
     KeepForever(channel);
     stubs.push_back(onestop::v1::DossierService::NewStub(channel));

@@ -59,7 +59,11 @@ using Workload = std::function<void(onestop::v1::DossierService::Stub* stub, int
                                     int64_t sequence, Done done)>;
 
 struct LoadOptions {
-  std::string target;  // HOST:PORT
+  // HOST:PORT, or several comma-separated (several daemons sharing one
+  // database): channel i connects to the (i mod n)-th, and slot j runs on
+  // channel j mod channels, so the load is spread evenly when channels is a
+  // multiple of n (with fewer channels than targets, the last go unused).
+  std::string target;
   int channels = 4;
   int in_flight = 16;
   // The run ends after `duration` or after `max_operations` started

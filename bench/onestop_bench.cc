@@ -10,6 +10,17 @@
 //   read       dossier_loader fills a database with --dossiers dossiers, then
 //              onestopd starts on it: start time, RSS, file size, GetDossier
 //              and a 50-row ListDossiers page at 1 and 16 in flight
+//   pg         not in the default: onestopd on PostgreSQL (issue #11), one
+//              and then two daemons (--pg_daemons) on one fresh database each,
+//              the load generator's channels spread over the daemons: durable
+//              SubmitDossier at each --in_flight, then the lifecycle at the
+//              largest. Databases come from tests/testing/pg_test_cluster.h:
+//              CREATE DATABASE on --pg_uri, or, without it, on a throwaway
+//              server this process starts (fsync=off: smoke runs only).
+//              Each line also carries the daemons' and the server's CPU
+//              (cores busy over the run, warm-up included) and the mean
+//              number of the database's backends per pg_stat_activity wait
+//              event (sampled every 20 ms).
 //   soak       not in the default: onestopd on a fresh database under a long
 //              mixed load (submits, lifecycles, GetDossier, ListDossiers pages,
 //              WatchEvents followers), sampled every --soak_sample_seconds;
@@ -18,7 +29,9 @@
 // With --target=HOST:PORT the submit phase drives that server instead of
 // starting one (used to profile a daemon started by bench/run.sh).
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -27,20 +40,27 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "bench/bench_rpc.h"
 #include "bench/load_generator.h"
 #include "bench/soak.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "onestop/v1/security_service.grpc.pb.h"
+#include "storage/postgres/pg_util.h"
+#include "tests/testing/pg_test_cluster.h"
 #include "tests/testing/subprocess.h"
 
 ABSL_FLAG(std::string, onestopd, ONESTOP_BENCH_ONESTOPD, "The onestopd binary.");
@@ -66,6 +86,13 @@ ABSL_FLAG(int, threads, 32, "Server executor threads (onestopd --threads).");
 ABSL_FLAG(std::string, agency, "000.00.01.H15", "Receiving agency of the dossiers.");
 ABSL_FLAG(std::string, procedure, "2.000488", "Procedure of the dossiers.");
 ABSL_FLAG(int64_t, dossiers, 3000000, "Stored dossiers for the read phase.");
+// The pg phase (onestopd on PostgreSQL).
+ABSL_FLAG(std::string, pg_uri, "",
+          "pg phase: a PostgreSQL 15 server where the bench may CREATE DATABASE, as "
+          "postgresql://USER@HOST:PORT/ (bench/run.sh: the peer's cluster). Empty: a "
+          "throwaway server with fsync=off (figures not durable; for smoke runs).");
+ABSL_FLAG(std::string, pg_daemons, "1,2", "pg phase: daemons sharing the database, per run.");
+ABSL_FLAG(int, pg_pool_size, 16, "pg phase: onestopd --postgres-pool-size.");
 ABSL_FLAG(bool, keep, false, "Keep the work directory (databases) afterwards.");
 // The soak phase (bench/soak.h, docs/RELIABILITY.md).
 ABSL_FLAG(double, soak_minutes, 30, "Soak length in minutes, warm-up included.");
@@ -156,21 +183,32 @@ void Emit(const std::string& name, const std::string& server, const LoadResult& 
   std::fflush(stdout);
 }
 
+// Watches something during a measurement; Finish() returns extra JSON
+// fields (",\"key\":value…") for the measurement's line.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void Start() = 0;
+  virtual std::string Finish() = 0;
+};
+
 bool Measure(const std::string& name, const std::string& server, const std::string& target,
-             int in_flight, const Workload& workload) {
+             int in_flight, const Workload& workload, Observer* observer = nullptr) {
   LoadOptions options;
   options.target = target;
   options.channels = absl::GetFlag(FLAGS_channels);
   options.in_flight = in_flight;
   options.duration = absl::Seconds(absl::GetFlag(FLAGS_seconds));
   options.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_seconds));
+  if (observer != nullptr) observer->Start();
   auto result = RunLoad(options, workload);
+  const std::string extra = observer != nullptr ? observer->Finish() : "";
   if (!result.ok()) {
     std::fprintf(stderr, "onestop_bench: %s: %s\n", name.c_str(),
                  result.status().ToString().c_str());
     return false;
   }
-  Emit(name, server, *result);
+  Emit(name, server, *result, extra);
   return true;
 }
 
@@ -278,6 +316,253 @@ bool ReadPhase(const std::string& dir) {
   return ok;
 }
 
+// Fields after the ")" of /proc/PID/stat (state is [0], ppid [1], utime
+// [11], stime [12]); empty if the process is gone.
+std::vector<std::string> StatFields(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return {};
+  return absl::StrSplit(line.substr(paren + 1), ' ', absl::SkipEmpty());
+}
+
+// User + system CPU seconds of `pid` so far; 0 if gone.
+double CpuSeconds(pid_t pid) {
+  const std::vector<std::string> f = StatFields(pid);
+  int64_t user = 0, system = 0;
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &user) || !absl::SimpleAtoi(f[12], &system)) {
+    return 0;
+  }
+  return static_cast<double>(user + system) / sysconf(_SC_CLK_TCK);
+}
+
+pid_t ParentPid(pid_t pid) {
+  const std::vector<std::string> f = StatFields(pid);
+  int parent = 0;
+  return f.size() > 1 && absl::SimpleAtoi(f[1], &parent) ? parent : 0;
+}
+
+// CPU seconds of `postmaster` and its children (the server's backends and
+// background processes; backends that exited in between are missed).
+double ServerCpuSeconds(pid_t postmaster) {
+  if (postmaster <= 0) return 0;
+  double total = CpuSeconds(postmaster);
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    if (ParentPid(pid) == postmaster) total += CpuSeconds(pid);
+  }
+  return total;
+}
+
+// Busy and total CPU ticks of the whole machine (/proc/stat).
+std::pair<int64_t, int64_t> MachineTicks() {
+  std::ifstream in("/proc/stat");
+  std::string line;
+  std::getline(in, line);
+  const std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+  int64_t total = 0, idle = 0;
+  for (size_t i = 1; i < f.size() && i <= 8; ++i) {
+    int64_t v = 0;
+    (void)absl::SimpleAtoi(f[i], &v);
+    total += v;
+    if (i == 4 || i == 5) idle += v;  // idle, iowait
+  }
+  return {total - idle, total};
+}
+
+// CPU of the daemons and of the PostgreSQL server over a measurement, the
+// machine's busy fraction, and pg_stat_activity wait events of the
+// database's backends.
+class PgObserver : public Observer {
+ public:
+  PgObserver(std::vector<pid_t> daemons, pid_t postmaster, std::string db_uri)
+      : daemons_(std::move(daemons)), postmaster_(postmaster), db_uri_(std::move(db_uri)) {}
+  ~PgObserver() override { StopSampler(); }
+
+  void Start() override {
+    start_ = std::chrono::steady_clock::now();
+    daemon_cpu_ = DaemonCpu();
+    server_cpu_ = ServerCpuSeconds(postmaster_);
+    machine_ = MachineTicks();
+    waits_.clear();
+    lock_statements_.clear();
+    samples_ = 0;
+    stop_ = std::make_unique<absl::Notification>();
+    sampler_ = std::thread([this] { Sample(); });
+  }
+
+  std::string Finish() override {
+    StopSampler();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const auto machine = MachineTicks();
+    const double busy = machine.second > machine_.second
+                            ? static_cast<double>(machine.first - machine_.first) /
+                                  (machine.second - machine_.second)
+                            : 0;
+    // {"name": mean backends per sample, …}, largest first.
+    auto means = [this](const std::map<std::string, int64_t>& counts) {
+      std::vector<std::pair<double, std::string>> sorted;
+      for (const auto& [name, count] : counts) {
+        sorted.emplace_back(samples_ > 0 ? static_cast<double>(count) / samples_ : 0, name);
+      }
+      std::sort(sorted.rbegin(), sorted.rend());
+      std::string json;
+      for (const auto& [mean, name] : sorted) {
+        std::string key;
+        for (char c : name) {
+          if (c == '"' || c == '\\') key += '\\';
+          if (static_cast<unsigned char>(c) >= 0x20) key += c;
+        }
+        absl::StrAppend(&json, json.empty() ? "" : ",", "\"", key, "\":",
+                        absl::StrFormat("%.2f", mean));
+      }
+      return json;
+    };
+    return absl::StrFormat(
+        ",\"backend\":\"postgresql\",\"daemons\":%d,\"onestopd_cpu_cores\":%.2f,"
+        "\"postgres_cpu_cores\":%.2f,\"machine_busy\":%.2f,\"pg_wait_samples\":%d,"
+        "\"pg_waits\":{%s},\"pg_lock_waits_by_statement\":{%s}",
+        static_cast<int>(daemons_.size()), (DaemonCpu() - daemon_cpu_) / seconds,
+        (ServerCpuSeconds(postmaster_) - server_cpu_) / seconds, busy, samples_, means(waits_),
+        means(lock_statements_));
+  }
+
+ private:
+  double DaemonCpu() const {
+    double total = 0;
+    for (pid_t pid : daemons_) total += CpuSeconds(pid);
+    return total;
+  }
+
+  // Every 20 ms: how many of the database's non-idle backends wait on what
+  // ("CPU" = running, no wait event; Client:ClientRead = a transaction
+  // waiting for onestopd's next statement).
+  void Sample() {
+    auto connection = storage::pg::Connection::Open(db_uri_);
+    if (!connection.ok()) return;
+    while (!stop_->WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+      auto rows = (*connection)->Exec(
+          "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), "
+          "CASE WHEN wait_event_type = 'Lock' THEN "
+          "left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 48) ELSE '' END, "
+          "count(*)::bigint "
+          "FROM pg_stat_activity WHERE datname = current_database() "
+          "AND pid <> pg_backend_pid() AND state <> 'idle' GROUP BY 1, 2",
+          {}, "sampling wait events");
+      if (!rows.ok()) return;
+      ++samples_;
+      for (int i = 0; i < rows->rows(); ++i) {
+        waits_[rows->Text(i, 0)] += rows->Int64(i, 2);
+        if (!rows->IsNull(i, 1) && !rows->Text(i, 1).empty()) {
+          lock_statements_[rows->Text(i, 1)] += rows->Int64(i, 2);
+        }
+      }
+    }
+  }
+
+  void StopSampler() {
+    if (!sampler_.joinable()) return;
+    stop_->Notify();
+    sampler_.join();
+  }
+
+  const std::vector<pid_t> daemons_;
+  const pid_t postmaster_;
+  const std::string db_uri_;
+  std::chrono::steady_clock::time_point start_;
+  double daemon_cpu_ = 0;
+  double server_cpu_ = 0;
+  std::pair<int64_t, int64_t> machine_;
+  // Written by the sampler thread only while it runs; read after join.
+  std::map<std::string, int64_t> waits_;
+  std::map<std::string, int64_t> lock_statements_;  // Lock waits by the waiter's statement
+  int samples_ = 0;
+  std::unique_ptr<absl::Notification> stop_;
+  std::thread sampler_;
+};
+
+bool PgPhase(const std::vector<int>& levels, const std::string& dir) {
+  const std::string pg_uri = absl::GetFlag(FLAGS_pg_uri);
+  // pg_test_cluster.h takes a given server from this variable.
+  if (!pg_uri.empty()) setenv("ONESTOP_TEST_PG_URI", pg_uri.c_str(), 1);
+  absl::StatusOr<testing::PgTestCluster*> cluster = testing::PgTestCluster::Shared();
+  if (!cluster.ok()) {
+    std::fprintf(stderr, "onestop_bench: no PostgreSQL server: %s\n",
+                 cluster.status().ToString().c_str());
+    return false;
+  }
+  pid_t postmaster = 0;
+  {
+    auto admin = storage::pg::Connection::Open((*cluster)->admin_uri());
+    if (!admin.ok()) {
+      std::fprintf(stderr, "onestop_bench: %s\n", admin.status().ToString().c_str());
+      return false;
+    }
+    auto settings = (*admin)->Exec(
+        "SELECT current_setting('server_version'), current_setting('fsync'), "
+        "current_setting('synchronous_commit'), pg_backend_pid()::bigint",
+        {}, "reading the server's settings");
+    if (!settings.ok() || settings->rows() != 1) {
+      std::fprintf(stderr, "onestop_bench: cannot read the server's settings\n");
+      return false;
+    }
+    // The server's CPU is read from /proc when it runs on this machine.
+    const pid_t backend = static_cast<pid_t>(settings->Int64(0, 3));
+    std::ifstream comm(absl::StrCat("/proc/", backend, "/comm"));
+    std::string name;
+    if (std::getline(comm, name) && name == "postgres") postmaster = ParentPid(backend);
+    std::printf(
+        "{\"kind\":\"pg_server\",\"version\":\"%s\",\"fsync\":\"%s\","
+        "\"synchronous_commit\":\"%s\",\"throwaway\":%s,\"pool_size\":%d}\n",
+        settings->Text(0, 0).c_str(), settings->Text(0, 1).c_str(), settings->Text(0, 2).c_str(),
+        pg_uri.empty() ? "true" : "false", absl::GetFlag(FLAGS_pg_pool_size));
+    std::fflush(stdout);
+  }
+  bool ok = true;
+  for (absl::string_view item : absl::StrSplit(absl::GetFlag(FLAGS_pg_daemons), ',')) {
+    int count = 0;
+    if (!absl::SimpleAtoi(item, &count) || count < 1) continue;
+    absl::StatusOr<std::string> uri = (*cluster)->NewDatabase();
+    if (!uri.ok()) {
+      std::fprintf(stderr, "onestop_bench: %s\n", uri.status().ToString().c_str());
+      return false;
+    }
+    // Started one after the other: the first creates the schema. They
+    // share the bootstrap token file (the second leaves it alone) and the
+    // token store, so the bench token works on every daemon.
+    const std::string token = absl::StrCat(dir, "/pg", count, ".admin.token");
+    std::vector<std::unique_ptr<testing::DaemonProcess>> daemons;
+    std::vector<std::string> addresses;
+    std::vector<pid_t> pids;
+    for (int i = 0; i < count && ok; ++i) {
+      daemons.push_back(std::make_unique<testing::DaemonProcess>());
+      ok = onestop::bench::StartDaemon(
+               *daemons.back(), absl::GetFlag(FLAGS_onestopd), absl::GetFlag(FLAGS_config), *uri,
+               absl::GetFlag(FLAGS_threads), token,
+               {"--clock=system",
+                absl::StrCat("--postgres-pool-size=", absl::GetFlag(FLAGS_pg_pool_size))}) >= 0;
+      if (ok) {
+        addresses.push_back(daemons.back()->address());
+        pids.push_back(daemons.back()->pid());
+      }
+    }
+    const std::string server = absl::StrCat("onestopd_pg", count);
+    const std::string targets = absl::StrJoin(addresses, ",");
+    PgObserver observer(pids, postmaster, *uri);
+    for (int level : levels) {
+      ok = ok && Measure("submit", server, targets, level, SubmitOnce, &observer);
+    }
+    ok = ok && Measure("lifecycle", server, targets, levels.back(), Lifecycle, &observer);
+    for (auto& daemon : daemons) daemon->Stop();
+    if (!ok) break;
+  }
+  return ok;
+}
+
 int SoakPhase(const std::string& dir) {
   SoakOptions options;
   options.onestopd = absl::GetFlag(FLAGS_onestopd);
@@ -327,6 +612,7 @@ int Main() {
     }
     else if (phase == "submit") ok = SubmitPhase(levels, dir);
     else if (phase == "read") ok = ReadPhase(dir);
+    else if (phase == "pg") ok = PgPhase(levels, dir);
     else {
       std::fprintf(stderr, "onestop_bench: unknown phase \"%s\"\n", std::string(phase).c_str());
       ok = false;

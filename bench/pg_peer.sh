@@ -9,23 +9,42 @@
 # service is touched. Needs root (the server runs as the postgres user).
 # Installs the `postgresql` package if missing.
 #
-# Usage: bench/pg_peer.sh [--seconds N] [--clients N] [--port P]
+# Usage: bench/pg_peer.sh [--seconds N] [--clients N] [--port P] [--keep FILE]
+#        bench/pg_peer.sh --stop DIR
 # Prints one JSON object on stdout.
+#
+# pgbench runs in a fresh database of its own. If a server already answers
+# on 127.0.0.1:PORT it is reused (and left running); otherwise a cluster is
+# started and, unless --keep, stopped at the end. --keep FILE leaves the
+# cluster it started running for onestop_bench's pg phase
+# (postgresql://postgres@127.0.0.1:PORT/) and writes its directory into
+# FILE; `--stop DIR` stops it and removes DIR (bench/run.sh does both).
 set -euo pipefail
 
 seconds=10
 clients=8
 port=55432
+keep=""
+stop_dir=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --clients) clients="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    --stop) stop_dir="$2"; shift 2 ;;
     *) echo "pg_peer.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 bin=/usr/lib/postgresql/15/bin
+if [[ -n "$stop_dir" ]]; then
+  if [[ -d "$stop_dir/data" ]]; then
+    runuser -u postgres -- "$bin/pg_ctl" -D "$stop_dir/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$stop_dir"
+  fi
+  exit 0
+fi
 if [[ ! -x "$bin/initdb" ]] || ! command -v pgbench >/dev/null; then
   echo "pg_peer.sh: installing postgresql" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
@@ -37,22 +56,41 @@ fi
 
 dir=$(mktemp -d /tmp/onestop_pg_peer.XXXXXX)
 chown postgres: "$dir"
+started=0
+db="onestop_peer_$$"
 stop() {
-  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$dir"
+  psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  if [[ $started -eq 1 && -z "$keep" ]]; then
+    runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
+  fi
+  [[ $started -eq 1 && -n "$keep" ]] || rm -rf "$dir"
 }
 trap stop EXIT
 
-runuser -u postgres -- "$bin/initdb" -D "$dir/data" --auth=trust -U postgres >/dev/null
-# Defaults otherwise: fsync=on, synchronous_commit=on, full_page_writes=on,
-# wal_sync_method=fdatasync — the same "acknowledged means on disk" promise
-# as SQLite's synchronous=FULL.
-runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c fsync=on" \
-  start >/dev/null
+if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+  echo "pg_peer.sh: reusing the server on 127.0.0.1:$port" >&2
+else
+  runuser -u postgres -- "$bin/initdb" -D "$dir/data" --auth=trust -U postgres >/dev/null
+  # Defaults otherwise: fsync=on, synchronous_commit=on, full_page_writes=on,
+  # wal_sync_method=fdatasync — the same "acknowledged means on disk" promise
+  # as SQLite's synchronous=FULL. max_connections leaves room for two
+  # onestopd pools in the pg phase.
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c synchronous_commit=on -c fsync=on -c max_connections=200" \
+    start >/dev/null
+  started=1
+  [[ -n "$keep" ]] && echo "$dir" >"$keep"
+fi
 
-psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres)
-"${psql[@]}" <<'SQL'
+psql=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres)
+durable=$("${psql[@]}" -d postgres -At -c \
+  "SELECT current_setting('fsync') || '/' || current_setting('synchronous_commit')")
+if [[ "$durable" != "on/on" ]]; then
+  echo "pg_peer.sh: WARNING: the server runs with fsync/synchronous_commit = $durable" >&2
+fi
+"${psql[@]}" -d postgres -c "CREATE DATABASE $db"
+"${psql[@]}" -d "$db" <<'SQL'
 CREATE TABLE dossiers (
   position          BIGSERIAL PRIMARY KEY,
   code              TEXT    NOT NULL UNIQUE,
@@ -96,7 +134,7 @@ SQL
 chmod a+r "$dir/transition.sql"
 
 out=$(pgbench -n -h 127.0.0.1 -p "$port" -U postgres -c "$clients" -j 2 -T "$seconds" \
-  -f "$dir/transition.sql" postgres 2>&1)
+  -f "$dir/transition.sql" "$db" 2>&1)
 tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' <<<"$out")
 latency=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' <<<"$out")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")

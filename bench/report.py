@@ -50,9 +50,10 @@ def main():
     rows = load(raw)
     table = []  # (section, what, value, unit, ratio text, target, verdict)
 
-    def add(section, what, value, unit, ratio="", target="", verdict=""):
+    def add(section, what, value, unit, ratio="", target="", verdict="", **numbers):
+        # `numbers`: the line's ratios as numbers for the JSON (e.g. vs_ceiling).
         table.append(dict(section=section, what=what, value=value, unit=unit,
-                          ratio=ratio, target=target, verdict=verdict))
+                          ratio=ratio, target=target, verdict=verdict, **numbers))
 
     def verdict(ok):
         return "" if ok is None else ("PASS" if ok else "FAIL")
@@ -108,6 +109,69 @@ def main():
         add("onestopd", f"full lifecycle (5 writes/dossier), {ol['in_flight']} in flight",
             ol["ops_per_second"], "dossiers/s", ratio, "≥ 8,000",
             verdict(ol["ops_per_second"] >= 8000))
+    # 3b. onestopd on PostgreSQL (issue #11): one and several daemons on one
+    # database, against the gRPC ceiling, the SQLite daemon at the same K
+    # and (several daemons) one daemon.
+    pgs = find(rows, kind="pg_server")
+    if pgs:
+        add("postgres", f"server: PostgreSQL {pgs['version'].split()[0]}, fsync={pgs['fsync']}, "
+            f"synchronous_commit={pgs['synchronous_commit']}" +
+            (" (THROWAWAY, not durable)" if pgs["throwaway"] else ""),
+            pgs["pool_size"], "conns/daemon", "--postgres-pool-size")
+    counts = sorted({r["daemons"] for r in rows
+                     if r.get("kind") == "load" and r.get("backend") == "postgresql"})
+
+    def pg_detail(p):
+        waits = sorted(p.get("pg_waits", {}).items(), key=lambda kv: -kv[1])[:2]
+        text = (f"CPU onestopd {p['onestopd_cpu_cores']:.2f} + postgres "
+                f"{p['postgres_cpu_cores']:.2f} cores, machine {p['machine_busy']:.0%} busy")
+        if waits:
+            text += "; waits " + ", ".join(f"{k} {v:.1f}" for k, v in waits)
+        return text
+
+    for n in counts:
+        label = f"{n} daemon" + ("s" if n > 1 else "")
+        for k in levels:
+            p = find(rows, kind="load", name="submit", server=f"onestopd_pg{n}", in_flight=k)
+            if not p:
+                continue
+            e = find(rows, kind="load", name="submit", server="empty", in_flight=k)
+            o = find(rows, kind="load", name="submit", server="onestopd", in_flight=k)
+            one = find(rows, kind="load", name="submit", server="onestopd_pg1", in_flight=k)
+            ratios = {}
+            if e and e["ops_per_second"]:
+                ratios["vs_ceiling"] = p["ops_per_second"] / e["ops_per_second"]
+            if o and o["ops_per_second"]:
+                ratios["vs_sqlite"] = p["ops_per_second"] / o["ops_per_second"]
+            if n > 1 and one and one["ops_per_second"]:
+                ratios["vs_one_daemon"] = p["ops_per_second"] / one["ops_per_second"]
+            text = ", ".join(f"{v:.2f}× " + {"vs_ceiling": "ceiling", "vs_sqlite": "SQLite",
+                                             "vs_one_daemon": "1 daemon"}[key]
+                             for key, v in ratios.items())
+            add("postgres", f"{label}, durable SubmitDossier, {k} in flight",
+                p["ops_per_second"], "calls/s",
+                text + f"; p50 {p['p50_us']/1000:.2f} ms, p99 {p['p99_us']/1000:.2f} ms" +
+                (f"; {p['errors']} errors" if p["errors"] else "") + "; " + pg_detail(p),
+                p50_ms=p["p50_us"] / 1000, p99_ms=p["p99_us"] / 1000, **ratios)
+        p = find(rows, kind="load", name="lifecycle", server=f"onestopd_pg{n}")
+        if p:
+            ratios = {}
+            # Compared only at the same number of chains in flight.
+            if el and el["ops_per_second"] and el["in_flight"] == p["in_flight"]:
+                ratios["vs_ceiling"] = p["ops_per_second"] / el["ops_per_second"]
+            if ol and ol["ops_per_second"] and ol["in_flight"] == p["in_flight"]:
+                ratios["vs_sqlite"] = p["ops_per_second"] / ol["ops_per_second"]
+            one = find(rows, kind="load", name="lifecycle", server="onestopd_pg1")
+            if n > 1 and one and one["ops_per_second"]:
+                ratios["vs_one_daemon"] = p["ops_per_second"] / one["ops_per_second"]
+            text = ", ".join(f"{v:.2f}× " + {"vs_ceiling": "ceiling", "vs_sqlite": "SQLite",
+                                             "vs_one_daemon": "1 daemon"}[key]
+                             for key, v in ratios.items())
+            add("postgres", f"{label}, full lifecycle, {p['in_flight']} in flight",
+                p["ops_per_second"], "dossiers/s",
+                text + (f"; {p['errors']} errors" if p["errors"] else "") + "; " + pg_detail(p),
+                **ratios)
+
     fp = find(rows, kind="footprint")
     n = fp["dossiers"] if fp else None
     at = f" at {n:,} dossiers" if n else ""

@@ -16,9 +16,17 @@
 # samples and a summary (its verdicts mean nothing over 3 s).
 #
 # Other flags: --seconds S (per measurement), --skip-build, --skip-peer,
-# --build-dir DIR, --out FILE, --threads N (onestopd --threads).
+# --build-dir DIR, --out FILE, --threads N (onestopd --threads),
+# --scaling (only the lines docs/SCALING.md compares: the gRPC ceiling,
+# SQLite onestopd submit + lifecycle, the peer, onestopd on PostgreSQL;
+# no raw-SQLite ceiling, read phase, reports or soak).
 # The PostgreSQL peer needs root (it installs the postgresql package if
-# missing and runs a throwaway cluster on 127.0.0.1:55432).
+# missing and runs a throwaway cluster on 127.0.0.1:55432, or reuses a
+# server already there); onestopd on PostgreSQL (onestop_bench
+# --phases=pg, one and two daemons on one database) then runs on that
+# cluster with its durable settings. --skip-peer leaves both out; --smoke
+# --skip-peer still runs a tiny pg phase on a throwaway fsync=off server
+# of onestop_bench's own when PostgreSQL 15 is installed.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +39,7 @@ skip_build=0
 skip_peer=0
 profile=0
 threads=32
+scaling=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) smoke=1; shift ;;
@@ -42,7 +51,8 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --scaling) scaling=1; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -66,24 +76,41 @@ if [[ $skip_build -eq 0 ]]; then
 fi
 
 work=$(mktemp -d /tmp/onestop_run.XXXXXX)
-cleanup() { rm -rf "$work"; }
+cleanup() {
+  # The peer's cluster, if pg_peer.sh started one for the pg phase.
+  if [[ -s "$work/pg_cluster" ]]; then "$root/bench/pg_peer.sh" --stop "$(cat "$work/pg_cluster")"; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 raw="$work/raw.jsonl"
 : >"$raw"
 
-echo "== storage ceiling: raw SQLite" >&2
-"$build/bench/sqlite_ceiling" --dir="$work" --seconds="$sqlite_seconds" | tee -a "$raw" >&2
-
-echo "== gRPC ceiling (empty handlers) and onestopd ($dossiers stored dossiers for reads)" >&2
-"$build/bench/onestop_bench" --workdir="$work" --seconds="$seconds" --warmup_seconds="$warmup" \
-  --dossiers="$dossiers" --threads="$threads" --config="$root/deploy/daklak-2020.textproto" \
-  | tee -a "$raw" >&2
-
-if [[ $skip_peer -eq 0 ]]; then
-  echo "== peer: PostgreSQL + pgbench" >&2
-  "$root/bench/pg_peer.sh" --seconds "$pg_seconds" | tee -a "$raw" >&2
+if [[ $scaling -eq 0 ]]; then
+  echo "== storage ceiling: raw SQLite" >&2
+  "$build/bench/sqlite_ceiling" --dir="$work" --seconds="$sqlite_seconds" | tee -a "$raw" >&2
+  phases=ceiling,submit,read
+else
+  phases=ceiling,submit
 fi
 
+echo "== gRPC ceiling (empty handlers) and onestopd on SQLite (phases $phases)" >&2
+"$build/bench/onestop_bench" --phases="$phases" --workdir="$work" --seconds="$seconds" \
+  --warmup_seconds="$warmup" --dossiers="$dossiers" --threads="$threads" \
+  --config="$root/deploy/daklak-2020.textproto" | tee -a "$raw" >&2
+
+pg_bench=("$build/bench/onestop_bench" --phases=pg --workdir="$work" --seconds="$seconds"
+  --warmup_seconds="$warmup" --threads="$threads" --config="$root/deploy/daklak-2020.textproto")
+if [[ $skip_peer -eq 0 ]]; then
+  echo "== peer: PostgreSQL + pgbench" >&2
+  "$root/bench/pg_peer.sh" --seconds "$pg_seconds" --keep "$work/pg_cluster" | tee -a "$raw" >&2
+  echo "== onestopd on PostgreSQL (the peer's server, fsync=on): 1 and 2 daemons" >&2
+  "${pg_bench[@]}" --pg_uri=postgresql://postgres@127.0.0.1:55432/ | tee -a "$raw" >&2
+elif [[ $smoke -eq 1 && -x /usr/lib/postgresql/15/bin/initdb ]]; then
+  echo "== onestopd on PostgreSQL, smoke: throwaway fsync=off server, 1 and 2 daemons" >&2
+  "${pg_bench[@]}" | tee -a "$raw" >&2
+fi
+
+if [[ $scaling -eq 0 ]]; then
 echo "== completion reports: counters vs recomputation ($dossiers dossiers; docs/REPORTS.md)" >&2
 if [[ $smoke -eq 1 ]]; then report_args=(--dossiers=2000 --queries=50 --recompute_queries=3)
 else report_args=(--dossiers="$dossiers" --queries=1000 --recompute_queries=10); fi
@@ -106,6 +133,7 @@ if [[ $smoke -eq 1 ]]; then
     echo "run.sh: the soak printed no samples or no summary" >&2; exit 1
   fi
 fi
+fi  # scaling
 
 if [[ $profile -eq 1 ]]; then
   echo "== profile: perf record of onestopd under 64 submits in flight" >&2

@@ -21,6 +21,16 @@ check() {  # check DIR REGEX WHY
 }
 
 check client "storage/|server/(core|service|config)/" "the CLI talks to the daemon only through the API"
+# client may reach tools/ only through the migration's plain header (admin
+# migrate; the header includes nothing from storage/).
+tool_hits=$(grep -rnE '^#include [<"]tools/' client --include='*.h' --include='*.cc' 2>/dev/null |
+  grep -v '"tools/migrate/sqlite_to_postgres.h"')
+if [ -n "$tool_hits" ]; then
+  echo "layering violation in client (only tools/migrate/sqlite_to_postgres.h):"
+  echo "$tool_hits"
+  fail=1
+fi
+check tools/migrate/sqlite_to_postgres.h "storage/|server/" "the migration header the CLI includes stays plain"
 check server/core "grpcpp|grpc/|sqlite3\\.h|.*\\.grpc\\.pb\\.h|storage/|server/(service|config)/" "the domain core is pure"
 check storage "server/(core|service|config)/|grpcpp|grpc/" "storage needs nothing from the server"
 check server/util "server/(core|service|config)/|storage/|onestop/" "util is the bottom layer"

@@ -148,6 +148,7 @@ void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
   });
 
   RegisterAdminSecurity(*admin, registry);
+  RegisterAdminMigrate(*admin, registry);
 }
 
 }  // namespace onestop::client

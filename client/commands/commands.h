@@ -28,6 +28,9 @@ void RegisterAdmin(CLI::App& app, CommandRegistry& registry);
 // admin token create|list|revoke, admin audit: added under `admin`, the
 // `admin` subcommand (called by RegisterAdmin).
 void RegisterAdminSecurity(CLI::App& admin, CommandRegistry& registry);
+// admin migrate --from FILE.db --to postgresql://… (migrate.cc; called by
+// RegisterAdmin).
+void RegisterAdminMigrate(CLI::App& admin, CommandRegistry& registry);
 // lookup CODE LAST4 (CitizenService)
 void RegisterLookup(CLI::App& app, CommandRegistry& registry);
 // `watch`: follows the change feed (FeedService.WatchEvents).
