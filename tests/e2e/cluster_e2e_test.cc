@@ -2,9 +2,10 @@
 // throwaway PostgreSQL 15, two onestopd processes on it, and nginx from
 // Debian as the gRPC load balancer in front of them
 // (deploy/nginx-grpc-local-cluster.conf). Eight clients submit and act
-// through nginx while two change-feed consumers follow (one on daemon B,
-// one through nginx); daemon A is killed mid-load and the clients retry
-// with their request_ids. Afterwards: no duplicate or missing code, every
+// through nginx while three change-feed consumers follow (one on each
+// daemon, one through nginx); daemon A is killed mid-load and the clients retry
+// with their request_ids; A is restarted on its port later and rejoins.
+// Afterwards: no duplicate or missing code, every
 // acknowledged write is there, each consumer saw every revision exactly
 // once and in order, and the report counters equal a recomputation from
 // the dossiers.
@@ -300,7 +301,9 @@ TEST_F(ClusterE2eTest, TwoDaemonsBehindNginxSurviveAKillWithoutLosingOrDuplicati
     EXPECT_EQ(aborted.load(), 1);
   }
 
-  // Two consumers: one on the survivor, one through the load balancer.
+  // Three consumers: one on each daemon (the one on A reconnects until A is
+  // back), one through the load balancer.
+  Consumer on_a(daemon_a_.address(), token);
   Consumer on_b(daemon_b_.address(), token);
   Consumer through_nginx(nginx_address(), token);
 
@@ -371,9 +374,19 @@ TEST_F(ClusterE2eTest, TwoDaemonsBehindNginxSurviveAKillWithoutLosingOrDuplicati
   while (calls_done.load() < total_calls / 3 && std::chrono::steady_clock::now() < kill_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  const std::string address_a = daemon_a_.address();
   daemon_a_.Kill();
   const int done_at_kill = calls_done.load();
+  // Restart A on its port once two thirds are done: it rejoins behind nginx.
+  while (calls_done.load() < total_calls * 2 / 3 && failures.load() == 0 &&
+         std::chrono::steady_clock::now() < kill_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const bool restarted = daemon_a_.Start(DaemonArgs(address_a));
+  const int done_at_restart = calls_done.load();
   for (std::thread& client : clients) client.join();
+  ASSERT_TRUE(restarted) << daemon_a_.error();
+  EXPECT_EQ(daemon_a_.address(), address_a);
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LT(done_at_kill, total_calls) << "the kill came after the load ended";
   ASSERT_EQ(acknowledged.size(), static_cast<size_t>(kClients * kDossiersPerClient));
@@ -410,9 +423,11 @@ TEST_F(ClusterE2eTest, TwoDaemonsBehindNginxSurviveAKillWithoutLosingOrDuplicati
   // hand-over for the race dossier, then each client's writes.
   const int64_t last_revision =
       2 + kClients * kDossiersPerClient * 2 + kClients * ((kDossiersPerClient + 1) / 2);
+  on_a.StopAfter(last_revision);
   on_b.StopAfter(last_revision);
   through_nginx.StopAfter(last_revision);
-  for (Consumer* consumer : {&on_b, &through_nginx}) {
+  EXPECT_GE(on_a.reconnects(), 1) << "the consumer on A never lost its daemon";
+  for (Consumer* consumer : {&on_a, &on_b, &through_nginx}) {
     const std::vector<int64_t> seen = consumer->revisions();
     ASSERT_EQ(static_cast<int64_t>(seen.size()), last_revision);
     for (int64_t i = 0; i < last_revision; ++i) {
@@ -456,6 +471,7 @@ TEST_F(ClusterE2eTest, TwoDaemonsBehindNginxSurviveAKillWithoutLosingOrDuplicati
   EXPECT_EQ(fast.total().columns().received_total(), kClients * kDossiersPerClient + 1)
       << fast.DebugString();
   RecordProperty("calls_done_at_kill", done_at_kill);
+  RecordProperty("calls_done_at_restart", done_at_restart);
   RecordProperty("nginx_consumer_reconnects", through_nginx.reconnects());
 }
 
