@@ -54,12 +54,13 @@ void CollectCommitStats(const storage::CommitStats& stats, MetricsWriter& out) {
   }
 }
 
-absl::StatusOr<Backend> OpenSqlite(const std::string& path) {
+absl::StatusOr<Backend> OpenSqlite(const std::string& path, const BackendOptions& options) {
   Backend backend;
   backend.engine = Engine::kSqlite;
   backend.description = path;
   storage::SqliteOptions store_options;
   store_options.path = path;
+  store_options.integrity_check = options.sqlite_integrity_check;
   absl::StatusOr<std::unique_ptr<storage::SqliteDossierStore>> store =
       storage::SqliteDossierStore::Open(store_options);
   if (!store.ok()) return Named("the database", store.status());
@@ -122,7 +123,7 @@ absl::StatusOr<Backend> OpenBackend(const BackendOptions& options) {
   absl::string_view path = db;
   if (absl::ConsumePrefix(&path, "sqlite:")) {
     if (path.empty()) return absl::InvalidArgumentError("--db=sqlite: needs a file path");
-    return OpenSqlite(std::string(path));
+    return OpenSqlite(std::string(path), options);
   }
   // "scheme://…" that we do not know is a mistake, not a file name.
   if (const size_t scheme = db.find("://"); scheme != std::string::npos && scheme < 16) {
@@ -130,7 +131,7 @@ absl::StatusOr<Backend> OpenBackend(const BackendOptions& options) {
         "--db: \"", db.substr(0, scheme), "://\" is not a known engine; give a SQLite file "
         "path (or sqlite:PATH) or a postgresql:// URI"));
   }
-  return OpenSqlite(db);
+  return OpenSqlite(db, options);
 }
 
 absl::StatusOr<std::unique_ptr<FeedWakeups>> StartFeedWakeups(

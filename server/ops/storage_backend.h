@@ -29,6 +29,7 @@
 #include "storage/blobs/blob_store.h"
 #include "storage/dossier_store.h"
 #include "storage/security/security_store.h"
+#include "storage/sqlite/sqlite_dossier_store.h"
 
 namespace onestop::ops {
 
@@ -40,6 +41,8 @@ struct BackendOptions {
   // PostgreSQL: connections per daemon for the dossier store (the security
   // and blob stores keep a few of their own).
   int postgres_pool_size = 16;
+  // SQLite: what Open verifies about an existing file (--integrity-check).
+  storage::IntegrityCheck sqlite_integrity_check = storage::IntegrityCheck::kQuick;
 };
 
 struct Backend {
