@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_util.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <cstring>
 #include <optional>
@@ -66,9 +67,14 @@ absl::Status PgError(absl::string_view sqlstate, absl::string_view primary_messa
   } else if (sqlstate == "23505") {
     status = absl::AlreadyExistsError(
         absl::StrCat("duplicate key during ", operation, " (", detail, ")"));
-  } else if (absl::StartsWith(sqlstate, "23")) {
+  } else if (sqlstate == "23001") {
     status = absl::FailedPreconditionError(
-        absl::StrCat("integrity violation during ", operation, " (", detail, ")"));
+        absl::StrCat("refused during ", operation, " (", detail, ")"));
+  } else if (absl::StartsWith(sqlstate, "23")) {
+    // A foreign key, NOT NULL or CHECK of our own schema: our bug, not the
+    // caller's state.
+    status = absl::InternalError(
+        absl::StrCat("broken storage invariant during ", operation, " (", detail, ")"));
   } else if (absl::StartsWith(sqlstate, "22")) {
     status = absl::InvalidArgumentError(
         absl::StrCat("invalid data during ", operation, " (", detail, ")"));
@@ -93,6 +99,68 @@ bool IsRetryable(const absl::Status& status) {
   return sqlstate.has_value() && (*sqlstate == "40001" || *sqlstate == "40P01");
 }
 }  // namespace internal
+
+bool IsStorableText(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = static_cast<unsigned char>(text[i]);
+    if (lead == 0) return false;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    int continuation = 0;
+    uint32_t code_point = 0;
+    if ((lead & 0xE0) == 0xC0) {
+      continuation = 1;
+      code_point = lead & 0x1F;
+    } else if ((lead & 0xF0) == 0xE0) {
+      continuation = 2;
+      code_point = lead & 0x0F;
+    } else if ((lead & 0xF8) == 0xF0) {
+      continuation = 3;
+      code_point = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (text.size() - i <= static_cast<size_t>(continuation)) return false;
+    for (int k = 1; k <= continuation; ++k) {
+      const unsigned char byte = static_cast<unsigned char>(text[i + k]);
+      if ((byte & 0xC0) != 0x80) return false;
+      code_point = (code_point << 6) | (byte & 0x3F);
+    }
+    // Overlong forms, beyond Unicode, and UTF-16 surrogates are invalid.
+    static constexpr uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
+    if (code_point < kMinimum[continuation] || code_point > 0x10FFFF ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+      return false;
+    }
+    i += static_cast<size_t>(continuation) + 1;
+  }
+  return true;
+}
+
+absl::Status CheckStorableText(absl::string_view text, absl::string_view what) {
+  if (IsStorableText(text)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " is not valid UTF-8 text or contains a NUL byte"));
+}
+
+Param Param::TextArray(const std::vector<std::string>& values) {
+  // The array literal {"a","b"}, each element quoted with \ and " escaped.
+  std::string literal = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) literal += ',';
+    literal += '"';
+    for (const char c : values[i]) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return Param(Kind::kText, std::move(literal));
+}
 
 Param Param::Int64(int64_t value) {
   std::string bytes(8, '\0');
@@ -162,28 +230,48 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   // A default connect_timeout first, so that a URI's own value (expanded
   // from dbname afterwards) wins: an unreachable host that drops packets
   // must not block a pool or the feed listener for the TCP timeout.
-  const char* const keywords[] = {"connect_timeout", "dbname", nullptr};
-  const char* const values[] = {"10", uri.c_str(), nullptr};
+  // TCP keepalives and a user timeout: a daemon must notice a peer that
+  // vanished without a FIN (a cut network), above all the feed listener,
+  // which otherwise waits in poll() forever.
+  const char* const keywords[] = {"connect_timeout", "keepalives",      "keepalives_idle",
+                                  "keepalives_interval", "keepalives_count",
+                                  "tcp_user_timeout", "dbname",         nullptr};
+  const char* const values[] = {"10", "1", "30", "10", "3", "60000", uri.c_str(), nullptr};
   pg_conn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
   if (conn == nullptr) {
     return absl::ResourceExhaustedError("out of memory opening a PostgreSQL connection");
   }
   if (PQstatus(conn) != CONNECTION_OK) {
     const std::string message(Trimmed(PQerrorMessage(conn)));
+    // Refused for a reason the operator must fix (credentials, pg_hba.conf,
+    // an unknown database or role): FAILED_PRECONDITION. Anything else —
+    // refused or reset connections, timeouts, a server starting or
+    // stopping — is transient: UNAVAILABLE.
+    const bool refused = PQconnectionNeedsPassword(conn) != 0 ||
+                         absl::StrContains(message, "authentication failed") ||
+                         absl::StrContains(message, "pg_hba.conf") ||
+                         absl::StrContains(message, "does not exist") ||
+                         absl::StrContains(message, "permission denied") ||
+                         absl::StrContains(message, "invalid connection option") ||
+                         absl::StrContains(message, "invalid URI") ||
+                         absl::StrContains(message, "missing \"=\"");
     PQfinish(conn);
-    const bool unreachable = absl::StrContains(message, "Connection refused") ||
-                             absl::StrContains(message, "could not connect") ||
-                             absl::StrContains(message, "No such file or directory") ||
-                             absl::StrContains(message, "the database system is");
     const std::string text = absl::StrCat("cannot connect to PostgreSQL at ", RedactUri(uri),
                                           ": ", message);
-    return unreachable ? absl::UnavailableError(text) : absl::FailedPreconditionError(text);
+    return refused ? absl::FailedPreconditionError(text) : absl::UnavailableError(text);
   }
   std::unique_ptr<Connection> connection(new Connection(conn));
   const int64_t timeout_ms = absl::ToInt64Milliseconds(statement_timeout);
   const std::string setup = absl::StrCat(
       "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET statement_timeout = ", timeout_ms,
-      "; SET client_min_messages = 'warning'");
+      "; SET client_min_messages = 'warning'",
+      // A daemon that dies (or is cut off) inside a transaction must not keep
+      // its row locks — the feed head, a desk's code counter — for the
+      // 2 hours of default TCP keepalive: the server ends such a session
+      // after 15 s. Our transactions never wait between statements.
+      "; SET idle_in_transaction_session_timeout = '15s'",
+      "; SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10",
+      "; SET tcp_keepalives_count = 3");
   ONESTOP_RETURN_IF_ERROR(connection->ExecScript(setup.c_str(), "setting up the session"));
   return connection;
 }
@@ -268,6 +356,20 @@ void Connection::RollbackQuietly() {
 
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+bool Connection::CheckIdle() {
+  // PQconsumeInput reads a pending FATAL (e.g. "terminating connection due
+  // to administrator command" after a server restart); a clean idle
+  // connection has nothing to read. PQconsumeInput marks a closed
+  // connection bad; the EOF after it arrives as a second readable event.
+  for (int reads = 0; reads < 4; ++reads) {
+    pollfd readable{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&readable, 1, 0) <= 0) break;  // nothing pending
+    if (PQconsumeInput(conn_) == 0) return false;
+  }
+  while (PGnotify* notice = PQnotifies(conn_)) PQfreemem(notice);
+  return healthy();
+}
+
 bool Connection::in_transaction() const {
   const PGTransactionStatusType status = PQtransactionStatus(conn_);
   return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
@@ -300,10 +402,13 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
       return absl::UnavailableError(absl::StrCat(
           "all ", options_.size, " PostgreSQL connections are busy; retry shortly"));
     }
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       std::unique_ptr<Connection> connection = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(connection));
+      // A connection the server closed while it sat idle (a restart, a
+      // failover) is dropped here rather than failing a caller's request.
+      if (connection->CheckIdle()) return Lease(this, std::move(connection));
+      --open_;
     }
     ++open_;  // reserve the slot, connect outside the lock
   }
@@ -360,6 +465,19 @@ absl::Status MigrateComponent(Connection& connection, absl::string_view componen
                   {Param::Text(component), Param::Int64(latest)}, what)
         .status();
   });
+}
+
+absl::StatusOr<std::unique_ptr<ConnectionPool>> OpenMigratedPool(
+    const ConnectionPool::Options& options, absl::string_view component,
+    absl::Span<const PgMigration> migrations) {
+  if (options.uri.empty()) return absl::InvalidArgumentError("a PostgreSQL URI is required");
+  ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionPool> pool, ConnectionPool::Open(options));
+  ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease lease, pool->Acquire());
+  if (absl::Status status = MigrateComponent(*lease, component, migrations); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("PostgreSQL at ", RedactUri(options.uri),
+                                                    ": ", status.message()));
+  }
+  return pool;
 }
 
 int64_t ToMicros(absl::Time time) { return absl::ToUnixMicros(time); }

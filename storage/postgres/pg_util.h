@@ -13,7 +13,9 @@
 //   - Every statement is prepared once per connection (cached by its SQL
 //     text) and run with parameters; nothing is ever spliced into SQL.
 //   - Parameters: Text (UTF-8, text format), Int64 (binary int8), Bytes
-//     (binary bytea), Null. Results come back in binary format: Int64()
+//     (binary bytea), Null. The server infers each parameter's type from
+//     the SQL, so an Int64 must meet a bigint there (`$1::bigint`, a
+//     BIGINT column): binary int8 sent where int4 is inferred is refused. Results come back in binary format: Int64()
 //     reads int2/int4/int8 columns (cast counts and sums to bigint in SQL:
 //     `count(*)` is int8 already, `sum(bigint)` is numeric, so write
 //     `sum(x)::bigint`), Bool() a boolean, Text()/Bytes() text or bytea.
@@ -57,7 +59,11 @@ std::string RedactUri(absl::string_view uri);
 //   57P0x shutdown / cannot connect now, 53300 too many connections
 //                                         → UNAVAILABLE (retry)
 //   23505 unique violation               → ALREADY_EXISTS
-//   23xxx other integrity violations     → FAILED_PRECONDITION
+//   23001 restrict violation (our append-only triggers)
+//                                         → FAILED_PRECONDITION
+//   23xxx other integrity violations (a foreign key, NOT NULL or CHECK of
+//         our own schema failed: a broken invariant)
+//                                         → INTERNAL
 //   22xxx data exceptions (e.g. 22021 invalid UTF-8)
 //                                         → INVALID_ARGUMENT
 //   53100 disk full, 53200 out of memory, 53xxx
@@ -67,6 +73,13 @@ std::string RedactUri(absl::string_view uri);
 absl::Status PgError(absl::string_view sqlstate, absl::string_view primary_message,
                      absl::string_view operation);
 
+// PostgreSQL TEXT holds valid UTF-8 without NUL, and libpq cuts a text
+// parameter at its first NUL: text that fails this must not be sent.
+bool IsStorableText(absl::string_view text);
+// INVALID_ARGUMENT "<what> is not valid UTF-8 text or contains a NUL byte"
+// unless IsStorableText(text).
+absl::Status CheckStorableText(absl::string_view text, absl::string_view what);
+
 // One statement parameter.
 class Param {
  public:
@@ -75,6 +88,9 @@ class Param {
   static Param Bytes(absl::string_view bytes) { return Param(Kind::kBytes, std::string(bytes)); }
   static Param Null() { return Param(Kind::kNull, ""); }
   static Param Bool(bool value) { return Param(Kind::kBool, value ? "\x01" : std::string(1, '\0')); }
+  // A text[] (for `= ANY($n::text[])`): one prepared statement for any
+  // number of values. The values must be storable text (IsStorableText).
+  static Param TextArray(const std::vector<std::string>& values);
 
  private:
   friend class Connection;
@@ -148,6 +164,11 @@ class Connection {
   // True while a transaction block is open (or failed and not rolled back).
   bool in_transaction() const;
 
+  // Reads whatever the server sent while the connection sat idle (e.g. the
+  // FATAL of a server restart) and returns healthy(): the pool checks an
+  // idle connection with it before lending it.
+  bool CheckIdle();
+
   // For LISTEN/NOTIFY (PgFeedListener): the socket and the raw handle.
   int socket() const;
   pg_conn* raw() { return conn_; }
@@ -216,6 +237,19 @@ class ConnectionPool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + lent
 };
 
+// One schema version of a component: the SQL that brings it there.
+struct PgMigration {
+  int version;
+  const char* sql;
+};
+
+// Opens a pool on `options` and migrates `component` with its first
+// connection: the start of every PostgreSQL store. Errors name the
+// redacted URI.
+absl::StatusOr<std::unique_ptr<ConnectionPool>> OpenMigratedPool(
+    const ConnectionPool::Options& options, absl::string_view component,
+    absl::Span<const PgMigration> migrations);
+
 // Runs `body(connection)` inside BEGIN … COMMIT on `connection`, rolling
 // back on any failure. If the transaction fails with a transient error
 // (serialization failure, deadlock: UNAVAILABLE from PgError with SQLSTATE
@@ -230,10 +264,6 @@ absl::Status InTransaction(Connection& connection, absl::string_view what, Body 
 // component's migrations above its recorded version, each in the caller's
 // transaction. Serialised across daemons with a transaction-level advisory
 // lock, so several daemons starting together migrate once.
-struct PgMigration {
-  int version;
-  const char* sql;
-};
 absl::Status MigrateComponent(Connection& connection, absl::string_view component,
                               absl::Span<const PgMigration> migrations);
 
