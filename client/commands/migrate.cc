@@ -115,11 +115,13 @@ void RegisterAdminMigrate(CLI::App& admin, CommandRegistry& registry) {
       "  onestopctl admin migrate --from /var/lib/onestop/onestop.db \\\n"
       "      --to postgresql://onestop@db.tinh.gov.vn:5432/onestop\n"
       "An empty target keeps revisions and audit sequences; a province's database gets the\n"
-      "commune's events and audit appended and its counters added. Interrupted? Run the\n"
-      "same command again: it continues. After success it copies nothing and re-verifies.\n"
+      "commune's events and audit appended and its counters added. The province may keep\n"
+      "serving its other agencies meanwhile, but not the migrated ones until this has\n"
+      "finished and verified. Interrupted? Run the same command again: it continues.\n"
+      "After success it copies nothing and re-verifies.\n"
       "Exit status: 0 verified; 9 FAILED_PRECONDITION (onestopd running, not an onestop\n"
-      "database, a dossier code that conflicts); 14 UNAVAILABLE (PostgreSQL unreachable);\n"
-      "15 DATA_LOSS (verification mismatch). See docs/MIGRATION.md.");
+      "database, a dossier code or request_id that conflicts); 14 UNAVAILABLE (PostgreSQL\n"
+      "unreachable); 15 DATA_LOSS (verification mismatch). See docs/MIGRATION.md.");
   migrate->add_option("--from", args->from, "The SQLite database file (onestopd --db)")
       ->required();
   migrate->add_option("--to", args->to, "Target PostgreSQL URI, postgresql://user@host/db")

@@ -13,8 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/util/log.h"
 #include "server/util/status_macros.h"
-#include "storage/blobs/sha256.h"
-#include "storage/blobs/sqlite_blob_store.h"  // kBlobChunkBytes
+#include "storage/blobs/chunked_blob.h"
 #include "storage/postgres/pg_util.h"
 
 namespace onestop::storage {
@@ -24,6 +23,9 @@ using pg::Connection;
 using pg::ConnectionPool;
 using pg::Param;
 using pg::Result;
+using blobs_internal::ChunkedBlobReader;
+using blobs_internal::ChunkedBlobWriter;
+using blobs_internal::IsHex64;
 
 constexpr char kComponent[] = "blobs";
 
@@ -61,12 +63,6 @@ CREATE INDEX blob_claims_by_owner ON blob_claims (owner);
 )sql";
 
 constexpr pg::PgMigration kMigrations[] = {{1, kBlobSchemaV1}};
-
-bool IsHex64(absl::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return absl::ascii_isxdigit(static_cast<unsigned char>(c));
-         });
-}
 
 // 16 lowercase hex digits from getrandom(2).
 absl::StatusOr<std::string> NewOwnerId() {
@@ -124,180 +120,34 @@ absl::Status InAsyncTransaction(Connection& c, absl::string_view what, Body body
   });
 }
 
+// Takes the session-level advisory lock of `owner` on `connection`: true
+// if taken, false if another session holds it.
+absl::StatusOr<bool> TryOwnerLock(Connection& connection, absl::string_view owner) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result locked, connection.Exec("SELECT pg_try_advisory_lock($1::bigint)",
+                                     {Param::Int64(*OwnerKey(owner))}, "taking the owner lock"));
+  return locked.rows() == 1 && locked.Bool(0, 0);
+}
+
+// Draws owner ids until one's lock is free and takes it on `connection`.
+absl::StatusOr<std::string> TakeNewOwner(Connection& connection) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ONESTOP_ASSIGN_OR_RETURN(std::string candidate, NewOwnerId());
+    ONESTOP_ASSIGN_OR_RETURN(const bool taken, TryOwnerLock(connection, candidate));
+    if (taken) return candidate;
+  }
+  return absl::InternalError("could not take a blob store owner lock (5 random ids taken)");
+}
+
 }  // namespace
-
-// ---- Writer ----------------------------------------------------------------
-
-class PostgresBlobStore::Writer final : public BlobWriter {
- public:
-  Writer(PostgresBlobStore* store, int64_t upload_id) : store_(store), upload_id_(upload_id) {
-    buffer_.reserve(kBlobChunkBytes);
-  }
-
-  ~Writer() override {
-    if (state_ == State::kOpen) {
-      if (absl::Status status = Abort(); !status.ok()) {
-        LogWarning("could not delete an abandoned upload's staged chunks; they are deleted "
-                   "when a blob store opens after this one is gone",
-                   {{"upload_id", absl::StrCat(upload_id_)}, {"error", status.ToString()}});
-      }
-    }
-  }
-
-  absl::Status Append(absl::string_view data) override {
-    ONESTOP_RETURN_IF_ERROR(RequireOpen());
-    hash_.Update(data);
-    size_ += static_cast<int64_t>(data.size());
-    while (!data.empty()) {
-      const size_t take = std::min(data.size(), kBlobChunkBytes - buffer_.size());
-      buffer_.append(data.data(), take);
-      data.remove_prefix(take);
-      if (buffer_.size() == kBlobChunkBytes) ONESTOP_RETURN_IF_ERROR(Flush());
-    }
-    return absl::OkStatus();
-  }
-
-  int64_t size_bytes() const override { return size_; }
-
-  absl::StatusOr<StoredBlob> Finish(int64_t expected_size,
-                                    absl::string_view expected_sha256) override {
-    ONESTOP_RETURN_IF_ERROR(RequireOpen());
-    if (!IsHex64(expected_sha256)) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(
-          "the expected SHA-256 must be 64 hex digits; the upload was discarded");
-    }
-    if (!buffer_.empty()) {
-      if (absl::Status status = Flush(); !status.ok()) return status;  // Flush aborted
-    }
-    const std::string actual = hash_.FinishHex();
-    const std::string expected = absl::AsciiStrToLower(expected_sha256);
-    if (size_ != expected_size) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "received ", size_, " bytes but the header declared ", expected_size,
-          "; the upload was discarded (send the whole file again)"));
-    }
-    if (actual != expected) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the received bytes have SHA-256 ", actual, " but the header declared ", expected,
-          "; the file was damaged on the way or the header is wrong; the upload was discarded"));
-    }
-    absl::StatusOr<StoredBlob> stored = store_->Store(upload_id_, actual, size_, chunks_);
-    if (!stored.ok()) {
-      Abort().IgnoreError();
-      return stored.status();
-    }
-    state_ = State::kFinished;
-    return stored;
-  }
-
-  absl::Status Abort() override {
-    if (state_ != State::kOpen) return absl::OkStatus();
-    state_ = State::kAborted;
-    buffer_.clear();
-    buffer_.shrink_to_fit();
-    return store_->AbortUpload(upload_id_);
-  }
-
- private:
-  enum class State { kOpen, kFinished, kAborted };
-
-  absl::Status RequireOpen() const {
-    if (state_ == State::kOpen) return absl::OkStatus();
-    return absl::FailedPreconditionError(state_ == State::kFinished
-                                             ? "this upload is already finished"
-                                             : "this upload was aborted");
-  }
-
-  // Writes the buffer as the next chunk row; aborts the upload on failure.
-  absl::Status Flush() {
-    absl::Status status = store_->AppendChunk(upload_id_, chunks_, buffer_);
-    if (!status.ok()) {
-      Abort().IgnoreError();
-      return status;
-    }
-    ++chunks_;
-    buffer_.clear();
-    return absl::OkStatus();
-  }
-
-  PostgresBlobStore* const store_;
-  const int64_t upload_id_;
-  State state_ = State::kOpen;
-  std::string buffer_;
-  Sha256 hash_;
-  int64_t size_ = 0;
-  int64_t chunks_ = 0;
-};
-
-// ---- Reader ----------------------------------------------------------------
-
-class PostgresBlobStore::Reader final : public BlobReader {
- public:
-  Reader(PostgresBlobStore* store, std::string sha256, int64_t upload_id, int64_t size,
-         int64_t chunk_count)
-      : store_(store),
-        sha256_(std::move(sha256)),
-        upload_id_(upload_id),
-        size_(size),
-        chunk_count_(chunk_count) {}
-
-  int64_t size_bytes() const override { return size_; }
-  const std::string& sha256() const override { return sha256_; }
-
-  absl::StatusOr<std::optional<std::string>> Next() override {
-    if (done_) return std::optional<std::string>();
-    if (next_seq_ < chunk_count_) {
-      absl::StatusOr<std::optional<std::string>> chunk = store_->ReadChunk(upload_id_, next_seq_);
-      if (!chunk.ok()) return chunk.status();
-      if (!chunk->has_value() || (*chunk)->empty()) {
-        return Lost(absl::StrCat("chunk ", next_seq_ + 1, " of ", chunk_count_, " is missing"));
-      }
-      ++next_seq_;
-      read_ += static_cast<int64_t>((*chunk)->size());
-      if (read_ > size_) {
-        return Lost(absl::StrCat("it holds more than its recorded ", size_, " bytes"));
-      }
-      hash_.Update(**chunk);
-      return chunk;
-    }
-    done_ = true;
-    if (read_ != size_) {
-      return Lost(absl::StrCat("it holds ", read_, " bytes, not the recorded ", size_));
-    }
-    const std::string actual = hash_.FinishHex();
-    if (actual != sha256_) {
-      return Lost(absl::StrCat("its bytes now hash to ", actual));
-    }
-    return std::optional<std::string>();
-  }
-
- private:
-  absl::Status Lost(absl::string_view what) {
-    done_ = true;
-    return absl::DataLossError(absl::StrCat("stored document ", sha256_, " is damaged: ", what,
-                                            "; restore the database from a backup"));
-  }
-
-  PostgresBlobStore* const store_;
-  const std::string sha256_;
-  const int64_t upload_id_;
-  const int64_t size_;
-  const int64_t chunk_count_;
-  int64_t next_seq_ = 0;
-  int64_t read_ = 0;
-  bool done_ = false;
-  Sha256 hash_;
-};
 
 // ---- Store -----------------------------------------------------------------
 
-PostgresBlobStore::PostgresBlobStore(std::unique_ptr<ConnectionPool> pool,
+PostgresBlobStore::PostgresBlobStore(std::unique_ptr<ConnectionPool> pool, std::string uri,
                                      std::unique_ptr<Connection> owner_connection,
                                      std::string owner)
     : pool_(std::move(pool)),
+      uri_(std::move(uri)),
       owner_(std::move(owner)),
       owner_connection_(std::move(owner_connection)) {}
 
@@ -308,42 +158,51 @@ void PostgresBlobStore::DropOwnerLockForTesting() {
   owner_connection_.reset();
 }
 
+std::string PostgresBlobStore::owner() const {
+  absl::MutexLock lock(&owner_mu_);
+  return owner_;
+}
+
+absl::StatusOr<std::string> PostgresBlobStore::LiveOwner() {
+  absl::MutexLock lock(&owner_mu_);
+  // CheckIdle reads what the server sent meanwhile (the FATAL of a
+  // terminated session, a closed socket) without a round trip.
+  if (owner_connection_ != nullptr && owner_connection_->CheckIdle()) return owner_;
+  owner_connection_.reset();
+  ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<Connection> connection, Connection::Open(uri_));
+  ONESTOP_ASSIGN_OR_RETURN(const bool same, TryOwnerLock(*connection, owner_));
+  if (same) {
+    LogWarning("blob store: the owner lock's database session broke; took it again",
+               {{"owner", owner_}});
+  } else {
+    // Another session holds it: our old one, still alive on the server
+    // (it has not noticed the broken network yet). Uploads staged under
+    // that id are cleared once it dies; new ones go under a new id.
+    ONESTOP_ASSIGN_OR_RETURN(std::string fresh, TakeNewOwner(*connection));
+    LogWarning("blob store: the owner lock's database session broke and its lock is still "
+               "held; new uploads use a new owner id",
+               {{"old_owner", owner_}, {"owner", fresh}});
+    owner_ = std::move(fresh);
+  }
+  owner_connection_ = std::move(connection);
+  return owner_;
+}
+
 absl::StatusOr<std::unique_ptr<PostgresBlobStore>> PostgresBlobStore::Open(
     const PostgresBlobStoreOptions& options) {
-  if (options.uri.empty()) {
-    return absl::InvalidArgumentError("a PostgreSQL URI is required (postgresql://…)");
-  }
-  const std::string redacted = pg::RedactUri(options.uri);
-  auto named = [&](const absl::Status& status) {
-    return absl::Status(status.code(),
-                        absl::StrCat("PostgreSQL database ", redacted, ": ", status.message()));
-  };
   ONESTOP_ASSIGN_OR_RETURN(
       std::unique_ptr<ConnectionPool> pool,
-      ConnectionPool::Open({.uri = options.uri,
+      pg::OpenMigratedPool({.uri = options.uri,
                             .size = options.pool_size,
                             .statement_timeout = options.statement_timeout,
-                            .acquire_timeout = options.acquire_timeout}));
+                            .acquire_timeout = options.acquire_timeout},
+                           kComponent, kMigrations));
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool->Acquire());
-  if (absl::Status migrated = pg::MigrateComponent(*c, kComponent, kMigrations); !migrated.ok()) {
-    return named(migrated);
-  }
 
   // This instance's owner id and lock, on a connection of its own.
   ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<Connection> owner_connection,
                            Connection::Open(options.uri));
-  std::string owner;
-  for (int attempt = 0; owner.empty(); ++attempt) {
-    if (attempt == 5) {
-      return absl::InternalError("could not take a blob store owner lock (5 random ids taken)");
-    }
-    ONESTOP_ASSIGN_OR_RETURN(std::string candidate, NewOwnerId());
-    ONESTOP_ASSIGN_OR_RETURN(
-        Result locked,
-        owner_connection->Exec("SELECT pg_try_advisory_lock($1::bigint)",
-                               {Param::Int64(*OwnerKey(candidate))}, "taking the owner lock"));
-    if (locked.rows() == 1 && locked.Bool(0, 0)) owner = std::move(candidate);
-  }
+  ONESTOP_ASSIGN_OR_RETURN(std::string owner, TakeNewOwner(*owner_connection));
 
   // Dead owners' leftovers: staged uploads (garbage) and claims whose
   // reference may have been recorded just before the crash (so: referenced).
@@ -357,10 +216,8 @@ absl::StatusOr<std::unique_ptr<PostgresBlobStore>> PostgresBlobStore::Open(
     const std::string other = owners.Text(i, 0);
     const std::optional<int64_t> key = OwnerKey(other);
     if (key.has_value()) {
-      ONESTOP_ASSIGN_OR_RETURN(
-          Result free, owner_connection->Exec("SELECT pg_try_advisory_lock($1::bigint)",
-                                              {Param::Int64(*key)}, "checking an upload owner"));
-      if (free.rows() != 1 || !free.Bool(0, 0)) continue;  // alive
+      ONESTOP_ASSIGN_OR_RETURN(const bool free, TryOwnerLock(*owner_connection, other));
+      if (!free) continue;  // alive
       ONESTOP_RETURN_IF_ERROR(owner_connection
                                   ->Exec("SELECT pg_advisory_unlock($1::bigint)",
                                          {Param::Int64(*key)}, "checking an upload owner")
@@ -389,20 +246,20 @@ absl::StatusOr<std::unique_ptr<PostgresBlobStore>> PostgresBlobStore::Open(
   }
   // `c` goes back to the pool before the pool moves into the store.
   { ConnectionPool::Lease done = std::move(c); }
-  return std::unique_ptr<PostgresBlobStore>(
-      new PostgresBlobStore(std::move(pool), std::move(owner_connection), std::move(owner)));
+  return std::unique_ptr<PostgresBlobStore>(new PostgresBlobStore(
+      std::move(pool), options.uri, std::move(owner_connection), std::move(owner)));
 }
 
 absl::StatusOr<std::unique_ptr<BlobWriter>> PostgresBlobStore::Begin() {
-  ONESTOP_ASSIGN_OR_RETURN(const int64_t id, BeginUpload());
-  return std::unique_ptr<BlobWriter>(new Writer(this, id));
-}
-
-absl::StatusOr<int64_t> PostgresBlobStore::BeginUpload() {
+  // Re-takes the owner lock first if its session broke (see the header).
+  ONESTOP_ASSIGN_OR_RETURN(const std::string owner, LiveOwner());
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
-  return c->QueryInt64(
-      "INSERT INTO blob_uploads (started_us, owner) VALUES ($1::bigint, $2) RETURNING id",
-      {Param::Int64(pg::ToMicros(absl::Now())), Param::Text(owner_)}, "starting an upload");
+  ONESTOP_ASSIGN_OR_RETURN(
+      const int64_t id,
+      c->QueryInt64(
+          "INSERT INTO blob_uploads (started_us, owner) VALUES ($1::bigint, $2) RETURNING id",
+          {Param::Int64(pg::ToMicros(absl::Now())), Param::Text(owner)}, "starting an upload"));
+  return std::unique_ptr<BlobWriter>(new ChunkedBlobWriter(this, id));
 }
 
 absl::Status PostgresBlobStore::AppendChunk(int64_t upload_id, int64_t seq,
@@ -436,20 +293,28 @@ absl::Status PostgresBlobStore::AbortUpload(int64_t upload_id) {
   });
 }
 
-absl::StatusOr<StoredBlob> PostgresBlobStore::Store(int64_t upload_id, const std::string& sha256,
-                                                    int64_t size, int64_t chunks) {
+absl::StatusOr<StoredBlob> PostgresBlobStore::StoreUpload(int64_t upload_id,
+                                                          const std::string& sha256, int64_t size,
+                                                          int64_t chunks) {
   StoredBlob stored;
   stored.sha256 = sha256;
   stored.size_bytes = size;
+  // The claim carries the live owner id (the lock taken again if its
+  // session broke). Should that fail, the current id will do: a claim of a
+  // dead owner becomes a reference, which keeps the blob — the safe side.
+  absl::StatusOr<std::string> live = LiveOwner();
+  const std::string owner = live.ok() ? *std::move(live) : this->owner();
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
   // Synchronous commit: its WAL flush also covers the staged chunks.
   ONESTOP_RETURN_IF_ERROR(
       pg::InTransaction(*c, "storing a document", [&](Connection& tx) -> absl::Status {
         // Our own upload row, still there (see "Ownership" in the header).
+        // Identity ids are never reused, so the row with this id is the one
+        // Begin inserted, under whichever owner id was live then.
         ONESTOP_ASSIGN_OR_RETURN(
             Result closed,
-            tx.Exec("DELETE FROM blob_uploads WHERE id = $1::bigint AND owner = $2",
-                    {Param::Int64(upload_id), Param::Text(owner_)}, "closing an upload"));
+            tx.Exec("DELETE FROM blob_uploads WHERE id = $1::bigint", {Param::Int64(upload_id)},
+                    "closing an upload"));
         if (closed.affected_rows() != 1) return Discarded();
         bool done = false;
         for (int attempt = 0; attempt < 5 && !done; ++attempt) {
@@ -490,7 +355,7 @@ absl::StatusOr<StoredBlob> PostgresBlobStore::Store(int64_t upload_id, const std
         ONESTOP_ASSIGN_OR_RETURN(
             stored.claim,
             tx.QueryInt64("INSERT INTO blob_claims (sha256, owner) VALUES ($1, $2) RETURNING id",
-                          {Param::Text(sha256), Param::Text(owner_)}, "claiming a document"));
+                          {Param::Text(sha256), Param::Text(owner)}, "claiming a document"));
         return absl::OkStatus();
       }));
   return stored;
@@ -510,7 +375,7 @@ absl::StatusOr<std::unique_ptr<BlobReader>> PostgresBlobStore::Open(absl::string
     return absl::NotFoundError(absl::StrCat("no stored document has SHA-256 ", key));
   }
   return std::unique_ptr<BlobReader>(
-      new Reader(this, key, row.Int64(0, 0), row.Int64(0, 1), row.Int64(0, 2)));
+      new ChunkedBlobReader(this, key, row.Int64(0, 0), row.Int64(0, 1), row.Int64(0, 2)));
 }
 
 absl::StatusOr<std::optional<std::string>> PostgresBlobStore::ReadChunk(int64_t upload_id,

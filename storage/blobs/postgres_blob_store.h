@@ -1,7 +1,8 @@
 // The PostgreSQL BlobStore (issue #11): document blobs in the province's
 // PostgreSQL database, shared by every onestopd on it; the same contract as
 // SqliteBlobStore (blob_store.h), the same tables and the same 256 KiB
-// chunk rows (kBlobChunkBytes).
+// chunk rows (kBlobChunkBytes) and the same writer and reader
+// (chunked_blob.h).
 //
 // Schema (component "blobs" in component_versions, version 1; the SQLite →
 // PostgreSQL migration tool writes these tables):
@@ -30,11 +31,20 @@
 //   succeeds → dead; released again at once) and turns their claims into
 //   references, as SQLite does with everything at open — and never touches
 //   a live daemon's uploads or claims. Owner '' (copied rows) is dead.
-//   If an instance loses its lock connection while alive (the server
-//   restarted), another daemon's Open may delete its staged uploads; its
-//   Finish then fails with UNAVAILABLE ("the upload was discarded", nothing
-//   stored) because Finish requires its own upload row, and the client
-//   sends again. The instance does not take the lock again.
+//   If an instance loses its lock connection while alive (a network blip,
+//   the server restarted, the session was terminated), it takes the lock
+//   again before the next Begin (and Finish): the lock connection is
+//   checked with pg::Connection::CheckIdle (no round trip) and, if broken,
+//   reopened and the same owner id locked again; if another session holds
+//   that id's lock (our old session, still alive on the server until it
+//   notices the broken network), a new owner id is drawn for new uploads
+//   and claims. Uploads staged while the lock was not held — and those
+//   staged under the old id once its session dies — may be deleted by
+//   another daemon's Open meanwhile; their Finish then fails with
+//   UNAVAILABLE ("the upload was discarded", nothing stored) because Finish
+//   requires its upload row, and the client sends again. A dead session
+//   the client has not yet noticed (no FIN or RST arrived) is found only
+//   when the kernel's TCP keepalive or the next use fails.
 // - Concurrent Finish of the same bytes: `INSERT INTO blobs … ON CONFLICT
 //   (sha256) DO NOTHING` on the primary key; the loser drops its staged
 //   chunks in the same transaction and reports kExisting: one blob.
@@ -70,6 +80,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/blobs/blob_store.h"
+#include "storage/blobs/chunked_blob.h"
 
 namespace onestop::storage {
 
@@ -86,7 +97,7 @@ struct PostgresBlobStoreOptions {
   absl::Duration acquire_timeout = absl::Seconds(10);
 };
 
-class PostgresBlobStore final : public BlobStore {
+class PostgresBlobStore final : public BlobStore, private blobs_internal::ChunkStorage {
  public:
   // Connects, brings the "blobs" tables to the latest version, takes this
   // instance's owner lock and clears what dead owners left (see above).
@@ -106,30 +117,34 @@ class PostgresBlobStore final : public BlobStore {
   absl::Status Release(int64_t claim, ClaimOutcome outcome) override;
   absl::StatusOr<BlobStats> Stats() override;
 
-  // This instance's owner id (16 lowercase hex digits).
-  const std::string& owner() const { return owner_; }
+  // This instance's current owner id (16 lowercase hex digits); it
+  // changes only if the lock had to be taken again under a new id.
+  std::string owner() const;
 
   // Test only: closes the owner connection as a crash would, so another
-  // instance's Open treats this one as dead. The store stays usable.
+  // instance's Open treats this one as dead until this one's next Begin
+  // takes the lock again. The store stays usable.
   void DropOwnerLockForTesting();
 
  private:
-  class Writer;
-  class Reader;
-
-  PostgresBlobStore(std::unique_ptr<pg::ConnectionPool> pool,
+  PostgresBlobStore(std::unique_ptr<pg::ConnectionPool> pool, std::string uri,
                     std::unique_ptr<pg::Connection> owner_connection, std::string owner);
 
-  absl::StatusOr<int64_t> BeginUpload();
-  absl::Status AppendChunk(int64_t upload_id, int64_t seq, absl::string_view data);
-  absl::Status AbortUpload(int64_t upload_id);
-  absl::StatusOr<StoredBlob> Store(int64_t upload_id, const std::string& sha256, int64_t size,
-                                   int64_t chunks);
-  absl::StatusOr<std::optional<std::string>> ReadChunk(int64_t upload_id, int64_t seq);
+  // The owner id, after taking its lock again on a new connection if the
+  // lock connection broke (see "Ownership" above).
+  absl::StatusOr<std::string> LiveOwner();
+
+  // ChunkStorage (for the shared ChunkedBlobWriter and ChunkedBlobReader).
+  absl::Status AppendChunk(int64_t upload_id, int64_t seq, absl::string_view data) override;
+  absl::Status AbortUpload(int64_t upload_id) override;
+  absl::StatusOr<StoredBlob> StoreUpload(int64_t upload_id, const std::string& sha256,
+                                         int64_t size, int64_t chunks) override;
+  absl::StatusOr<std::optional<std::string>> ReadChunk(int64_t upload_id, int64_t seq) override;
 
   const std::unique_ptr<pg::ConnectionPool> pool_;
-  const std::string owner_;
-  absl::Mutex owner_mu_;
+  const std::string uri_;
+  mutable absl::Mutex owner_mu_;
+  std::string owner_ ABSL_GUARDED_BY(owner_mu_);
   std::unique_ptr<pg::Connection> owner_connection_ ABSL_GUARDED_BY(owner_mu_);
 };
 

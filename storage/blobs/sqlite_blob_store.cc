@@ -2,14 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "server/util/log.h"
 #include "server/util/status_macros.h"
-#include "storage/blobs/sha256.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
 
@@ -18,6 +15,9 @@ namespace {
 
 using sqlite_internal::Connection;
 using sqlite_internal::Statement;
+using blobs_internal::ChunkedBlobReader;
+using blobs_internal::ChunkedBlobWriter;
+using blobs_internal::IsHex64;
 
 constexpr char kComponent[] = "blobs";
 
@@ -51,12 +51,6 @@ CREATE INDEX blob_claims_by_sha256 ON blob_claims (sha256);
 constexpr sqlite_internal::ComponentMigration kMigrations[] = {{1, kBlobSchemaV1}};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kBlobSchemaVersion,
               "one migration per version, in order");
-
-bool IsHex64(absl::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return absl::ascii_isxdigit(static_cast<unsigned char>(c));
-         });
-}
 
 // Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back on failure.
 template <typename Body>
@@ -94,186 +88,6 @@ absl::Status MigrateAndRecoverLocked(Connection& connection,
 }
 
 }  // namespace
-
-// ---- Writer ----------------------------------------------------------------
-
-class SqliteBlobStore::Writer final : public BlobWriter {
- public:
-  Writer(SqliteBlobStore* store, int64_t upload_id) : store_(store), upload_id_(upload_id) {
-    buffer_.reserve(kBlobChunkBytes);
-  }
-
-  ~Writer() override {
-    if (state_ == State::kOpen) {
-      if (absl::Status status = Abort(); !status.ok()) {
-        LogWarning("could not delete an abandoned upload's staged chunks; they are deleted "
-                   "at the next start",
-                   {{"upload_id", absl::StrCat(upload_id_)}, {"error", status.ToString()}});
-      }
-    }
-  }
-
-  absl::Status Append(absl::string_view data) override {
-    ONESTOP_RETURN_IF_ERROR(RequireOpen());
-    hash_.Update(data);
-    size_ += static_cast<int64_t>(data.size());
-    while (!data.empty()) {
-      const size_t take = std::min(data.size(), kBlobChunkBytes - buffer_.size());
-      buffer_.append(data.data(), take);
-      data.remove_prefix(take);
-      if (buffer_.size() == kBlobChunkBytes) ONESTOP_RETURN_IF_ERROR(Flush());
-    }
-    return absl::OkStatus();
-  }
-
-  int64_t size_bytes() const override { return size_; }
-
-  absl::StatusOr<StoredBlob> Finish(int64_t expected_size,
-                                    absl::string_view expected_sha256) override {
-    ONESTOP_RETURN_IF_ERROR(RequireOpen());
-    if (!IsHex64(expected_sha256)) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(
-          "the expected SHA-256 must be 64 hex digits; the upload was discarded");
-    }
-    if (!buffer_.empty()) {
-      if (absl::Status status = Flush(); !status.ok()) return status;  // Flush aborted
-    }
-    const std::string actual = hash_.FinishHex();
-    const std::string expected = absl::AsciiStrToLower(expected_sha256);
-    if (size_ != expected_size) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "received ", size_, " bytes but the header declared ", expected_size,
-          "; the upload was discarded (send the whole file again)"));
-    }
-    if (actual != expected) {
-      Abort().IgnoreError();
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the received bytes have SHA-256 ", actual, " but the header declared ", expected,
-          "; the file was damaged on the way or the header is wrong; the upload was discarded"));
-    }
-    absl::StatusOr<StoredBlob> stored;
-    {
-      absl::MutexLock lock(&store_->mu_);
-      stored = store_->StoreLocked(upload_id_, actual, size_, chunks_);
-    }
-    if (!stored.ok()) {
-      Abort().IgnoreError();
-      return stored.status();
-    }
-    state_ = State::kFinished;
-    return stored;
-  }
-
-  absl::Status Abort() override {
-    if (state_ != State::kOpen) return absl::OkStatus();
-    state_ = State::kAborted;
-    buffer_.clear();
-    buffer_.shrink_to_fit();
-    absl::MutexLock lock(&store_->mu_);
-    return store_->AbortLocked(upload_id_);
-  }
-
- private:
-  enum class State { kOpen, kFinished, kAborted };
-
-  absl::Status RequireOpen() const {
-    if (state_ == State::kOpen) return absl::OkStatus();
-    return absl::FailedPreconditionError(state_ == State::kFinished
-                                             ? "this upload is already finished"
-                                             : "this upload was aborted");
-  }
-
-  // Writes the buffer as the next chunk row; aborts the upload on failure.
-  absl::Status Flush() {
-    absl::Status status;
-    {
-      absl::MutexLock lock(&store_->mu_);
-      status = store_->AppendChunkLocked(upload_id_, chunks_, buffer_);
-    }
-    if (!status.ok()) {
-      Abort().IgnoreError();
-      return status;
-    }
-    ++chunks_;
-    buffer_.clear();
-    return absl::OkStatus();
-  }
-
-  SqliteBlobStore* const store_;
-  const int64_t upload_id_;
-  State state_ = State::kOpen;
-  std::string buffer_;
-  Sha256 hash_;
-  int64_t size_ = 0;
-  int64_t chunks_ = 0;
-};
-
-// ---- Reader ----------------------------------------------------------------
-
-class SqliteBlobStore::Reader final : public BlobReader {
- public:
-  Reader(SqliteBlobStore* store, std::string sha256, int64_t upload_id, int64_t size,
-         int64_t chunk_count)
-      : store_(store),
-        sha256_(std::move(sha256)),
-        upload_id_(upload_id),
-        size_(size),
-        chunk_count_(chunk_count) {}
-
-  int64_t size_bytes() const override { return size_; }
-  const std::string& sha256() const override { return sha256_; }
-
-  absl::StatusOr<std::optional<std::string>> Next() override {
-    if (done_) return std::optional<std::string>();
-    if (next_seq_ < chunk_count_) {
-      absl::StatusOr<std::optional<std::string>> chunk;
-      {
-        absl::MutexLock lock(&store_->mu_);
-        chunk = store_->ReadChunkLocked(upload_id_, next_seq_);
-      }
-      if (!chunk.ok()) return chunk.status();
-      if (!chunk->has_value() || (*chunk)->empty()) {
-        return Lost(absl::StrCat("chunk ", next_seq_ + 1, " of ", chunk_count_, " is missing"));
-      }
-      ++next_seq_;
-      read_ += static_cast<int64_t>((*chunk)->size());
-      if (read_ > size_) {
-        return Lost(absl::StrCat("it holds more than its recorded ", size_, " bytes"));
-      }
-      hash_.Update(**chunk);
-      return chunk;
-    }
-    done_ = true;
-    if (read_ != size_) {
-      return Lost(absl::StrCat("it holds ", read_, " bytes, not the recorded ", size_));
-    }
-    const std::string actual = hash_.FinishHex();
-    if (actual != sha256_) {
-      return Lost(absl::StrCat("its bytes now hash to ", actual));
-    }
-    return std::optional<std::string>();
-  }
-
- private:
-  absl::Status Lost(absl::string_view what) {
-    done_ = true;
-    return absl::DataLossError(absl::StrCat("stored document ", sha256_,
-                                            " is damaged: ", what,
-                                            "; restore the database from a backup"));
-  }
-
-  SqliteBlobStore* const store_;
-  const std::string sha256_;
-  const int64_t upload_id_;
-  const int64_t size_;
-  const int64_t chunk_count_;
-  int64_t next_seq_ = 0;
-  int64_t read_ = 0;
-  bool done_ = false;
-  Sha256 hash_;
-};
 
 // ---- Store -----------------------------------------------------------------
 
@@ -332,7 +146,7 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> SqliteBlobStore::Begin() {
   insert.BindInt64(1, absl::ToUnixMicros(absl::Now()));
   ONESTOP_RETURN_IF_ERROR(insert.Run("starting an upload"));
   const int64_t id = sqlite3_last_insert_rowid(connection_->raw());
-  return std::unique_ptr<BlobWriter>(new Writer(this, id));
+  return std::unique_ptr<BlobWriter>(new ChunkedBlobWriter(this, id));
 }
 
 absl::Status SqliteBlobStore::AppendChunkLocked(int64_t upload_id, int64_t seq,
@@ -407,6 +221,31 @@ absl::StatusOr<StoredBlob> SqliteBlobStore::StoreLocked(int64_t upload_id,
   return stored;
 }
 
+// ChunkStorage: the shared writer and reader call these (one lock each).
+absl::Status SqliteBlobStore::AppendChunk(int64_t upload_id, int64_t seq,
+                                          absl::string_view data) {
+  absl::MutexLock lock(&mu_);
+  return AppendChunkLocked(upload_id, seq, data);
+}
+
+absl::Status SqliteBlobStore::AbortUpload(int64_t upload_id) {
+  absl::MutexLock lock(&mu_);
+  return AbortLocked(upload_id);
+}
+
+absl::StatusOr<StoredBlob> SqliteBlobStore::StoreUpload(int64_t upload_id,
+                                                        const std::string& sha256, int64_t size,
+                                                        int64_t chunks) {
+  absl::MutexLock lock(&mu_);
+  return StoreLocked(upload_id, sha256, size, chunks);
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteBlobStore::ReadChunk(int64_t upload_id,
+                                                                     int64_t seq) {
+  absl::MutexLock lock(&mu_);
+  return ReadChunkLocked(upload_id, seq);
+}
+
 absl::StatusOr<std::unique_ptr<BlobReader>> SqliteBlobStore::Open(absl::string_view sha256) {
   if (!IsHex64(sha256)) {
     return absl::InvalidArgumentError("a document's SHA-256 must be 64 hex digits");
@@ -422,8 +261,8 @@ absl::StatusOr<std::unique_ptr<BlobReader>> SqliteBlobStore::Open(absl::string_v
   if (!row) {
     return absl::NotFoundError(absl::StrCat("no stored document has SHA-256 ", key));
   }
-  return std::unique_ptr<BlobReader>(
-      new Reader(this, key, find.ColumnInt64(0), find.ColumnInt64(1), find.ColumnInt64(2)));
+  return std::unique_ptr<BlobReader>(new ChunkedBlobReader(
+      this, key, find.ColumnInt64(0), find.ColumnInt64(1), find.ColumnInt64(2)));
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteBlobStore::ReadChunkLocked(int64_t upload_id,

@@ -45,21 +45,20 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/blobs/blob_store.h"
+#include "storage/blobs/chunked_blob.h"  // kBlobChunkBytes
 
 namespace onestop::storage {
 
 namespace sqlite_internal {
 class Connection;
 }
-
-// Bytes per chunk row.
-inline constexpr size_t kBlobChunkBytes = 256 * 1024;
 
 // The latest schema version of the "blobs" component.
 inline constexpr int kBlobSchemaVersion = 1;
@@ -83,7 +82,7 @@ struct SqliteBlobStoreOptions {
   BlobDurability durability = BlobDurability::kFull;
 };
 
-class SqliteBlobStore final : public BlobStore {
+class SqliteBlobStore final : public BlobStore, private blobs_internal::ChunkStorage {
  public:
   // Opens the database, brings this component's tables to the latest
   // version and clears what a crash left (see above), in one transaction.
@@ -103,11 +102,16 @@ class SqliteBlobStore final : public BlobStore {
   absl::StatusOr<BlobStats> Stats() override;
 
  private:
-  class Writer;
-  class Reader;
-
   SqliteBlobStore(std::unique_ptr<sqlite_internal::Connection> connection,
                   BlobDurability durability);
+
+  // ChunkStorage (for the shared ChunkedBlobWriter and ChunkedBlobReader):
+  // each takes mu_ and calls the *Locked function.
+  absl::Status AppendChunk(int64_t upload_id, int64_t seq, absl::string_view data) override;
+  absl::Status AbortUpload(int64_t upload_id) override;
+  absl::StatusOr<StoredBlob> StoreUpload(int64_t upload_id, const std::string& sha256,
+                                         int64_t size, int64_t chunks) override;
+  absl::StatusOr<std::optional<std::string>> ReadChunk(int64_t upload_id, int64_t seq) override;
 
   // Sets PRAGMA synchronous to FULL (`full`, with kFull durability) or
   // NORMAL, if not already.

@@ -6,6 +6,7 @@
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
 #include "storage/postgres/pg_util.h"
+#include "storage/security/stored_text.h"
 #include "storage/security/token_secret.h"
 
 namespace onestop::storage {
@@ -17,6 +18,7 @@ using pg::FromMicros;
 using pg::Param;
 using pg::Result;
 using pg::ToMicros;
+using security_internal::EscapeAuditText;
 
 constexpr char kComponent[] = "security";
 constexpr char kUnauthenticated[] = "invalid or expired token";
@@ -110,24 +112,13 @@ PostgresSecurityStore::~PostgresSecurityStore() = default;
 
 absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> PostgresSecurityStore::Open(
     const PostgresSecurityStoreOptions& options) {
-  if (options.uri.empty()) {
-    return absl::InvalidArgumentError("a PostgreSQL URI is required (postgresql://…)");
-  }
   ONESTOP_ASSIGN_OR_RETURN(
       std::unique_ptr<ConnectionPool> pool,
-      ConnectionPool::Open({.uri = options.uri,
+      pg::OpenMigratedPool({.uri = options.uri,
                             .size = options.pool_size,
                             .statement_timeout = options.statement_timeout,
-                            .acquire_timeout = options.acquire_timeout}));
-  {
-    ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease lease, pool->Acquire());
-    if (absl::Status migrated = pg::MigrateComponent(*lease, kComponent, kMigrations);
-        !migrated.ok()) {
-      return absl::Status(migrated.code(),
-                          absl::StrCat("PostgreSQL database ", pg::RedactUri(options.uri),
-                                       ": ", migrated.message()));
-    }
-  }
+                            .acquire_timeout = options.acquire_timeout},
+                           kComponent, kMigrations));
   return std::unique_ptr<PostgresSecurityStore>(new PostgresSecurityStore(std::move(pool)));
 }
 
@@ -135,6 +126,10 @@ absl::StatusOr<CreatedToken> PostgresSecurityStore::CreateToken(const NewToken& 
   if (token.expires <= token.created) {
     return absl::InvalidArgumentError("a token must expire after it is created");
   }
+  // libpq would cut them at a NUL, and the server refuses invalid UTF-8.
+  ONESTOP_RETURN_IF_ERROR(
+      pg::CheckStorableText(token.principal.id(), "the token's principal id"));
+  ONESTOP_RETURN_IF_ERROR(pg::CheckStorableText(token.label, "the token's label"));
   CreatedToken created;
   ONESTOP_ASSIGN_OR_RETURN(created.secret, security_internal::NewTokenSecret());
   ONESTOP_ASSIGN_OR_RETURN(const std::string id, security_internal::NewTokenId());
@@ -201,6 +196,11 @@ absl::StatusOr<std::vector<onestop::v1::TokenInfo>> PostgresSecurityStore::ListT
 
 absl::StatusOr<onestop::v1::TokenInfo> PostgresSecurityStore::RevokeToken(const std::string& id,
                                                                           absl::Time now) {
+  const std::string not_found =
+      absl::StrCat("no token with id \"", EscapeAuditText(id), "\"");
+  // No stored id holds a NUL or invalid UTF-8 (and libpq would cut `id` at
+  // its NUL, revoking another token).
+  if (!pg::IsStorableText(id)) return absl::NotFoundError(not_found);
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
   // COALESCE keeps the first revocation time; a concurrent revoker waits
   // for the row lock and re-reads the revoked row.
@@ -210,21 +210,24 @@ absl::StatusOr<onestop::v1::TokenInfo> PostgresSecurityStore::RevokeToken(const 
                            "WHERE id = $2 RETURNING ",
                            kTokenColumns),
               {Param::Int64(ToMicros(now)), Param::Text(id)}, "revoking a token"));
-  if (rows.rows() != 1) return absl::NotFoundError(absl::StrCat("no token with id \"", id, "\""));
+  if (rows.rows() != 1) return absl::NotFoundError(not_found);
   return TokenFromRow(rows, 0);
 }
 
 absl::StatusOr<int64_t> PostgresSecurityStore::AppendAudit(
     const onestop::v1::AuditRecord& record) {
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
-  // One statement in its own (implicit) transaction: see the header.
+  // One statement in its own (implicit) transaction: see the header. Every
+  // text field escaped (stored_text.h): never cut at a NUL, never refused.
   return c->QueryInt64(
       "SELECT onestop_audit_append($1::bigint, $2::text, $3::text, $4::text, $5::text, "
       "$6::bigint::integer, $7::text)",
-      {Param::Int64(ToMicros(FromProtoTime(record.time()))), Param::Text(record.principal_id()),
-       Param::Text(record.rpc()), Param::Text(record.dossier_code()),
-       Param::Text(record.agency_code()), Param::Int64(record.result_code()),
-       Param::Text(record.message())},
+      {Param::Int64(ToMicros(FromProtoTime(record.time()))),
+       Param::Text(EscapeAuditText(record.principal_id())),
+       Param::Text(EscapeAuditText(record.rpc())),
+       Param::Text(EscapeAuditText(record.dossier_code())),
+       Param::Text(EscapeAuditText(record.agency_code())), Param::Int64(record.result_code()),
+       Param::Text(EscapeAuditText(record.message()))},
       "appending to the audit log");
 }
 
@@ -248,7 +251,8 @@ absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& que
       Result rows,
       c->Exec(sql,
               {Param::Int64(query.after_sequence), Param::Bool(query.denials_only),
-               Param::Int64(query.limit + 1), Param::Text(query.principal_id)},
+               Param::Int64(query.limit + 1),
+               Param::Text(EscapeAuditText(query.principal_id))},  // as AppendAudit stored it
               "reading the audit log"));
   AuditPage page;
   for (int i = 0; i < rows.rows(); ++i) {

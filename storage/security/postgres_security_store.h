@@ -13,6 +13,10 @@
 //         ("the audit log is append-only", SQLSTATE 23001)
 //   onestop_audit_append(…): the function AppendAudit calls (below).
 // Times are microseconds since the Unix epoch (UTC), as in SQLite.
+// Text: TEXT holds valid UTF-8 without NUL and libpq cuts a text parameter
+// at its first NUL, so audit fields are stored escaped and token labels and
+// principal ids that are not storable are refused — exactly as the SQLite
+// store does (storage/security/stored_text.h, security_store.h).
 //
 // Several daemons on one database:
 // - Tokens: every call reads or writes the database (no cache), so a token

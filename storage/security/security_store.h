@@ -43,7 +43,9 @@ struct TokenQuery {
 struct AuditQuery {
   int64_t after_sequence = 0;
   int limit = 100;               // 1–1000
-  std::string principal_id = "";      // "" = all
+  // "" = all; otherwise the records appended with this principal_id
+  // (compared as AppendAudit stored it, escaped: see there).
+  std::string principal_id = "";
   bool denials_only = false;     // PERMISSION_DENIED and UNAUTHENTICATED only
 };
 
@@ -58,7 +60,9 @@ class SecurityStore {
 
   // Creates a token with a fresh random secret (32 bytes from getrandom)
   // and a random public id ("tk_" + 12 hex digits); stores the secret's
-  // SHA-256 only. INVALID_ARGUMENT if `expires` is not after `created`;
+  // SHA-256 only. INVALID_ARGUMENT if `expires` is not after `created`, or
+  // if the label or the principal's id is not valid UTF-8 or holds a NUL
+  // byte (stored_text.h: PostgreSQL cannot store them);
   // UNAVAILABLE if the database is busy; INTERNAL on other failures
   // (including a failing random source).
   virtual absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) = 0;
@@ -76,13 +80,21 @@ class SecurityStore {
 
   // Marks token `id` revoked at `now` and returns it. A revoked token stays
   // revoked with its first revoke time (the call succeeds). NOT_FOUND for
-  // an unknown id.
+  // an unknown id (including any id with a NUL or invalid UTF-8).
   virtual absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
                                                              absl::Time now) = 0;
 
   // Appends `record` (its sequence is ignored and assigned: the previous
   // maximum + 1) and returns the sequence. Records can never be changed or
   // deleted (the table refuses UPDATE and DELETE).
+  //
+  // Text fields are never refused or cut (a hostile request's fields are
+  // exactly what the log must keep): each is stored, and read back by
+  // ListAudit, as security_internal::EscapeAuditText spells it — a
+  // backslash doubled, each NUL byte and each byte outside valid UTF-8
+  // written "\x00" … "\xff" (so "A\0B" reads back as "A\\x00B" in C
+  // notation); valid UTF-8 text without backslashes reads back unchanged.
+  // Both backends store the same.
   virtual absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) = 0;
 
   // Records with sequence > after_sequence matching the filter, oldest

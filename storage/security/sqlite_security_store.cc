@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
+#include "storage/security/stored_text.h"
 #include "storage/security/token_secret.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
@@ -16,6 +17,7 @@ namespace {
 
 using sqlite_internal::Connection;
 using sqlite_internal::Statement;
+using security_internal::EscapeAuditText;
 
 constexpr char kComponent[] = "security";
 constexpr char kUnauthenticated[] = "invalid or expired token";
@@ -136,6 +138,10 @@ absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& to
   if (token.expires <= token.created) {
     return absl::InvalidArgumentError("a token must expire after it is created");
   }
+  // Refused rather than escaped, as PostgreSQL must (see stored_text.h).
+  ONESTOP_RETURN_IF_ERROR(
+      security_internal::CheckStorableText(token.principal.id(), "the token's principal id"));
+  ONESTOP_RETURN_IF_ERROR(security_internal::CheckStorableText(token.label, "the token's label"));
   CreatedToken created;
   ONESTOP_ASSIGN_OR_RETURN(created.secret, security_internal::NewTokenSecret());
   ONESTOP_ASSIGN_OR_RETURN(const std::string id, security_internal::NewTokenId());
@@ -190,7 +196,9 @@ absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::GetTokenLocked(const
                                                              " WHERE id = ?")));
   select.BindText(1, id);
   ONESTOP_ASSIGN_OR_RETURN(const bool row, select.Step("reading a token"));
-  if (!row) return absl::NotFoundError(absl::StrCat("no token with id \"", id, "\""));
+  if (!row) {
+    return absl::NotFoundError(absl::StrCat("no token with id \"", EscapeAuditText(id), "\""));
+  }
   return TokenFromRow(select);
 }
 
@@ -233,12 +241,13 @@ absl::StatusOr<int64_t> SqliteSecurityStore::AppendAudit(const onestop::v1::Audi
       connection_->Prepare("INSERT INTO audit (time_us, principal_id, rpc, dossier_code, "
                            "agency_code, result_code, message) VALUES (?, ?, ?, ?, ?, ?, ?)"));
   insert.BindInt64(1, Micros(FromProtoTime(record.time())));
-  insert.BindText(2, record.principal_id());
-  insert.BindText(3, record.rpc());
-  insert.BindText(4, record.dossier_code());
-  insert.BindText(5, record.agency_code());
+  // Every text field escaped (stored_text.h): the same record as PostgreSQL's.
+  insert.BindText(2, EscapeAuditText(record.principal_id()));
+  insert.BindText(3, EscapeAuditText(record.rpc()));
+  insert.BindText(4, EscapeAuditText(record.dossier_code()));
+  insert.BindText(5, EscapeAuditText(record.agency_code()));
   insert.BindInt64(6, record.result_code());
-  insert.BindText(7, record.message());
+  insert.BindText(7, EscapeAuditText(record.message()));
   // NORMAL for this commit only (see SecurityDurability): no fsync of its own.
   ONESTOP_RETURN_IF_ERROR(
       connection_->Exec("PRAGMA synchronous = NORMAL", "appending to the audit log"));
@@ -267,7 +276,7 @@ absl::StatusOr<AuditPage> SqliteSecurityStore::ListAudit(const AuditQuery& query
           "message FROM audit WHERE sequence > ?1 AND (?2 = '' OR principal_id = ?2) "
           "AND (?3 = 0 OR result_code IN (7, 16)) ORDER BY sequence LIMIT ?4"));
   select.BindInt64(1, query.after_sequence);
-  select.BindText(2, query.principal_id);
+  select.BindText(2, EscapeAuditText(query.principal_id));  // as AppendAudit stored it
   select.BindInt64(3, query.denials_only ? 1 : 0);
   select.BindInt64(4, query.limit + 1);
   AuditPage page;

@@ -6,6 +6,9 @@
 // the dossier store; `tokens` (hash UNIQUE, principal as a serialized
 // onestop.v1.Principal, times in microseconds since the epoch);
 // `audit` (append-only: triggers abort any UPDATE or DELETE).
+// SQLite would keep any bytes in TEXT, but text is stored as the PostgreSQL
+// store must (stored_text.h): audit fields escaped, token labels and
+// principal ids with a NUL or invalid UTF-8 refused.
 //
 // Open order: the dossier store first (it creates the database and stamps
 // it as onestop's), then this store; a database without onestop's

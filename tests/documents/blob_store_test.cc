@@ -3,7 +3,8 @@
 // memory for a 50 MB blob (interface tests, run on SQLite and PostgreSQL);
 // a byte flipped in the SQLite file; several PostgreSQL daemons sharing the
 // blobs (live uploads survive another's Open, a crashed instance's are
-// cleared, the same bytes finished at once are stored once).
+// cleared, the same bytes finished at once are stored once, the owner lock
+// is taken again after its session breaks).
 #include <sqlite3.h>
 #include <sys/resource.h>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/util/status_macros.h"
@@ -613,6 +615,100 @@ TEST_F(PgBlobStoreTest, CrashedInstancesUploadsAndClaimsAreClearedByTheNextOpen)
   EXPECT_EQ(again->origin, BlobOrigin::kExisting);
   ASSERT_THAT(b->Release(again->claim, ClaimOutcome::kUnused), IsOk());
   EXPECT_THAT(ReadAll(*b, claimed->sha256), IsOkAndHolds(data));
+}
+
+// The advisory-lock key of an owner id (16 hex digits), as in the store.
+int64_t OwnerKey(const std::string& owner) {
+  return static_cast<int64_t>(std::stoull(owner, nullptr, 16));
+}
+
+// How many sessions hold the session-level advisory lock on `key`.
+absl::StatusOr<int64_t> OwnerLockHolders(pg::Connection& c, int64_t key) {
+  const uint64_t bits = static_cast<uint64_t>(key);
+  return c.QueryInt64(
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+      "objsubid = 1 AND classid::bigint = $1::bigint AND objid::bigint = $2::bigint",
+      {pg::Param::Int64(static_cast<int64_t>(bits >> 32)),
+       pg::Param::Int64(static_cast<int64_t>(bits & 0xffffffffu))},
+      "test");
+}
+
+TEST_F(PgBlobStoreTest, OwnerLockIsTakenAgainAfterItsSessionIsKilled) {
+  std::unique_ptr<PostgresBlobStore> a = OpenStore();
+  ASSERT_NE(a, nullptr);
+  const std::string owner = a->owner();
+  auto admin = pg::Connection::Open(uri_);
+  ASSERT_THAT(admin, IsOk());
+  ASSERT_THAT(OwnerLockHolders(**admin, OwnerKey(owner)), IsOkAndHolds(1));
+  // A network blip or an operator ends A's lock session.
+  const uint64_t bits = static_cast<uint64_t>(OwnerKey(owner));
+  ASSERT_THAT((*admin)->QueryInt64(
+                  "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE "
+                  "locktype = 'advisory' AND granted AND objsubid = 1 AND "
+                  "classid::bigint = $1::bigint AND objid::bigint = $2::bigint",
+                  {pg::Param::Int64(static_cast<int64_t>(bits >> 32)),
+                   pg::Param::Int64(static_cast<int64_t>(bits & 0xffffffffu))},
+                  "test"),
+              IsOkAndHolds(1));
+  // The session is gone (and with it the lock) once its backend exits.
+  for (int i = 0; i < 500; ++i) {
+    absl::StatusOr<int64_t> holders = OwnerLockHolders(**admin, OwnerKey(owner));
+    ASSERT_THAT(holders, IsOk());
+    if (*holders == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_THAT(OwnerLockHolders(**admin, OwnerKey(owner)), IsOkAndHolds(0));
+
+  // A's next upload takes the lock again, on the same id (nobody holds it).
+  const std::string data = Bytes(600'000, 25);
+  auto writer = a->Begin();
+  ASSERT_THAT(writer, IsOk());
+  EXPECT_EQ(a->owner(), owner);
+  EXPECT_THAT(OwnerLockHolders(**admin, OwnerKey(owner)), IsOkAndHolds(1));
+  ASSERT_THAT((*writer)->Append(absl::string_view(data).substr(0, 300'000)), IsOk());
+  // Another daemon starting now sees A alive and leaves its upload alone.
+  std::unique_ptr<PostgresBlobStore> b = OpenStore();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(StatsOf(*b).staged_uploads, 1);
+  ASSERT_THAT((*writer)->Append(absl::string_view(data).substr(300'000)), IsOk());
+  auto stored = (*writer)->Finish(600'000, Sha256::HexOf(data));
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->origin, BlobOrigin::kNew);
+  // Its claim is A's live one too: a third daemon's Open keeps it.
+  ASSERT_NE(OpenStore(), nullptr);
+  EXPECT_EQ(StatsOf(*b).claims, 1);
+  ASSERT_THAT(a->Release(stored->claim, ClaimOutcome::kReferenced), IsOk());
+  EXPECT_THAT(ReadAll(*b, stored->sha256), IsOkAndHolds(data));
+}
+
+TEST_F(PgBlobStoreTest, OwnerIdStillLockedByTheOldSessionIsReplaced) {
+  std::unique_ptr<PostgresBlobStore> a = OpenStore();
+  ASSERT_NE(a, nullptr);
+  const std::string old_owner = a->owner();
+  a->DropOwnerLockForTesting();
+  // A's old session lives on in the server (it has not noticed the broken
+  // network yet): here a session of the test holds the old id's lock.
+  auto old_session = pg::Connection::Open(uri_);
+  ASSERT_THAT(old_session, IsOk());
+  ASSERT_THAT((*old_session)
+                  ->Exec("SELECT pg_advisory_lock($1::bigint)",
+                         {pg::Param::Int64(OwnerKey(old_owner))}, "test")
+                  .status(),
+              IsOk());
+  auto writer = a->Begin();
+  ASSERT_THAT(writer, IsOk());
+  const std::string new_owner = a->owner();
+  EXPECT_NE(new_owner, old_owner);
+  EXPECT_THAT(OwnerLockHolders(**old_session, OwnerKey(new_owner)), IsOkAndHolds(1));
+  const std::string data = Bytes(400'000, 26);
+  ASSERT_THAT((*writer)->Append(data), IsOk());
+  std::unique_ptr<PostgresBlobStore> b = OpenStore();
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(StatsOf(*b).staged_uploads, 1);
+  auto stored = (*writer)->Finish(400'000, Sha256::HexOf(data));
+  ASSERT_THAT(stored, IsOk());
+  ASSERT_THAT(a->Release(stored->claim, ClaimOutcome::kReferenced), IsOk());
+  EXPECT_THAT(ReadAll(*b, stored->sha256), IsOkAndHolds(data));
 }
 
 TEST_F(PgBlobStoreTest, DestroyedInstanceReleasesItsOwnership) {

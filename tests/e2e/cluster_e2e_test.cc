@@ -98,6 +98,21 @@ bool Transient(const grpc::Status& status) {
 // Calls `rpc` until it succeeds or fails for a reason other than the
 // cluster losing a daemon. The request carries its request_id, so a retry
 // of a write that did commit returns the original answer.
+// Retried failures by code, to check afterwards that only the kill caused
+// them (a genuine INTERNAL must not hide behind the retries).
+struct RetriedCodes {
+  absl::Mutex mu;
+  std::map<int, int> counts ABSL_GUARDED_BY(mu);
+  void Note(const grpc::Status& status) {
+    absl::MutexLock lock(&mu);
+    ++counts[status.error_code()];
+  }
+};
+RetriedCodes& Retried() {
+  static RetriedCodes* const retried = new RetriedCodes();
+  return *retried;
+}
+
 template <typename Call>
 grpc::Status WithRetries(Call call) {
   grpc::Status status;
@@ -106,6 +121,7 @@ grpc::Status WithRetries(Call call) {
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     status = call(context);
     if (status.ok() || !Transient(status)) return status;
+    Retried().Note(status);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return status;
@@ -388,6 +404,14 @@ TEST_F(ClusterE2eTest, TwoDaemonsBehindNginxSurviveAKillWithoutLosingOrDuplicati
   ASSERT_TRUE(restarted) << daemon_a_.error();
   EXPECT_EQ(daemon_a_.address(), address_a);
   EXPECT_EQ(failures.load(), 0);
+  {
+    // What the kill looks like to a client behind nginx: UNAVAILABLE (a
+    // refused connection, nginx's 502), never a server-side INTERNAL.
+    absl::MutexLock lock(&Retried().mu);
+    for (const auto& [code, count] : Retried().counts) {
+      EXPECT_EQ(code, grpc::StatusCode::UNAVAILABLE) << count << " calls failed with code " << code;
+    }
+  }
   EXPECT_LT(done_at_kill, total_calls) << "the kill came after the load ended";
   ASSERT_EQ(acknowledged.size(), static_cast<size_t>(kClients * kDossiersPerClient));
 

@@ -6,12 +6,19 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -20,6 +27,7 @@
 #include "storage/blobs/postgres_blob_store.h"
 #include "storage/blobs/sha256.h"
 #include "storage/blobs/sqlite_blob_store.h"
+#include "storage/postgres/pg_feed_listener.h"
 #include "storage/postgres/pg_util.h"
 #include "storage/postgres/postgres_dossier_store.h"
 #include "storage/security/postgres_security_store.h"
@@ -208,6 +216,19 @@ Deployment BuildDeployment(const std::string& path, const DeploymentSpec& spec) 
   return out;
 }
 
+// A province desk's new dossier (another agency than the communes').
+CreateDossierWrite LiveCreate(const std::string& agency, const std::string& prefix) {
+  CreateDossierWrite create;
+  create.dossier.set_receiving_agency_code(agency);
+  create.dossier.set_holder_agency_code(agency);
+  create.dossier.set_status(v1::DOSSIER_STATUS_RECEIVED);
+  create.entry = Entry(1, v1::ACTION_KIND_SUBMIT, v1::DOSSIER_STATUS_UNSPECIFIED,
+                       v1::DOSSIER_STATUS_RECEIVED, kT0);
+  create.code_prefix = prefix;
+  create.counter_deltas = {Delta("shared", absl::CivilDay(2025, 1, 8), 3, 1)};
+  return create;
+}
+
 class MigrateTest : public ::testing::Test {
  protected:
   std::string NewTarget() {
@@ -232,10 +253,12 @@ class MigrateTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
 
-  std::unique_ptr<storage::PostgresDossierStore> OpenPg(const std::string& uri) {
+  std::unique_ptr<storage::PostgresDossierStore> OpenPg(
+      const std::string& uri, absl::Duration statement_timeout = absl::Seconds(30)) {
     storage::PostgresOptions options;
     options.uri = uri;
     options.pool_size = 2;
+    options.statement_timeout = statement_timeout;
     auto store = storage::PostgresDossierStore::Open(options);
     EXPECT_THAT(store, IsOk());
     return store.ok() ? *std::move(store) : nullptr;
@@ -566,6 +589,267 @@ TEST_F(MigrateTest, BadSourcesAndTargetsFailPrecisely) {
                                         ::testing::Not(HasSubstr("s3cret")))));
   EXPECT_THAT(MigrateSqliteToPostgres(Options(commune.path, "/var/lib/onestop/other.db")),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("--to")));
+}
+
+// The feed as stored: every revision from the first to feed_head present
+// once, each body's revision equal to its row's. Returns the rows' codes by
+// revision.
+std::vector<std::pair<int64_t, std::string>> ReadWholeFeed(const std::string& uri) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  auto connection = storage::pg::Connection::Open(uri);
+  EXPECT_THAT(connection, IsOk());
+  if (!connection.ok()) return out;
+  auto rows = (*connection)->Exec("SELECT revision, dossier_code, body FROM events ORDER BY "
+                                  "revision",
+                                  {}, "test query");
+  EXPECT_THAT(rows, IsOk());
+  if (!rows.ok()) return out;
+  for (int r = 0; r < rows->rows(); ++r) {
+    v1::DossierEvent event;
+    const absl::string_view body = rows->Bytes(r, 2);
+    EXPECT_TRUE(event.ParseFromArray(body.data(), static_cast<int>(body.size())));
+    EXPECT_EQ(event.revision(), rows->Int64(r, 0));
+    if (!out.empty()) {
+      EXPECT_EQ(rows->Int64(r, 0), out.back().first + 1) << "a gap in the feed";
+    }
+    out.emplace_back(rows->Int64(r, 0), rows->Text(r, 1));
+  }
+  auto head = (*connection)->QueryInt64("SELECT last_revision FROM feed_head", {}, "test");
+  EXPECT_THAT(head, IsOk());
+  if (head.ok() && !out.empty()) {
+    EXPECT_EQ(*head, out.back().first);
+  }
+  return out;
+}
+
+// Review item 9: a merge while the province's daemons keep serving their
+// own agencies. A live store creates and updates dossiers of another agency
+// throughout (with a short statement timeout: no write may wait long); each
+// committed dossier chunk has its history; the code sequences are there
+// before the first dossier; the feed ends gap-free with the commune's
+// events as one block after the last live revision before the append.
+TEST_F(MigrateTest, MergeWhileALiveDaemonWritesOtherAgencies) {
+  const Deployment province = BuildDeployment(dir_.File("tinh.db"), {"H12.01", 4, 2, "p"});
+  const Deployment commune = BuildDeployment(dir_.File("xa.db"), {"H12.23", 12, 7, "a"});
+  const std::string target = NewTarget();
+  ASSERT_THAT(MigrateSqliteToPostgres(Options(province.path, target)), IsOk());
+  auto live = OpenPg(target, absl::Seconds(2));
+  ASSERT_NE(live, nullptr);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  absl::Mutex mu;
+  std::vector<std::string> failures;
+  std::thread writer([&] {
+    while (!stop.load()) {
+      auto created = live->Create(LiveCreate("H12.01", "H12.01-250108-"));
+      if (!created.ok()) {
+        absl::MutexLock lock(&mu);
+        failures.push_back(created.status().ToString());
+        continue;
+      }
+      UpdateDossierWrite update;
+      update.dossier = *created;
+      update.dossier.clear_history();
+      update.dossier.set_status(v1::DOSSIER_STATUS_PROCESSING);
+      update.expected_etag = created->etag();
+      update.entry = Entry(2, v1::ACTION_KIND_HAND_OVER, v1::DOSSIER_STATUS_RECEIVED,
+                           v1::DOSSIER_STATUS_PROCESSING, kT0 + absl::Hours(1));
+      auto updated = live->Update(update);
+      if (!updated.ok()) {
+        absl::MutexLock lock(&mu);
+        failures.push_back(updated.status().ToString());
+      }
+      writes += 2;
+    }
+  });
+
+  int dossier_chunks = 0;
+  std::vector<std::string> chunk_problems;
+  MigrateOptions options = Options(commune.path, target);
+  options.after_chunk = [&](absl::string_view step, int64_t) {
+    if (step == "code_sequences" || step == "dossiers") {
+      // The sequences came first: the commune's prefix is at its last code.
+      if (QueryInt(target, "SELECT COALESCE(max(last), 0)::bigint FROM code_sequences WHERE "
+                           "prefix = 'H12.23-250106-'") != 12) {
+        chunk_problems.push_back(absl::StrCat("code_sequences not copied before ", step));
+      }
+    }
+    if (step == "dossiers") {
+      ++dossier_chunks;
+      // Never a dossier without its history.
+      const int64_t bare = QueryInt(
+          target, "SELECT count(*) FROM dossiers d WHERE NOT EXISTS (SELECT 1 FROM history h "
+                  "WHERE h.dossier_code = d.code)");
+      if (bare != 0) chunk_problems.push_back(absl::StrCat(bare, " dossiers without history"));
+    }
+    absl::SleepFor(absl::Milliseconds(20));  // let the live writer interleave
+    return absl::OkStatus();
+  };
+  auto merged = MigrateSqliteToPostgres(options);
+  stop = true;
+  writer.join();
+  ASSERT_THAT(merged, IsOk());
+  ExpectVerified(*merged);
+  EXPECT_THAT(failures, ::testing::IsEmpty());
+  EXPECT_THAT(chunk_problems, ::testing::IsEmpty());
+  EXPECT_GE(dossier_chunks, 3);
+  EXPECT_GT(writes.load(), 0);
+
+  // The feed: gap-free, bodies numbered as their rows, the commune's events
+  // one block right after `appended_after`.
+  const std::vector<std::pair<int64_t, std::string>> feed = ReadWholeFeed(target);
+  const int64_t commune_events = Check(*merged, "events")->source_rows;
+  int64_t base = -1;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripPrefix(merged->events_placement, "appended after "),
+                               &base))
+      << merged->events_placement;
+  int64_t in_block = 0;
+  for (const auto& [revision, code] : feed) {
+    const bool commune_code = absl::StartsWith(code, "H12.23-");
+    const bool in_range = revision > base && revision <= base + commune_events;
+    EXPECT_EQ(commune_code, in_range) << revision << " " << code;
+    if (in_range) ++in_block;
+  }
+  EXPECT_EQ(in_block, commune_events);
+  // Every live write made it, and the province's reports include both.
+  auto pg = OpenPg(target);
+  ASSERT_NE(pg, nullptr);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM dossiers WHERE code LIKE 'H12.01-250108-%'") *
+                2,
+            writes.load());
+  const std::vector<CounterSums> shared = Sums(*pg, "shared");
+  ASSERT_THAT(shared, SizeIs(1));
+  EXPECT_EQ(shared[0].sums[0][1], 2 * (4 + 12));
+}
+
+// Review item 9: a province daemon that creates on a prefix the commune
+// also used (a shared code space) while the dossiers are being copied gets
+// the next free code — the sequences were raised before any dossier.
+TEST_F(MigrateTest, ACreateOnASharedPrefixDuringTheCopyGetsAFreshCode) {
+  const Deployment commune = BuildDeployment(dir_.File("xa.db"), {"H12.23", 12, 2, "a"});
+  const std::string target = NewTarget();
+  auto live = OpenPg(target);
+  ASSERT_NE(live, nullptr);
+  std::string issued;
+  MigrateOptions options = Options(commune.path, target);
+  options.after_chunk = [&](absl::string_view step, int64_t) -> absl::Status {
+    if (step != "dossiers" || !issued.empty()) return absl::OkStatus();
+    auto created = live->Create(LiveCreate("H12.23", "H12.23-250106-"));
+    if (!created.ok()) return created.status();
+    issued = created->code();
+    return absl::OkStatus();
+  };
+  auto merged = MigrateSqliteToPostgres(options);
+  ASSERT_THAT(merged, IsOk());
+  ExpectVerified(*merged);
+  EXPECT_EQ(issued, "H12.23-250106-0013");
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM dossiers"), 13);
+  // The live write came first on the feed: the commune's events follow it.
+  EXPECT_EQ(merged->events_placement, "appended after 1");
+  ReadWholeFeed(target);
+}
+
+// Review item 10: the events are staged chunk by chunk without the feed
+// lock — a live write between two staging chunks commits at once (with a
+// 1 s statement timeout) and precedes the appended block — and the one
+// appending transaction notifies LISTENing followers of the new head.
+TEST_F(MigrateTest, EventsAreStagedWithoutTheFeedLockAndFollowersAreNotified) {
+  const Deployment province = BuildDeployment(dir_.File("tinh.db"), {"H12.01", 3, 1, "p"});
+  const Deployment commune = BuildDeployment(dir_.File("xa.db"), {"H12.23", 12, 2, "a"});
+  const std::string target = NewTarget();
+  ASSERT_THAT(MigrateSqliteToPostgres(Options(province.path, target)), IsOk());
+  auto live = OpenPg(target, absl::Seconds(1));
+  ASSERT_NE(live, nullptr);
+
+  absl::Mutex mu;
+  std::vector<int64_t> notified;
+  auto listener = storage::PgFeedListener::Start({.uri = target}, [&](int64_t revision) {
+    absl::MutexLock lock(&mu);
+    notified.push_back(revision);
+  });
+  ASSERT_THAT(listener, IsOk());
+
+  int staging_chunks = 0;
+  int64_t last_live_revision = 0;
+  MigrateOptions options = Options(commune.path, target);
+  options.after_chunk = [&](absl::string_view step, int64_t) -> absl::Status {
+    if (step != "events" ||
+        QueryInt(target, "SELECT count(*) FROM migration_staged_events") == 0) {
+      return absl::OkStatus();
+    }
+    ++staging_chunks;
+    // Would time out (1 s) if the feed lock were held across the staging.
+    auto created = live->Create(LiveCreate("H12.01", "H12.01-250108-"));
+    if (!created.ok()) return created.status();
+    last_live_revision = *live->LastRevision();
+    return absl::OkStatus();
+  };
+  auto merged = MigrateSqliteToPostgres(options);
+  ASSERT_THAT(merged, IsOk());
+  ExpectVerified(*merged);
+  const int64_t commune_events = Check(*merged, "events")->source_rows;
+  EXPECT_GE(staging_chunks, 2);
+  EXPECT_EQ(merged->events_placement, absl::StrCat("appended after ", last_live_revision));
+  const int64_t head = QueryInt(target, "SELECT last_revision FROM feed_head");
+  EXPECT_EQ(head, last_live_revision + commune_events);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM migration_staged_events"), 0);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM migration_staged_audit"), 0);
+  ReadWholeFeed(target);
+
+  // The append's NOTIFY carried the new head.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  bool seen = false;
+  while (!seen && absl::Now() < give_up) {
+    {
+      absl::MutexLock lock(&mu);
+      seen = std::find(notified.begin(), notified.end(), head) != notified.end();
+    }
+    if (!seen) absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(seen) << "no notification of revision " << head;
+  (*listener)->Stop();
+}
+
+// Review item 11: a request_id the target already holds with other content
+// (two deployments used the same idempotency key) is refused up front,
+// naming it, and nothing is copied.
+TEST_F(MigrateTest, AConflictingRequestIdFailsBeforeCopyingAnything) {
+  const Deployment first = BuildDeployment(dir_.File("a.db"), {"H12.23", 3, 2, "a"});
+  // Another commune whose clients used the same request ids ("a-req-0000"…)
+  // for its own dossiers.
+  const Deployment other = BuildDeployment(dir_.File("b.db"), {"H12.24", 3, 2, "a"});
+  const std::string target = NewTarget();
+  ASSERT_THAT(MigrateSqliteToPostgres(Options(first.path, target)), IsOk());
+  const int64_t events = QueryInt(target, "SELECT count(*) FROM events");
+  EXPECT_THAT(MigrateSqliteToPostgres(Options(other.path, target)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("request_id a-req-0000 already exists in the target")));
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM dossiers"), 3);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM history"), 4);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM code_sequences"), 1);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM requests"), 3);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM events"), events);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM audit"), 2);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM tokens"), 2);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM report_counters WHERE shard >= 1000001"), 0);
+}
+
+// Review item 13: every source gets its own counter shard, the next after
+// the highest, recorded with the source.
+TEST_F(MigrateTest, EachSourceGetsTheNextCounterShard) {
+  const Deployment a = BuildDeployment(dir_.File("a.db"), {"H12.01", 2, 1, "a"});
+  const Deployment b = BuildDeployment(dir_.File("b.db"), {"H12.02", 2, 1, "b"});
+  const std::string target = NewTarget();
+  auto first = MigrateSqliteToPostgres(Options(a.path, target));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->counter_shard, 1000000);
+  auto second = MigrateSqliteToPostgres(Options(b.path, target));
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->counter_shard, 1000001);
+  EXPECT_EQ(QueryInt(target, "SELECT max(counter_shard)::bigint FROM migration_sources"),
+            1000001);
+  EXPECT_EQ(QueryInt(target, "SELECT count(*) FROM migration_sources WHERE verified"), 2);
 }
 
 // The command itself: the real onestopctl binary against real PostgreSQL.

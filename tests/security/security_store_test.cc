@@ -310,6 +310,64 @@ TEST_P(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_P(SecurityStoreTest, AuditKeepsNulAndInvalidUtf8EscapedOnBothBackends) {
+  using namespace std::string_literals;
+  // A hostile request: NUL and bytes that are not UTF-8 in every field.
+  onestop::v1::AuditRecord record = Record("", "GetDossier", 7);
+  record.set_principal_id("clerk\0evil"s);
+  record.set_rpc("Get\xff"s);
+  record.set_dossier_code("000.31.01.H15-200102-0001\0' OR 1=1"s);
+  record.set_agency_code("H15\xc3"s);  // a cut two-byte sequence
+  record.set_message("x\\x00 \xed\xa0\x80 Đà Nẵng"s);  // a backslash; a surrogate
+  ASSERT_THAT(store_->AppendAudit(record), IsOkAndHolds(1));
+  ASSERT_THAT(store_->AppendAudit(Record("clerk", "GetDossier", 7)), IsOkAndHolds(2));
+  auto page = store_->ListAudit({.limit = 10});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->records.size(), 2u);
+  const onestop::v1::AuditRecord& stored = page->records[0];
+  EXPECT_EQ(stored.principal_id(), "clerk\\x00evil");
+  EXPECT_EQ(stored.rpc(), "Get\\xff");
+  EXPECT_EQ(stored.dossier_code(), "000.31.01.H15-200102-0001\\x00' OR 1=1");
+  EXPECT_EQ(stored.agency_code(), "H15\\xc3");
+  EXPECT_EQ(stored.message(), "x\\\\x00 \\xed\\xa0\\x80 Đà Nẵng");
+  EXPECT_EQ(stored.result_code(), 7);
+  // The filter matches the principal as given (not its prefix "clerk").
+  auto of_evil = store_->ListAudit({.limit = 10, .principal_id = "clerk\0evil"s});
+  ASSERT_THAT(of_evil, IsOk());
+  ASSERT_EQ(of_evil->records.size(), 1u);
+  EXPECT_EQ(of_evil->records[0].sequence(), 1);
+  auto of_clerk = store_->ListAudit({.limit = 10, .principal_id = "clerk"});
+  ASSERT_THAT(of_clerk, IsOk());
+  ASSERT_EQ(of_clerk->records.size(), 1u);
+  EXPECT_EQ(of_clerk->records[0].sequence(), 2);
+}
+
+TEST_P(SecurityStoreTest, TokenLabelsAndPrincipalIdsMustBeStorableText) {
+  using namespace std::string_literals;
+  for (const std::string& bad : {"desk\0 2"s, "desk\xff"s, "desk\xc0\xaf"s /* overlong */}) {
+    EXPECT_THAT(store_->CreateToken({.principal = ClerkPrincipal("clerk"), .label = bad,
+                                     .created = kT0, .expires = kT0 + absl::Hours(1)}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("label")));
+    EXPECT_THAT(store_->CreateToken({.principal = ClerkPrincipal("clerk" + bad), .label = "desk",
+                                     .created = kT0, .expires = kT0 + absl::Hours(1)}),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("principal id")));
+  }
+  auto tokens = store_->ListTokens({.include_inactive = true, .now = kT0});
+  ASSERT_THAT(tokens, IsOk());
+  EXPECT_TRUE(tokens->empty());
+  // Valid UTF-8 is kept as given.
+  auto created = store_->CreateToken({.principal = ClerkPrincipal("clerk.nguyễn"),
+                                      .label = "quầy 2 \\ tầng 1",
+                                      .created = kT0, .expires = kT0 + absl::Hours(1)});
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->info.label(), "quầy 2 \\ tầng 1");
+  EXPECT_EQ(created->info.principal().id(), "clerk.nguyễn");
+  // An id cut at a NUL must not revoke the token it starts with.
+  EXPECT_THAT(store_->RevokeToken(created->info.id() + "\0x"s, kT0),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("\\x00x")));
+  EXPECT_THAT(store_->Authenticate(created->secret, kT0), IsOk());
+}
+
 TEST_P(SecurityStoreTest, AuditRefusesUpdateAndDelete) {
   ASSERT_THAT(store_->AppendAudit(Record("a", "AcceptDossier", 0)), IsOk());
   EXPECT_THAT(db_->Exec("UPDATE audit SET result_code = 0"), StatusIs(_, HasSubstr("append-only")));

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "storage/postgres/pg_util.h"
 #include "tests/testing/subprocess.h"
 
@@ -45,7 +46,18 @@ ProcessResult RunAsPostgres(std::vector<std::string> argv) {
   return RunProcess(argv);
 }
 
+// The cluster to stop at exit. A plain pointer: the handler must not go
+// through Shared(), whose function-local statics may already be destroyed.
+PgTestCluster* cluster_to_stop = nullptr;
+
 }  // namespace
+
+void PgTestCluster::StopAtExit(PgTestCluster* cluster) {
+  cluster_to_stop = cluster;
+  std::atexit([] {
+    if (cluster_to_stop != nullptr) cluster_to_stop->Stop();
+  });
+}
 
 absl::StatusOr<PgTestCluster*> PgTestCluster::Shared() {
   static PgTestCluster* const cluster = new PgTestCluster();
@@ -59,6 +71,7 @@ absl::Status PgTestCluster::Start() {
     base_uri_ = uri;
     if (!absl::EndsWith(base_uri_, "/")) base_uri_ += "/";
     admin_uri_ = base_uri_ + "postgres";
+    StopAtExit(this);  // drops the databases it created
     return absl::OkStatus();
   }
   if (!std::filesystem::exists(absl::StrCat(kBinDir, "/initdb"))) {
@@ -69,6 +82,15 @@ absl::Status PgTestCluster::Start() {
   std::string pattern = "/tmp/onestop-pg-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) return absl::InternalError("mkdtemp failed");
   dir_ = pattern;
+  // From here on the directory (and a server, once started) is removed at
+  // exit, also when starting fails half-way.
+  StopAtExit(this);
+  absl::Status started = StartServer();
+  if (!started.ok()) Stop();
+  return started;
+}
+
+absl::Status PgTestCluster::StartServer() {
   if (::geteuid() == 0) {
     const passwd* postgres = ::getpwnam("postgres");
     if (postgres == nullptr || ::chown(dir_.c_str(), postgres->pw_uid, postgres->pw_gid) != 0) {
@@ -98,15 +120,14 @@ absl::Status PgTestCluster::Start() {
   }
   base_uri_ = absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/");
   admin_uri_ = base_uri_ + "postgres";
-  std::atexit([] {
-    absl::StatusOr<PgTestCluster*> cluster = PgTestCluster::Shared();
-    if (cluster.ok()) (*cluster)->Stop();
-  });
   return absl::OkStatus();
 }
 
 void PgTestCluster::Stop() {
-  if (dir_.empty()) return;
+  if (dir_.empty()) {
+    DropDatabases();
+    return;
+  }
   RunAsPostgres({absl::StrCat(kBinDir, "/pg_ctl"), "-D", dir_ + "/data", "-m", "immediate",
                  "-w", "stop"});
   std::error_code ignored;
@@ -118,7 +139,10 @@ absl::StatusOr<std::string> PgTestCluster::NewDatabase() {
   std::string name;
   {
     absl::MutexLock lock(&mu_);
-    name = absl::StrCat("onestop_test_", ::getpid(), "_", ++next_database_);
+    // The pid alone could repeat on a long-lived shared server.
+    name = absl::StrCat("onestop_test_", ::getpid(), "_", absl::ToUnixMicros(absl::Now()), "_",
+                        ++next_database_);
+    if (dir_.empty()) created_.push_back(name);
   }
   absl::StatusOr<std::unique_ptr<storage::pg::Connection>> admin =
       storage::pg::Connection::Open(admin_uri_);
@@ -127,6 +151,22 @@ absl::StatusOr<std::string> PgTestCluster::NewDatabase() {
   absl::Status created = (*admin)->ExecScript(sql.c_str(), "creating a test database");
   if (!created.ok()) return created;
   return base_uri_ + name;
+}
+
+void PgTestCluster::DropDatabases() {
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&mu_);
+    names.swap(created_);
+  }
+  if (names.empty()) return;
+  absl::StatusOr<std::unique_ptr<storage::pg::Connection>> admin =
+      storage::pg::Connection::Open(admin_uri_);
+  if (!admin.ok()) return;
+  for (const std::string& name : names) {
+    const std::string sql = absl::StrCat("DROP DATABASE IF EXISTS ", name, " WITH (FORCE)");
+    (*admin)->ExecScript(sql.c_str(), "dropping a test database").IgnoreError();
+  }
 }
 
 absl::StatusOr<std::string> NewPgDatabase() {

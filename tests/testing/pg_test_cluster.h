@@ -10,7 +10,9 @@
 // tests never see each other's rows.
 //
 // ONESTOP_TEST_PG_URI=postgresql://user@host:port/ (a server where the user
-// may CREATE DATABASE) uses that server instead of starting one.
+// may CREATE DATABASE) uses that server instead of starting one; the
+// databases created there are dropped at exit. (A crash or a ctest timeout
+// skips the exit handlers: the temporary directory, or the databases, stay.)
 //
 // The test server runs with fsync=off: tests kill onestopd, never the
 // PostgreSQL server, so durability against power loss is not what they
@@ -21,6 +23,7 @@
 #define ONESTOP_TESTS_TESTING_PG_TEST_CLUSTER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -46,7 +49,13 @@ class PgTestCluster {
  private:
   PgTestCluster() = default;
   absl::Status Start();
+  // initdb + pg_ctl start into dir_ (Start cleans up if it fails).
+  absl::Status StartServer();
   void Stop();
+  // With ONESTOP_TEST_PG_URI: drops the databases this process created.
+  void DropDatabases();
+  // Registers cluster->Stop() to run at exit.
+  static void StopAtExit(PgTestCluster* cluster);
 
   std::string dir_;        // empty when using ONESTOP_TEST_PG_URI
   std::string base_uri_;   // without the database name, ending in '/'
@@ -54,6 +63,7 @@ class PgTestCluster {
   int port_ = 0;
   absl::Mutex mu_;
   int next_database_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> created_ ABSL_GUARDED_BY(mu_);  // on a shared server
 };
 
 // Shorthand: Shared() then NewDatabase(). In a test body:

@@ -70,11 +70,19 @@ ProcessResult RunProcess(const std::vector<std::string>& argv) {
 
 DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) Kill();
+  ReleaseOutputs();
+}
+
+void DaemonProcess::ReleaseOutputs() {
   if (stdout_fd_ >= 0) close(stdout_fd_);
+  stdout_fd_ = -1;
   if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
+  stderr_path_.clear();
 }
 
 bool DaemonProcess::Start(const std::vector<std::string>& argv) {
+  if (pid_ > 0) Kill();
+  ReleaseOutputs();  // a restart reuses this object
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return false;
   char err_template[] = "/tmp/onestopd-err-XXXXXX";
@@ -122,8 +130,14 @@ bool DaemonProcess::Start(const std::vector<std::string>& argv) {
 }
 
 bool DaemonProcess::Spawn(const std::vector<std::string>& argv) {
+  if (pid_ > 0) Kill();
+  ReleaseOutputs();
   char err_template[] = "/tmp/onestop-spawn-err-XXXXXX";
   const int err_fd = mkstemp(err_template);
+  if (err_fd < 0) {
+    error_ = "mkstemp failed for the stderr of " + argv[0];
+    return false;
+  }
   stderr_path_ = err_template;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

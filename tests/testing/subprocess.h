@@ -46,6 +46,8 @@ class DaemonProcess {
 
  private:
   int Wait();
+  // Closes the stdout pipe and deletes the stderr file of the last start.
+  void ReleaseOutputs();
 
   pid_t pid_ = -1;
   int stdout_fd_ = -1;

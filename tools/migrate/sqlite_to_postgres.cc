@@ -17,12 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "onestop/v1/dossier.pb.h"
 #include "server/util/status_macros.h"
 #include "storage/blobs/postgres_blob_store.h"
 #include "storage/blobs/sha256.h"
+#include "storage/dossier_store.h"
 #include "storage/postgres/pg_util.h"
 #include "storage/postgres/postgres_dossier_store.h"
 #include "storage/security/postgres_security_store.h"
@@ -44,16 +44,45 @@ constexpr int64_t kMigrationLockKey = 0x4f4e45534d494752 & 0x7fffffffffffffff;
 // daemons use 0 … counter_shards − 1).
 constexpr int64_t kFirstMigrationShard = 1000000;
 
-constexpr char kProgressSchema[] = R"sql(
+// Migrate's own tables in the target. `migration_sources`: one row per
+// source ever migrated into it — the fingerprint of the snapshot first
+// copied (row counts and last keys: a changed source is refused), the
+// report_counters shard holding its counters, and whether it verified.
+// `migration_progress`: one row per (source, step), updated in the same
+// transaction as each chunk. The staging tables hold the events and audit
+// records of a source between their chunked copy and the one short
+// transaction that appends them (CopyRenumbered); they are emptied after.
+// They are created after the stores' schemas (LIKE events / audit).
+constexpr char kMigrationSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS migration_sources (
+  source_id     TEXT    PRIMARY KEY,
+  source_state  TEXT    NOT NULL,
+  counter_shard BIGINT  NOT NULL UNIQUE,
+  started_us    BIGINT  NOT NULL,
+  verified      BOOLEAN NOT NULL DEFAULT FALSE,
+  verified_us   BIGINT
+);
 CREATE TABLE IF NOT EXISTS migration_progress (
-  source_id  TEXT    NOT NULL,
-  step       TEXT    NOT NULL,
-  last_key   TEXT    NOT NULL DEFAULT '',
-  rows_done  BIGINT  NOT NULL DEFAULT 0,
-  done       BOOLEAN NOT NULL DEFAULT FALSE,
-  detail     TEXT    NOT NULL DEFAULT '',
-  updated_us BIGINT  NOT NULL,
+  source_id      TEXT    NOT NULL,
+  step           TEXT    NOT NULL,
+  resume_key     TEXT    NOT NULL DEFAULT '',
+  rows_done      BIGINT  NOT NULL DEFAULT 0,
+  done           BOOLEAN NOT NULL DEFAULT FALSE,
+  appended_after BIGINT,
+  updated_us     BIGINT  NOT NULL,
   PRIMARY KEY (source_id, step)
+);
+CREATE TABLE IF NOT EXISTS migration_staged_events (
+  source_id TEXT   NOT NULL,
+  rank      BIGINT NOT NULL,
+  LIKE events,
+  PRIMARY KEY (source_id, rank)
+);
+CREATE TABLE IF NOT EXISTS migration_staged_audit (
+  source_id TEXT   NOT NULL,
+  rank      BIGINT NOT NULL,
+  LIKE audit,
+  PRIMARY KEY (source_id, rank)
 );
 )sql";
 
@@ -137,29 +166,11 @@ void HashRow(Sha256& hash, const Row& row) {
   hash.Update("\n");
 }
 
-// A PostgreSQL text[] literal of `values` (each quoted and escaped), for
-// `= ANY($1::text[])`.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
-std::string Placement(const std::string& detail) {
-  if (detail == "keep") return "kept";
-  if (absl::StartsWith(detail, "append:")) {
-    return absl::StrCat("appended after ", detail.substr(7));
-  }
-  return detail;
+// How a renumbered step (events, audit) landed: numbers kept (an empty
+// target) or appended after the target's last number.
+std::string Placement(const std::optional<int64_t>& appended_after) {
+  if (!appended_after.has_value()) return "kept";
+  return absl::StrCat("appended after ", *appended_after);
 }
 
 // ---- The source ------------------------------------------------------------
@@ -240,12 +251,10 @@ class Source {
 
   absl::StatusOr<bool> HasTable(absl::string_view name) {
     ONESTOP_ASSIGN_OR_RETURN(
-        const int64_t n,
-        db_->QueryInt64(absl::StrCat("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                     "AND name = '",
-                                     name, "'"),
-                        "reading the source schema"));
-    return n > 0;
+        sq::Statement stmt,
+        db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"));
+    stmt.BindText(1, name);
+    return stmt.Step("reading the source schema");
   }
 
   const std::string path_;
@@ -297,6 +306,14 @@ absl::Status DossierConflict(const Row& source, const Row& target) {
       "dossier ", source[0].s,
       " already exists in the target with different content; nothing more was copied (two "
       "deployments issued the same code: resolve it by hand, then run migrate again)"));
+}
+
+absl::Status RequestConflict(const Row& source, const Row& target) {
+  if (source == target) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "request_id ", source[0].s,
+      " already exists in the target with different content (another deployment used the same "
+      "idempotency key); nothing more was copied: resolve it by hand, then run migrate again"));
 }
 
 absl::Status HistoryConflict(const Row& source, const Row& target) {
@@ -370,7 +387,7 @@ const KeyedTable kRequests = {
     "t",
     FirstText,
     FirstText,
-    nullptr,
+    RequestConflict,
     nullptr,
 };
 
@@ -411,11 +428,101 @@ const KeyedTable kTokens = {
 
 // ---- The migration ---------------------------------------------------------
 
+// ---- Renumbered tables: events and audit ---------------------------------
+
+// A table whose rows are numbered by the target's live appenders (the feed's
+// revisions, the audit log's sequences): kept into an empty target, else
+// appended after the target's last number. Copied in two phases
+// (CopyRenumbered): staged in chunks without any lock the daemons take, then
+// moved into place server-side in one short transaction holding the
+// appenders' lock.
+struct RenumberedTable {
+  const char* step;
+  const char* source_count;
+  // The number first, then the other columns (`types`, the number's
+  // included), after a number, in order; parameters: the number, the LIMIT.
+  const char* source_select;
+  const char* types;
+  // The target table, its staging table, and the columns (number first) as
+  // named in both.
+  const char* target;
+  const char* staging;
+  const char* columns;
+  // A column (index in `types`) holding a serialized DossierEvent whose
+  // field 1 (revision) must equal the row's number; -1 none.
+  int body_column;
+  // Runs first in the appending transaction: takes the live appenders' lock
+  // (released at COMMIT) and returns the target's last number.
+  absl::StatusOr<int64_t> (*lock_and_read_last)(pg::Connection& c);
+  // Whether the target holds none of these rows yet (numbers are kept then).
+  const char* target_empty;
+  // The change feed: feed_head is advanced and followers are notified.
+  bool feed;
+};
+
+absl::StatusOr<int64_t> LockFeedHead(pg::Connection& c) {
+  // The lock every daemon's write takes last (postgres_dossier_store.h):
+  // holding it keeps revisions in commit order.
+  ONESTOP_RETURN_IF_ERROR(
+      c.Exec("INSERT INTO feed_head (id, last_revision) VALUES (1, 0) ON CONFLICT (id) DO "
+             "NOTHING",
+             {}, "reading feed_head")
+          .status());
+  return c.QueryInt64("SELECT last_revision FROM feed_head WHERE id = 1 FOR UPDATE", {},
+                      "locking feed_head");
+}
+
+absl::StatusOr<int64_t> LockAudit(pg::Connection& c) {
+  // The daemons' appenders take this lock, then MAX + 1
+  // (postgres_security_store.h): holding it keeps sequences unique.
+  ONESTOP_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock($1::bigint)",
+                                 {pg::Param::Int64(storage::kAuditLockKey)},
+                                 "locking the audit log")
+                              .status());
+  return c.QueryInt64("SELECT COALESCE(MAX(sequence), 0)::bigint FROM audit", {},
+                      "reading the target's last audit sequence");
+}
+
+const RenumberedTable kEvents = {
+    "events",
+    "SELECT count(*) FROM events",
+    "SELECT revision, revision, dossier_code, action, time_us, body FROM events WHERE revision "
+    "> ? ORDER BY revision LIMIT ?",
+    "itiib",
+    "events",
+    "migration_staged_events",
+    "revision, dossier_code, action, time_us, body",
+    4,
+    LockFeedHead,
+    "SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1) AS e",
+    true,
+};
+
+const RenumberedTable kAudit = {
+    "audit",
+    "SELECT count(*) FROM audit",
+    "SELECT sequence, sequence, time_us, principal_id, rpc, dossier_code, agency_code, "
+    "result_code, message FROM audit WHERE sequence > ? ORDER BY sequence LIMIT ?",
+    "iittttit",
+    "audit",
+    "migration_staged_audit",
+    "sequence, time_us, principal_id, rpc, dossier_code, agency_code, result_code, message",
+    -1,
+    LockAudit,
+    "SELECT count(*) FROM (SELECT 1 FROM audit LIMIT 1) AS a",
+    false,
+};
+
+// ---- The migration ---------------------------------------------------------
+
+// One row of migration_progress.
 struct StepState {
-  std::string last_key;
+  std::string resume_key;  // the last copied source key ('\x1f'-joined parts)
   int64_t rows_done = 0;
   bool done = false;
-  std::string detail;
+  // Events and audit, once done: nullopt = numbers kept, else the target's
+  // last number they were appended after.
+  std::optional<int64_t> appended_after;
 };
 
 class Migration {
@@ -438,21 +545,28 @@ class Migration {
   absl::StatusOr<std::string> ComputeSourceId();
   absl::StatusOr<std::string> ComputeSourceState();
   absl::StatusOr<StepState> LoadStep(const std::string& step);
-  absl::Status SaveStep(const std::string& step, const StepState& state);
+  absl::Status SaveStep(pg::Connection& c, const std::string& step, const StepState& state);
   absl::Status Plan();
 
-  // Runs `read(limit)` in the source until it yields fewer rows.
-  absl::Status CopyKeyed(const KeyedTable& table, StepReport& report);
+  // Checks every source row of `table` after `after_key` against the
+  // target (its check_existing), before anything is copied.
+  absl::Status CheckConflicts(const KeyedTable& table, const std::string& after_key);
+  // The dossiers' conflicts, their history's included.
   absl::Status CheckDossierConflicts(const std::string& after_key);
+  // Inserts `rows` of `table` on `c` (existing keys kept after
+  // check_existing) and returns how many were new.
+  absl::StatusOr<int64_t> InsertRows(pg::Connection& c, const KeyedTable& table,
+                                     const std::vector<Row>& rows);
+  absl::Status CopyKeyed(const KeyedTable& table, StepReport& report);
+  // Dossiers in chunks, each chunk's history in the same transaction.
+  absl::Status CopyDossiers(StepReport& dossiers, StepReport& history);
   absl::Status CopyCounters(StepReport& report);
-  absl::Status CopyEvents(StepReport& report);
-  absl::Status CopyAudit(StepReport& report);
+  absl::Status CopyRenumbered(const RenumberedTable& table, StepReport& report);
   absl::Status CopyBlobs(StepReport& report);
 
   absl::StatusOr<TableCheck> VerifyKeyed(const KeyedTable& table);
   absl::StatusOr<TableCheck> VerifyCounters();
-  absl::StatusOr<TableCheck> VerifyEvents();
-  absl::StatusOr<TableCheck> VerifyAudit();
+  absl::StatusOr<TableCheck> VerifyRenumbered(const RenumberedTable& table);
   absl::StatusOr<TableCheck> VerifyBlobs();
 
   // Reads up to batch_rows source rows of `table` after `last_key`.
@@ -536,64 +650,74 @@ absl::StatusOr<std::string> Migration::ComputeSourceState() {
 absl::StatusOr<StepState> Migration::LoadStep(const std::string& step) {
   ONESTOP_ASSIGN_OR_RETURN(
       pg::Result result,
-      target_.Exec("SELECT last_key, rows_done, done, detail FROM migration_progress WHERE "
-                   "source_id = $1::text AND step = $2::text",
+      target_.Exec("SELECT resume_key, rows_done, done, appended_after FROM migration_progress "
+                   "WHERE source_id = $1::text AND step = $2::text",
                    {pg::Param::Text(source_id_), pg::Param::Text(step)},
                    "reading the migration progress"));
   StepState state;
   if (result.rows() == 1) {
-    state.last_key = result.Text(0, 0);
+    state.resume_key = result.Text(0, 0);
     state.rows_done = result.Int64(0, 1);
     state.done = result.Bool(0, 2);
-    state.detail = result.Text(0, 3);
+    if (!result.IsNull(0, 3)) state.appended_after = result.Int64(0, 3);
   }
   return state;
 }
 
-absl::Status Migration::SaveStep(const std::string& step, const StepState& state) {
-  return target_
-      .Exec("INSERT INTO migration_progress (source_id, step, last_key, rows_done, done, detail, "
-            "updated_us) VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::boolean, "
-            "$6::text, $7::bigint) ON CONFLICT (source_id, step) DO UPDATE SET last_key = "
-            "excluded.last_key, rows_done = excluded.rows_done, done = excluded.done, detail = "
-            "excluded.detail, updated_us = excluded.updated_us",
-            {pg::Param::Text(source_id_), pg::Param::Text(step), pg::Param::Text(state.last_key),
-             pg::Param::Int64(state.rows_done), pg::Param::Bool(state.done),
-             pg::Param::Text(state.detail), pg::Param::Int64(absl::ToUnixMicros(absl::Now()))},
+absl::Status Migration::SaveStep(pg::Connection& c, const std::string& step,
+                                 const StepState& state) {
+  return c
+      .Exec("INSERT INTO migration_progress (source_id, step, resume_key, rows_done, done, "
+            "appended_after, updated_us) VALUES ($1::text, $2::text, $3::text, $4::bigint, "
+            "$5::boolean, $6::bigint, $7::bigint) ON CONFLICT (source_id, step) DO UPDATE SET "
+            "resume_key = excluded.resume_key, rows_done = excluded.rows_done, done = "
+            "excluded.done, appended_after = excluded.appended_after, updated_us = "
+            "excluded.updated_us",
+            {pg::Param::Text(source_id_), pg::Param::Text(step),
+             pg::Param::Text(state.resume_key), pg::Param::Int64(state.rows_done),
+             pg::Param::Bool(state.done),
+             state.appended_after.has_value() ? pg::Param::Int64(*state.appended_after)
+                                              : pg::Param::Null(),
+             pg::Param::Int64(absl::ToUnixMicros(absl::Now()))},
             "recording the migration progress")
       .status();
 }
 
-// Records (or checks) the source's state and this source's counter shard.
+// Records (or checks) the source's state and this source's counter shard
+// in migration_sources.
 absl::Status Migration::Plan() {
   ONESTOP_ASSIGN_OR_RETURN(const std::string state, ComputeSourceState());
-  ONESTOP_ASSIGN_OR_RETURN(StepState plan, LoadStep("plan"));
-  if (plan.done) {
-    if (plan.last_key != state) {
-      ONESTOP_ASSIGN_OR_RETURN(StepState verified, LoadStep("verified"));
+  ONESTOP_ASSIGN_OR_RETURN(
+      pg::Result known,
+      target_.Exec("SELECT source_state, counter_shard, verified FROM migration_sources WHERE "
+                   "source_id = $1::text",
+                   {pg::Param::Text(source_id_)}, "reading the migration progress"));
+  if (known.rows() == 1) {
+    if (known.Text(0, 0) != state) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the source changed since ",
-          verified.done ? "it was migrated" : "the migration into this target began",
+          known.Bool(0, 2) ? "it was migrated" : "the migration into this target began",
           " (rows were written to it in between); the target holds the earlier copy. Restore "
           "the source as it was, or migrate into a fresh database"));
     }
-    int64_t shard = 0;
-    if (!absl::SimpleAtoi(plan.detail, &shard)) {
-      return absl::InternalError("migration_progress: malformed plan row");
-    }
-    counter_shard_ = shard;
+    counter_shard_ = known.Int64(0, 1);
     return absl::OkStatus();
   }
-  // A new source: the next free migration shard.
+  // A new source: the shard after the highest one any source holds (the
+  // UNIQUE constraint backs it; one migration runs at a time anyway).
   ONESTOP_ASSIGN_OR_RETURN(
-      const int64_t used,
-      target_.QueryInt64("SELECT count(*) FROM migration_progress WHERE step = 'plan'", {},
-                         "reading the migration progress"));
-  counter_shard_ = kFirstMigrationShard + used;
-  plan.last_key = state;
-  plan.done = true;
-  plan.detail = absl::StrCat(counter_shard_);
-  return SaveStep("plan", plan);
+      counter_shard_,
+      target_.QueryInt64("SELECT COALESCE(MAX(counter_shard) + 1, $1::bigint)::bigint FROM "
+                         "migration_sources",
+                         {pg::Param::Int64(kFirstMigrationShard)},
+                         "allocating a counter shard"));
+  return target_
+      .Exec("INSERT INTO migration_sources (source_id, source_state, counter_shard, started_us) "
+            "VALUES ($1::text, $2::text, $3::bigint, $4::bigint)",
+            {pg::Param::Text(source_id_), pg::Param::Text(state), pg::Param::Int64(counter_shard_),
+             pg::Param::Int64(absl::ToUnixMicros(absl::Now()))},
+            "recording the migration")
+      .status();
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, Row>>> Migration::ReadChunk(
@@ -632,13 +756,17 @@ absl::StatusOr<absl::flat_hash_map<std::string, Row>> Migration::FetchTarget(
     const KeyedTable& table, const std::vector<Row>& source_rows) {
   std::vector<std::string> keys;
   keys.reserve(source_rows.size());
-  for (const Row& row : source_rows) keys.push_back(table.array_key_of(row));
+  for (const Row& row : source_rows) {
+    keys.push_back(table.array_key_of(row));
+    ONESTOP_RETURN_IF_ERROR(
+        pg::CheckStorableText(keys.back(), absl::StrCat("a source ", table.step, " key")));
+  }
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   absl::flat_hash_map<std::string, Row> found;
   if (keys.empty()) return found;
   ONESTOP_ASSIGN_OR_RETURN(pg::Result result,
-                           target_.Exec(table.target_fetch, {pg::Param::Text(TextArray(keys))},
+                           target_.Exec(table.target_fetch, {pg::Param::TextArray(keys)},
                                         absl::StrCat("reading the target's ", table.step)));
   const absl::string_view lookup_types = table.lookup_types;
   for (int r = 0; r < result.rows(); ++r) {
@@ -647,6 +775,23 @@ absl::StatusOr<absl::flat_hash_map<std::string, Row>> Migration::FetchTarget(
     found.emplace(std::move(key), std::move(row));
   }
   return found;
+}
+
+absl::Status Migration::CheckConflicts(const KeyedTable& table, const std::string& after_key) {
+  std::string key = after_key;
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(auto chunk, ReadChunk(table, key));
+    if (chunk.empty()) return absl::OkStatus();
+    std::vector<Row> rows;
+    for (auto& [k, row] : chunk) rows.push_back(row);
+    ONESTOP_ASSIGN_OR_RETURN(auto found, FetchTarget(table, rows));
+    for (const Row& row : rows) {
+      auto it = found.find(table.lookup_of(row));
+      if (it != found.end()) ONESTOP_RETURN_IF_ERROR(table.check_existing(row, it->second));
+    }
+    key = chunk.back().first;
+    if (static_cast<int>(chunk.size()) < options_.batch_rows) return absl::OkStatus();
+  }
 }
 
 absl::Status Migration::CheckDossierConflicts(const std::string& after_key) {
@@ -685,6 +830,31 @@ absl::Status Migration::CheckDossierConflicts(const std::string& after_key) {
   }
 }
 
+absl::StatusOr<int64_t> Migration::InsertRows(pg::Connection& c, const KeyedTable& table,
+                                              const std::vector<Row>& rows) {
+  int64_t copied = 0;
+  std::vector<Row> existing;
+  for (const Row& row : rows) {
+    ONESTOP_ASSIGN_OR_RETURN(pg::Result result,
+                             c.Exec(table.target_insert, ToParams(row, table.types),
+                                    absl::StrCat("copying ", table.step)));
+    if (result.affected_rows() > 0) {
+      ++copied;
+    } else if (table.check_existing != nullptr) {
+      existing.push_back(row);
+    }
+  }
+  if (!existing.empty()) {
+    // Rows that appeared since the up-front check (or an earlier run's).
+    ONESTOP_ASSIGN_OR_RETURN(auto found, FetchTarget(table, existing));
+    for (const Row& row : existing) {
+      auto it = found.find(table.lookup_of(row));
+      if (it != found.end()) ONESTOP_RETURN_IF_ERROR(table.check_existing(row, it->second));
+    }
+  }
+  return copied;
+}
+
 absl::Status Migration::CopyKeyed(const KeyedTable& table, StepReport& report) {
   ONESTOP_ASSIGN_OR_RETURN(report.source_rows, source_.Count(table.source_count));
   ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep(table.step));
@@ -695,41 +865,85 @@ absl::Status Migration::CopyKeyed(const KeyedTable& table, StepReport& report) {
   }
   Progress(table.step, state.rows_done, report.source_rows, false);
   while (true) {
-    ONESTOP_ASSIGN_OR_RETURN(auto chunk, ReadChunk(table, state.last_key));
+    ONESTOP_ASSIGN_OR_RETURN(auto chunk, ReadChunk(table, state.resume_key));
     const bool last = static_cast<int>(chunk.size()) < options_.batch_rows;
+    std::vector<Row> rows;
+    for (const auto& [key, row] : chunk) rows.push_back(row);
     StepState next = state;
+    next.rows_done = state.rows_done + static_cast<int64_t>(chunk.size());
+    if (!chunk.empty()) next.resume_key = chunk.back().first;
+    next.done = last;
     int64_t copied = 0;
     ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
         target_, absl::StrCat("copying ", table.step), [&](pg::Connection& c) -> absl::Status {
-          copied = 0;
-          std::vector<Row> conflicts;
-          for (const auto& [key, row] : chunk) {
-            ONESTOP_ASSIGN_OR_RETURN(pg::Result result,
-                                     c.Exec(table.target_insert, ToParams(row, table.types),
-                                            absl::StrCat("copying ", table.step)));
-            if (result.affected_rows() > 0) {
-              ++copied;
-            } else if (table.check_existing != nullptr) {
-              conflicts.push_back(row);
-            }
-          }
-          if (!conflicts.empty()) {
-            ONESTOP_ASSIGN_OR_RETURN(auto found, FetchTarget(table, conflicts));
-            for (const Row& row : conflicts) {
-              auto it = found.find(table.lookup_of(row));
-              if (it == found.end()) continue;
-              ONESTOP_RETURN_IF_ERROR(table.check_existing(row, it->second));
-            }
-          }
-          next.rows_done = state.rows_done + static_cast<int64_t>(chunk.size());
-          if (!chunk.empty()) next.last_key = chunk.back().first;
-          next.done = last;
-          return SaveStep(table.step, next);
+          ONESTOP_ASSIGN_OR_RETURN(copied, InsertRows(c, table, rows));
+          return SaveStep(c, table.step, next);
         }));
     report.copied += copied;
     state = next;
     Progress(table.step, state.rows_done, report.source_rows, last);
     ONESTOP_RETURN_IF_ERROR(AfterChunk(table.step));
+    if (last) return absl::OkStatus();
+  }
+}
+
+absl::Status Migration::CopyDossiers(StepReport& dossiers, StepReport& history) {
+  ONESTOP_ASSIGN_OR_RETURN(dossiers.source_rows, source_.Count(kDossiers.source_count));
+  ONESTOP_ASSIGN_OR_RETURN(history.source_rows, source_.Count(kHistory.source_count));
+  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep("dossiers"));
+  if (state.done) {
+    dossiers.already_done = history.already_done = true;
+    Progress("dossiers", dossiers.source_rows, dossiers.source_rows, true);
+    return absl::OkStatus();
+  }
+  Progress("dossiers", state.rows_done, dossiers.source_rows, false);
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(auto chunk, ReadChunk(kDossiers, state.resume_key));
+    const bool last = static_cast<int>(chunk.size()) < options_.batch_rows;
+    std::vector<Row> rows;
+    for (const auto& [key, row] : chunk) rows.push_back(row);
+    // The chunk's history: positions in (resume key, the chunk's last].
+    std::vector<Row> entries;
+    if (!chunk.empty()) {
+      int64_t after = INT64_MIN, through = 0;
+      if (!state.resume_key.empty() && !absl::SimpleAtoi(state.resume_key, &after)) {
+        return absl::InternalError("migration_progress: malformed dossiers key");
+      }
+      if (!absl::SimpleAtoi(chunk.back().first, &through)) {
+        return absl::InternalError("a dossier position is not a number");
+      }
+      ONESTOP_ASSIGN_OR_RETURN(
+          sq::Statement stmt,
+          source_.db().Prepare("SELECT d.code, h.sequence, h.body FROM history h JOIN dossiers d "
+                               "ON d.position = h.dossier_position WHERE h.dossier_position > ? "
+                               "AND h.dossier_position <= ? ORDER BY h.dossier_position, "
+                               "h.sequence"));
+      stmt.BindInt64(1, after);
+      stmt.BindInt64(2, through);
+      while (true) {
+        ONESTOP_ASSIGN_OR_RETURN(const bool more, stmt.Step("reading the source's history"));
+        if (!more) break;
+        entries.push_back(ReadSqlite(stmt, kHistory.types));
+      }
+    }
+    StepState next = state;
+    next.rows_done = state.rows_done + static_cast<int64_t>(chunk.size());
+    if (!chunk.empty()) next.resume_key = chunk.back().first;
+    next.done = last;
+    int64_t copied_dossiers = 0, copied_history = 0;
+    // One transaction: a dossier is never visible in the target without its
+    // history.
+    ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
+        target_, "copying dossiers", [&](pg::Connection& c) -> absl::Status {
+          ONESTOP_ASSIGN_OR_RETURN(copied_dossiers, InsertRows(c, kDossiers, rows));
+          ONESTOP_ASSIGN_OR_RETURN(copied_history, InsertRows(c, kHistory, entries));
+          return SaveStep(c, "dossiers", next);
+        }));
+    dossiers.copied += copied_dossiers;
+    history.copied += copied_history;
+    state = next;
+    Progress("dossiers", state.rows_done, dossiers.source_rows, last);
+    ONESTOP_RETURN_IF_ERROR(AfterChunk("dossiers"));
     if (last) return absl::OkStatus();
   }
 }
@@ -764,10 +978,14 @@ absl::StatusOr<TableCheck> Migration::VerifyKeyed(const KeyedTable& table) {
 
 // ---- Counters: added into this source's shard, exactly once ---------------
 
-constexpr char kCounterColumns[] =
-    "v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17, v18, v19, "
-    "v20, v21, v22, v23";
-constexpr int kCounterSlots = 24;
+using ::onestop::storage::kCounterSlots;
+
+// "v0, v1, …" for every counter slot.
+std::string CounterColumns() {
+  std::vector<std::string> columns;
+  for (int i = 0; i < kCounterSlots; ++i) columns.push_back(absl::StrCat("v", i));
+  return absl::StrJoin(columns, ", ");
+}
 
 std::string CounterSourceSelect() {
   std::vector<std::string> sums;
@@ -797,7 +1015,7 @@ absl::Status Migration::CopyCounters(StepReport& report) {
     updates.push_back(absl::StrCat("v", i, " = report_counters.v", i, " + excluded.v", i));
   }
   const std::string insert = absl::StrCat(
-      "INSERT INTO report_counters (series, grain, bucket, shard, ", kCounterColumns,
+      "INSERT INTO report_counters (series, grain, bucket, shard, ", CounterColumns(),
       ") VALUES ($1::text, $2::bigint, $3::bigint, $4::bigint, ", absl::StrJoin(params, ", "),
       ") ON CONFLICT (series, grain, bucket, shard) DO UPDATE SET ",
       absl::StrJoin(updates, ", "));
@@ -825,8 +1043,7 @@ absl::Status Migration::CopyCounters(StepReport& report) {
         StepState done;
         done.rows_done = copied;
         done.done = true;
-        done.detail = absl::StrCat(counter_shard_);
-        return SaveStep("report_counters", done);
+        return SaveStep(c, "report_counters", done);
       }));
   report.copied = copied;
   Progress("report_counters", copied, report.source_rows, true);
@@ -851,7 +1068,7 @@ absl::StatusOr<TableCheck> Migration::VerifyCounters() {
     std::string last_series;
     int64_t last_grain = -1, last_bucket = INT64_MIN;
     const std::string fetch = absl::StrCat(
-        "SELECT series, grain, bucket, ", kCounterColumns,
+        "SELECT series, grain, bucket, ", CounterColumns(),
         " FROM report_counters WHERE shard = $1::bigint AND (series COLLATE \"C\", grain, bucket) "
         "> ($2::text COLLATE \"C\", $3::bigint, $4::bigint) ORDER BY series COLLATE \"C\", grain, "
         "bucket LIMIT $5::bigint");
@@ -880,7 +1097,7 @@ absl::StatusOr<TableCheck> Migration::VerifyCounters() {
   return check;
 }
 
-// ---- Events: appended after feed_head, exactly once -----------------------
+// ---- Events and audit: staged, then appended in one short transaction ----
 
 // The event's body with its revision set to `revision` (INTERNAL if the
 // body does not parse).
@@ -897,246 +1114,260 @@ absl::StatusOr<std::string> WithRevision(absl::string_view body, int64_t revisio
   return event.SerializeAsString();
 }
 
-absl::Status Migration::CopyEvents(StepReport& report) {
-  ONESTOP_ASSIGN_OR_RETURN(report.source_rows, source_.Count("SELECT count(*) FROM events"));
-  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep("events"));
+// SQL for the protobuf varint encoding of `n` (a bigint ≥ 1) as bytea:
+// 7 bits a byte, least significant first, the high bit set on all but the
+// last.
+std::string VarintSql(const std::string& n) {
+  auto byte = [&](int i, bool more) {
+    return absl::StrCat("set_byte('\\x00'::bytea, 0, (((", n, " >> ", 7 * i, ") & 127)",
+                        more ? " | 128" : "", ")::integer)");
+  };
+  std::string sql = "(CASE";
+  for (int length = 1; length <= 9; ++length) {
+    std::vector<std::string> bytes;
+    for (int i = 0; i < length; ++i) bytes.push_back(byte(i, i + 1 < length));
+    const std::string value = absl::StrJoin(bytes, " || ");
+    if (length < 9) {
+      absl::StrAppend(&sql, " WHEN ", n, " < ", int64_t{1} << (7 * length), " THEN ", value);
+    } else {
+      absl::StrAppend(&sql, " ELSE ", value);
+    }
+  }
+  return absl::StrCat(sql, " END)");
+}
+
+// Events and audit records: staged in chunks, then appended in one short
+// transaction.
+//
+// Phase 1 (one transaction per chunk, no lock any daemon takes): the source
+// rows after the resume key go into the table's staging table with their
+// rank (1, 2, … in source order) and their source number; an event's body
+// is stored with its revision cleared.
+//
+// Phase 2 (one transaction): the live appenders' lock (feed_head's row, or
+// the audit advisory lock) and the target's last number; numbers are kept
+// if the target holds none of these rows, else each row becomes last +
+// rank. One INSERT … SELECT moves the staged rows server-side; an event's
+// body gets its revision back as field 1 — prepended, which is exactly
+// where protobuf serializes it (fields in number order), so the body is
+// byte for byte what DossierEvent::set_revision would serialize. For the
+// feed, feed_head advances and `pg_notify(kFeedChannel, last)` wakes the
+// followers. The step's marker commits with it. The staging rows are
+// deleted after COMMIT (again on any later run).
+absl::Status Migration::CopyRenumbered(const RenumberedTable& table, StepReport& report) {
+  const std::string step = table.step;
+  ONESTOP_ASSIGN_OR_RETURN(report.source_rows, source_.Count(table.source_count));
+  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep(step));
+  const std::string cleanup =
+      absl::StrCat("DELETE FROM ", table.staging, " WHERE source_id = $1::text");
+  auto placement = [&](const StepState& s) {
+    const std::string text = Placement(s.appended_after);
+    if (table.feed) {
+      report_.events_placement = text;
+    } else {
+      report_.audit_placement = text;
+    }
+  };
   if (state.done) {
     report.already_done = true;
-    report_.events_placement = Placement(state.detail);
-    Progress("events", report.source_rows, report.source_rows, true);
+    placement(state);
+    ONESTOP_RETURN_IF_ERROR(target_
+                                .Exec(cleanup, {pg::Param::Text(source_id_)},
+                                      absl::StrCat("clearing the staged ", step))
+                                .status());
+    Progress(step, report.source_rows, report.source_rows, true);
     return absl::OkStatus();
   }
+
+  // Phase 1: staging.
+  const absl::string_view types = table.types;
+  std::vector<std::string> values = {"$1::text", "$2::bigint"};
+  for (size_t c = 0; c < types.size(); ++c) {
+    values.push_back(absl::StrCat("$", c + 3,
+                                  types[c] == 'i'   ? "::bigint"
+                                  : types[c] == 't' ? "::text"
+                                                    : "::bytea"));
+  }
+  const std::string stage = absl::StrCat("INSERT INTO ", table.staging, " (source_id, rank, ",
+                                         table.columns, ") VALUES (",
+                                         absl::StrJoin(values, ", "), ")");
+  Progress(step, state.rows_done, report.source_rows, false);
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(sq::Statement stmt, source_.db().Prepare(table.source_select));
+    int64_t after = INT64_MIN;
+    if (!state.resume_key.empty() && !absl::SimpleAtoi(state.resume_key, &after)) {
+      return absl::InternalError(absl::StrCat("migration_progress: malformed ", step, " key"));
+    }
+    stmt.BindInt64(1, after);
+    stmt.BindInt64(2, options_.batch_rows);
+    std::vector<Row> rows;
+    while (true) {
+      ONESTOP_ASSIGN_OR_RETURN(const bool row,
+                               stmt.Step(absl::StrCat("reading the source's ", step)));
+      if (!row) break;
+      Row r = ReadSqlite(stmt, types, 1);
+      if (table.body_column >= 0) {
+        ONESTOP_ASSIGN_OR_RETURN(r[table.body_column].s, WithRevision(r[table.body_column].s, 0));
+      }
+      rows.push_back(std::move(r));
+    }
+    if (rows.empty()) break;
+    StepState next = state;
+    next.rows_done = state.rows_done + static_cast<int64_t>(rows.size());
+    next.resume_key = absl::StrCat(rows.back()[0].i);
+    ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
+        target_, absl::StrCat("staging ", step), [&](pg::Connection& c) -> absl::Status {
+          int64_t rank = state.rows_done;
+          for (const Row& r : rows) {
+            std::vector<pg::Param> params = {pg::Param::Text(source_id_),
+                                             pg::Param::Int64(++rank)};
+            for (pg::Param& p : ToParams(r, types)) params.push_back(std::move(p));
+            ONESTOP_RETURN_IF_ERROR(
+                c.Exec(stage, params, absl::StrCat("staging ", step)).status());
+          }
+          return SaveStep(c, step, next);
+        }));
+    state = next;
+    Progress(step, state.rows_done, report.source_rows, false);
+    ONESTOP_RETURN_IF_ERROR(AfterChunk(step));
+    if (static_cast<int>(rows.size()) < options_.batch_rows) break;
+  }
+
+  // Phase 2: the short, locked append.
+  const std::vector<std::string> columns = absl::StrSplit(table.columns, ", ");
+  std::vector<std::string> selected = {"s.n"};
+  for (size_t c = 1; c < columns.size(); ++c) {
+    if (static_cast<int>(c) == table.body_column) {
+      selected.push_back(absl::StrCat("('\\x08'::bytea || ", VarintSql("s.n"), " || s.",
+                                      columns[c], ")"));
+    } else {
+      selected.push_back(absl::StrCat("s.", columns[c]));
+    }
+  }
+  const std::string append = absl::StrCat(
+      "INSERT INTO ", table.target, " (", table.columns, ") SELECT ",
+      absl::StrJoin(selected, ", "), " FROM (SELECT CASE WHEN $2::boolean THEN ", columns[0],
+      " ELSE $3::bigint + rank END AS n, * FROM ", table.staging,
+      " WHERE source_id = $1::text) AS s ORDER BY s.n");
   int64_t copied = 0;
-  std::string detail;
+  StepState done;
   ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
-      target_, "appending the change feed", [&](pg::Connection& c) -> absl::Status {
-        copied = 0;
-        // Live daemons take revisions from this row's lock: holding it
-        // keeps every revision in commit order.
-        ONESTOP_RETURN_IF_ERROR(
-            c.Exec("INSERT INTO feed_head (id, last_revision) VALUES (1, 0) ON CONFLICT (id) DO "
-                   "NOTHING",
-                   {}, "reading feed_head")
-                .status());
+      target_, absl::StrCat("appending ", step), [&](pg::Connection& c) -> absl::Status {
+        ONESTOP_ASSIGN_OR_RETURN(const int64_t last, table.lock_and_read_last(c));
+        ONESTOP_ASSIGN_OR_RETURN(const int64_t existing,
+                                 c.QueryInt64(table.target_empty, {},
+                                              absl::StrCat("reading the target's ", step)));
+        const bool keep = last == 0 && existing == 0;
         ONESTOP_ASSIGN_OR_RETURN(
-            const int64_t head,
-            c.QueryInt64("SELECT last_revision FROM feed_head WHERE id = 1 FOR UPDATE", {},
-                         "locking feed_head"));
-        ONESTOP_ASSIGN_OR_RETURN(
-            const int64_t target_events,
-            c.QueryInt64("SELECT count(*) FROM events", {}, "counting the target's events"));
-        const bool keep = head == 0 && target_events == 0;
-        detail = keep ? "keep" : absl::StrCat("append:", head);
-        ONESTOP_ASSIGN_OR_RETURN(
-            sq::Statement stmt,
-            source_.db().Prepare("SELECT revision, dossier_code, action, time_us, body FROM "
-                                 "events ORDER BY revision"));
-        int64_t last = head;
-        while (true) {
-          ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading the source's events"));
-          if (!row) break;
-          const Row r = ReadSqlite(stmt, "itiib");
-          const int64_t revision = keep ? r[0].i : head + copied + 1;
-          ONESTOP_ASSIGN_OR_RETURN(std::string body, WithRevision(r[4].s, revision));
-          ONESTOP_RETURN_IF_ERROR(
-              c.Exec("INSERT INTO events (revision, dossier_code, action, time_us, body) VALUES "
-                     "($1::bigint, $2::text, $3::bigint, $4::bigint, $5::bytea)",
-                     {pg::Param::Int64(revision), pg::Param::Text(r[1].s),
-                      pg::Param::Int64(r[2].i),
-                      r[3].kind == Field::kNull ? pg::Param::Null() : pg::Param::Int64(r[3].i),
-                      pg::Param::Bytes(body)},
-                     "appending events")
-                  .status());
-          last = revision;
-          ++copied;
-          if (copied % options_.batch_rows == 0) {
-            Progress("events", copied, report.source_rows, false);
+            pg::Result inserted,
+            c.Exec(append,
+                   {pg::Param::Text(source_id_), pg::Param::Bool(keep), pg::Param::Int64(last)},
+                   absl::StrCat("appending ", step)));
+        copied = inserted.affected_rows();
+        if (copied != state.rows_done) {
+          return absl::InternalError(absl::StrCat("staged ", step, ": ", copied, " rows, not ",
+                                                  state.rows_done));
+        }
+        int64_t new_last = last + copied;
+        if (keep) {
+          new_last = 0;
+          if (!state.resume_key.empty() && !absl::SimpleAtoi(state.resume_key, &new_last)) {
+            return absl::InternalError(absl::StrCat("migration_progress: malformed ", step));
           }
         }
-        ONESTOP_RETURN_IF_ERROR(c.Exec("UPDATE feed_head SET last_revision = $1::bigint WHERE "
-                                       "id = 1",
-                                       {pg::Param::Int64(std::max(last, head))},
-                                       "advancing feed_head")
-                                    .status());
-        StepState done;
-        done.rows_done = copied;
+        if (table.feed && copied > 0) {
+          ONESTOP_RETURN_IF_ERROR(
+              c.Exec("UPDATE feed_head SET last_revision = $1::bigint WHERE id = 1",
+                     {pg::Param::Int64(new_last)}, "advancing feed_head")
+                  .status());
+          ONESTOP_RETURN_IF_ERROR(
+              c.Exec("SELECT pg_notify($1::text, $2::bigint::text) IS NULL",
+                     {pg::Param::Text(storage::PostgresDossierStore::kFeedChannel),
+                      pg::Param::Int64(new_last)},
+                     "notifying feed followers")
+                  .status());
+        }
+        done = state;
         done.done = true;
-        done.detail = detail;
-        return SaveStep("events", done);
+        if (!keep) done.appended_after = last;
+        return SaveStep(c, step, done);
       }));
   report.copied = copied;
-  report_.events_placement = Placement(detail);
-  Progress("events", copied, report.source_rows, true);
-  return AfterChunk("events");
+  placement(done);
+  ONESTOP_RETURN_IF_ERROR(target_
+                              .Exec(cleanup, {pg::Param::Text(source_id_)},
+                                    absl::StrCat("clearing the staged ", step))
+                              .status());
+  Progress(step, copied, report.source_rows, true);
+  return AfterChunk(step);
 }
 
 // Events and audit records compared modulo renumbering: the source's i-th
-// row (in order) against the target's row at its mapped number.
-struct RenumberedTable {
-  const char* table;
-  const char* source_select;  // number first, then `types`, in order
-  const char* types;
-  const char* target_fetch;   // rows with number in [$1, $2], number first
-  int body_column;            // in `types`, a DossierEvent body to strip; -1 none
-};
-
-absl::StatusOr<TableCheck> VerifyRenumbered(sq::Connection& source, pg::Connection& target,
-                                            const RenumberedTable& table,
-                                            const std::string& detail, int batch_rows) {
+// row (in order) against the target's row at its mapped number; an event's
+// body with its revision cleared on both sides.
+absl::StatusOr<TableCheck> Migration::VerifyRenumbered(const RenumberedTable& table) {
   TableCheck check;
-  check.table = table.table;
-  const bool keep = detail == "keep";
-  int64_t base = 0;
-  if (!keep && !absl::SimpleAtoi(absl::StripPrefix(detail, "append:"), &base)) {
-    return absl::InternalError(absl::StrCat("migration_progress: malformed ", table.table,
-                                            " placement"));
-  }
-  Sha256 source_hash, target_hash;
-  ONESTOP_ASSIGN_OR_RETURN(sq::Statement stmt, source.Prepare(table.source_select));
+  check.table = table.step;
+  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep(table.step));
+  const bool keep = !state.appended_after.has_value();
+  const int64_t base = state.appended_after.value_or(0);
   const absl::string_view types = table.types;
-  bool more = true;
-  int64_t rank = 0;
-  auto strip = [&](Row& row) -> absl::Status {
-    if (table.body_column < 0) return absl::OkStatus();
+  const std::vector<std::string> columns = absl::StrSplit(table.columns, ", ");
+  const std::string fetch = absl::StrCat("SELECT ", table.columns, " FROM ", table.target,
+                                         " WHERE ", columns[0], " BETWEEN $1::bigint AND $2::bigint");
+  auto strip = [&](Row& row) {
+    if (table.body_column < 0) return;
     Field& body = row[table.body_column];
     absl::StatusOr<std::string> stripped = WithRevision(body.s, 0);
-    if (!stripped.ok()) {
-      body.s = "(unparsable)";
-      return absl::OkStatus();
-    }
-    body.s = *std::move(stripped);
-    return absl::OkStatus();
+    body.s = stripped.ok() ? *std::move(stripped) : "(unparsable)";
   };
-  while (more) {
+  Sha256 source_hash, target_hash;
+  int64_t rank = 0;
+  int64_t after = INT64_MIN;  // the last source number read
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(sq::Statement stmt, source_.db().Prepare(table.source_select));
+    stmt.BindInt64(1, after);
+    stmt.BindInt64(2, options_.batch_rows);
     std::vector<std::pair<int64_t, Row>> chunk;  // target number, row
-    while (static_cast<int>(chunk.size()) < batch_rows) {
+    while (true) {
       ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading the source"));
-      if (!row) {
-        more = false;
-        break;
-      }
+      if (!row) break;
       ++rank;
       const int64_t number = keep ? stmt.ColumnInt64(0) : base + rank;
+      after = stmt.ColumnInt64(0);
       Row r = ReadSqlite(stmt, types, 1);
-      ONESTOP_RETURN_IF_ERROR(strip(r));
+      strip(r);
       chunk.emplace_back(number, std::move(r));
     }
     if (chunk.empty()) break;
     ONESTOP_ASSIGN_OR_RETURN(
         pg::Result result,
-        target.Exec(table.target_fetch,
-                    {pg::Param::Int64(chunk.front().first), pg::Param::Int64(chunk.back().first)},
-                    absl::StrCat("reading the target's ", table.table)));
+        target_.Exec(fetch,
+                     {pg::Param::Int64(chunk.front().first), pg::Param::Int64(chunk.back().first)},
+                     absl::StrCat("reading the target's ", table.step)));
     absl::flat_hash_map<int64_t, Row> found;
     for (int r = 0; r < result.rows(); ++r) {
-      Row row = ReadPg(result, r, types, 1);
-      ONESTOP_RETURN_IF_ERROR(strip(row));
+      Row row = ReadPg(result, r, types);
+      strip(row);
+      // The number itself is the mapping, not content: compare the source's.
       found.emplace(result.Int64(r, 0), std::move(row));
     }
-    for (const auto& [number, row] : chunk) {
+    for (auto& [number, row] : chunk) {
       ++check.source_rows;
-      HashRow(source_hash, row);
       auto it = found.find(number);
-      if (it == found.end()) continue;
-      ++check.target_rows;
-      HashRow(target_hash, it->second);
+      if (it != found.end()) {
+        ++check.target_rows;
+        it->second[0] = row[0];
+        HashRow(target_hash, it->second);
+      }
+      HashRow(source_hash, row);
     }
+    if (static_cast<int>(chunk.size()) < options_.batch_rows) break;
   }
   check.source_sha256 = source_hash.FinishHex();
   check.target_sha256 = target_hash.FinishHex();
   check.ok = check.source_rows == check.target_rows && check.source_sha256 == check.target_sha256;
   return check;
-}
-
-const RenumberedTable kEventsCheck = {
-    "events",
-    "SELECT revision, dossier_code, action, time_us, body FROM events ORDER BY revision",
-    "tiib",
-    "SELECT revision, dossier_code, action, time_us, body FROM events WHERE revision BETWEEN "
-    "$1::bigint AND $2::bigint",
-    3,
-};
-
-const RenumberedTable kAuditCheck = {
-    "audit",
-    "SELECT sequence, time_us, principal_id, rpc, dossier_code, agency_code, result_code, "
-    "message FROM audit ORDER BY sequence",
-    "ittttit",
-    "SELECT sequence, time_us, principal_id, rpc, dossier_code, agency_code, result_code, "
-    "message FROM audit WHERE sequence BETWEEN $1::bigint AND $2::bigint",
-    -1,
-};
-
-absl::StatusOr<TableCheck> Migration::VerifyEvents() {
-  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep("events"));
-  return VerifyRenumbered(source_.db(), target_, kEventsCheck, state.detail, options_.batch_rows);
-}
-
-// ---- Audit: appended after the target's last sequence, exactly once ------
-
-absl::Status Migration::CopyAudit(StepReport& report) {
-  if (!source_.has_security()) return absl::OkStatus();
-  ONESTOP_ASSIGN_OR_RETURN(report.source_rows, source_.Count("SELECT count(*) FROM audit"));
-  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep("audit"));
-  if (state.done) {
-    report.already_done = true;
-    report_.audit_placement = Placement(state.detail);
-    Progress("audit", report.source_rows, report.source_rows, true);
-    return absl::OkStatus();
-  }
-  int64_t copied = 0;
-  std::string detail;
-  ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
-      target_, "appending the audit log", [&](pg::Connection& c) -> absl::Status {
-        copied = 0;
-        // The daemons' appenders take this lock, then MAX + 1
-        // (postgres_security_store.h): holding it keeps sequences unique.
-        ONESTOP_RETURN_IF_ERROR(c.Exec("SELECT pg_advisory_xact_lock($1::bigint)",
-                                       {pg::Param::Int64(storage::kAuditLockKey)},
-                                       "locking the audit log")
-                                    .status());
-        ONESTOP_ASSIGN_OR_RETURN(
-            const int64_t max,
-            c.QueryInt64("SELECT COALESCE(MAX(sequence), 0) FROM audit", {},
-                         "reading the target's last audit sequence"));
-        const bool keep = max == 0;
-        detail = keep ? "keep" : absl::StrCat("append:", max);
-        ONESTOP_ASSIGN_OR_RETURN(
-            sq::Statement stmt,
-            source_.db().Prepare("SELECT sequence, time_us, principal_id, rpc, dossier_code, "
-                                 "agency_code, result_code, message FROM audit ORDER BY "
-                                 "sequence"));
-        while (true) {
-          ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading the source's audit log"));
-          if (!row) break;
-          Row r = ReadSqlite(stmt, "iittttit");
-          if (!keep) r[0].i = max + copied + 1;
-          ONESTOP_RETURN_IF_ERROR(
-              c.Exec("INSERT INTO audit (sequence, time_us, principal_id, rpc, dossier_code, "
-                     "agency_code, result_code, message) VALUES ($1::bigint, $2::bigint, "
-                     "$3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text)",
-                     ToParams(r, "iittttit"), "appending audit records")
-                  .status());
-          ++copied;
-          if (copied % options_.batch_rows == 0) {
-            Progress("audit", copied, report.source_rows, false);
-          }
-        }
-        StepState done;
-        done.rows_done = copied;
-        done.done = true;
-        done.detail = detail;
-        return SaveStep("audit", done);
-      }));
-  report.copied = copied;
-  report_.audit_placement = Placement(detail);
-  Progress("audit", copied, report.source_rows, true);
-  return AfterChunk("audit");
-}
-
-absl::StatusOr<TableCheck> Migration::VerifyAudit() {
-  ONESTOP_ASSIGN_OR_RETURN(StepState state, LoadStep("audit"));
-  return VerifyRenumbered(source_.db(), target_, kAuditCheck, state.detail, options_.batch_rows);
 }
 
 // ---- Blobs: by sha256, one transaction per blob, chunks streamed ----------
@@ -1162,12 +1393,12 @@ absl::Status Migration::CopyBlobs(StepReport& report) {
     Row blob;
     {
       ONESTOP_ASSIGN_OR_RETURN(sq::Statement stmt, source_.db().Prepare(kBlobSelect));
-      stmt.BindText(1, state.last_key);
+      stmt.BindText(1, state.resume_key);
       stmt.BindInt64(2, 1);
       ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading the source's blobs"));
       if (!row) {
         state.done = true;
-        ONESTOP_RETURN_IF_ERROR(SaveStep("blobs", state));
+        ONESTOP_RETURN_IF_ERROR(SaveStep(target_, "blobs", state));
         Progress("blobs", state.rows_done, report.source_rows, true);
         return absl::OkStatus();
       }
@@ -1232,12 +1463,12 @@ absl::Status Migration::CopyBlobs(StepReport& report) {
             copied = true;
           }
           StepState next = state;
-          next.last_key = sha;
+          next.resume_key = sha;
           next.rows_done = state.rows_done + 1;
-          return SaveStep("blobs", next);
+          return SaveStep(c, "blobs", next);
         }));
     if (copied) ++report.copied;
-    state.last_key = sha;
+    state.resume_key = sha;
     ++state.rows_done;
     Progress("blobs", state.rows_done, report.source_rows, false);
     ONESTOP_RETURN_IF_ERROR(AfterChunk("blobs"));
@@ -1319,10 +1550,13 @@ absl::StatusOr<MigrationReport> Migration::Run() {
   ONESTOP_RETURN_IF_ERROR(Plan());
   report_.counter_shard = counter_shard_;
 
-  // Conflicts first, so that a conflicting code copies nothing at all.
+  // Conflicts first, so that a conflicting code or request_id copies
+  // nothing at all.
   {
     ONESTOP_ASSIGN_OR_RETURN(StepState dossiers, LoadStep("dossiers"));
-    if (!dossiers.done) ONESTOP_RETURN_IF_ERROR(CheckDossierConflicts(dossiers.last_key));
+    if (!dossiers.done) ONESTOP_RETURN_IF_ERROR(CheckDossierConflicts(dossiers.resume_key));
+    ONESTOP_ASSIGN_OR_RETURN(StepState requests, LoadStep(kRequests.step));
+    if (!requests.done) ONESTOP_RETURN_IF_ERROR(CheckConflicts(kRequests, requests.resume_key));
   }
   auto run = [&](const std::string& step, auto copy) -> absl::Status {
     StepReport step_report;
@@ -1331,15 +1565,23 @@ absl::StatusOr<MigrationReport> Migration::Run() {
     report_.steps.push_back(step_report);
     return absl::OkStatus();
   };
-  ONESTOP_RETURN_IF_ERROR(run("dossiers", [&](StepReport& r) { return CopyKeyed(kDossiers, r); }));
-  ONESTOP_RETURN_IF_ERROR(run("history", [&](StepReport& r) { return CopyKeyed(kHistory, r); }));
-  ONESTOP_RETURN_IF_ERROR(run("requests", [&](StepReport& r) { return CopyKeyed(kRequests, r); }));
+  // The code sequences before any dossier: a province daemon creating on a
+  // shared prefix meanwhile never issues a code the copy brings.
   ONESTOP_RETURN_IF_ERROR(
       run("code_sequences", [&](StepReport& r) { return CopyKeyed(kCodeSequences, r); }));
+  {
+    StepReport dossiers, history;
+    dossiers.step = "dossiers";
+    history.step = "history";
+    ONESTOP_RETURN_IF_ERROR(CopyDossiers(dossiers, history));
+    report_.steps.push_back(dossiers);
+    report_.steps.push_back(history);
+  }
+  ONESTOP_RETURN_IF_ERROR(run("requests", [&](StepReport& r) { return CopyKeyed(kRequests, r); }));
   ONESTOP_RETURN_IF_ERROR(run("report_counters", [&](StepReport& r) { return CopyCounters(r); }));
-  ONESTOP_RETURN_IF_ERROR(run("events", [&](StepReport& r) { return CopyEvents(r); }));
+  ONESTOP_RETURN_IF_ERROR(run("events", [&](StepReport& r) { return CopyRenumbered(kEvents, r); }));
   if (source_.has_security()) {
-    ONESTOP_RETURN_IF_ERROR(run("audit", [&](StepReport& r) { return CopyAudit(r); }));
+    ONESTOP_RETURN_IF_ERROR(run("audit", [&](StepReport& r) { return CopyRenumbered(kAudit, r); }));
     ONESTOP_RETURN_IF_ERROR(run("tokens", [&](StepReport& r) { return CopyKeyed(kTokens, r); }));
   }
   ONESTOP_RETURN_IF_ERROR(run("blobs", [&](StepReport& r) { return CopyBlobs(r); }));
@@ -1351,10 +1593,10 @@ absl::StatusOr<MigrationReport> Migration::Run() {
       [&] { return VerifyKeyed(kRequests); },
       [&] { return VerifyKeyed(kCodeSequences); },
       [&] { return VerifyCounters(); },
-      [&] { return VerifyEvents(); },
+      [&] { return VerifyRenumbered(kEvents); },
   };
   if (source_.has_security()) {
-    checks.push_back([&] { return VerifyAudit(); });
+    checks.push_back([&] { return VerifyRenumbered(kAudit); });
     checks.push_back([&] { return VerifyKeyed(kTokens); });
   }
   checks.push_back([&] { return VerifyBlobs(); });
@@ -1367,10 +1609,14 @@ absl::StatusOr<MigrationReport> Migration::Run() {
   }
   Progress("verify", static_cast<int64_t>(checks.size()), static_cast<int64_t>(checks.size()),
            true);
-  StepState verified;
-  verified.done = report_.verified;
-  verified.detail = report_.verified ? "ok" : "mismatch";
-  ONESTOP_RETURN_IF_ERROR(SaveStep("verified", verified));
+  ONESTOP_RETURN_IF_ERROR(
+      target_
+          .Exec("UPDATE migration_sources SET verified = $2::boolean, verified_us = $3::bigint "
+                "WHERE source_id = $1::text",
+                {pg::Param::Text(source_id_), pg::Param::Bool(report_.verified),
+                 pg::Param::Int64(absl::ToUnixMicros(absl::Now()))},
+                "recording the verification")
+          .status());
   return report_;
 }
 
@@ -1395,7 +1641,7 @@ absl::Status PrepareTarget(const std::string& uri, pg::Connection& target) {
     options.pool_size = 1;
     ONESTOP_RETURN_IF_ERROR(storage::PostgresBlobStore::Open(options).status());
   }
-  return target.ExecScript(kProgressSchema, "creating migration_progress");
+  return target.ExecScript(kMigrationSchema, "creating the migration tables");
 }
 
 }  // namespace

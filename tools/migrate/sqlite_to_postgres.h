@@ -17,19 +17,27 @@
 //   - The target must hold the onestop PostgreSQL schema; it is created by
 //     the PostgreSQL stores' Open() (run once before copying). The target
 //     may be empty (a clean move: revisions and audit sequences are kept)
-//     or already serve a province (a merger): dossiers are copied by code
-//     (an existing code with different content is FAILED_PRECONDITION
-//     naming it, and nothing is copied), history by (code, sequence),
-//     requests by request_id, tokens by id, blobs by sha256 (existing
-//     ones are kept), code_sequences become GREATEST(target, source), the
-//     report counters are ADDED to the target's in a shard row of the
-//     source's own, and the feed's events and the audit log are APPENDED
-//     after the target's last revision / sequence (event bodies rewritten
-//     to their new revision) under a lock that keeps live daemons ordered.
+//     or already serve a province (a merger). Before anything is copied,
+//     a dossier code that exists with different content (row or history)
+//     and a request_id that exists with different content are each
+//     FAILED_PRECONDITION naming it. Then, in order: code_sequences become
+//     GREATEST(target, source) (first, so a province daemon never issues a
+//     copied code); dossiers by code, each chunk with its history in ONE
+//     transaction; requests by request_id; the report counters ADDED to
+//     the target's in a shard row of the source's own; the feed's events
+//     and the audit log staged in chunks without any daemon's lock, then
+//     moved into place server-side in one short transaction holding the
+//     live appenders' lock (kept into an empty target, else APPENDED after
+//     its last revision / sequence, event bodies renumbered; the feed's
+//     followers are notified); tokens by id; blobs by sha256.
+//   - The province may keep serving its own agencies meanwhile; the
+//     migrated agencies must not be served by it until the migration has
+//     finished and verified (their events are appended at the end).
 //   - Progress is recorded in the target's `migration_progress` table,
 //     keyed by a stable source id (see MigrationReport::source_id), in the
-//     same transaction as each chunk of rows. Counters, events and audit
-//     are each copied in ONE transaction together with their marker
+//     same transaction as each chunk of rows; `migration_sources` holds the
+//     source's fingerprint and counter shard. Counters, and the events' and
+//     audit's append, are each ONE transaction together with their marker
 //     (exactly once). Re-running after an interruption continues; after
 //     success it copies nothing and only verifies.
 //   - One migration at a time per target (a PostgreSQL advisory lock).
@@ -39,8 +47,8 @@
 //   FAILED_PRECONDITION  the source is in use ("stop onestopd first"); the
 //                        source is not an onestop database, or its schema is
 //                        newer than this build; the target lacks the onestop
-//                        schema; a dossier code exists in the target with
-//                        different content (names the code); the source
+//                        schema; a dossier code or a request_id exists in
+//                        the target with different content (names it); the source
 //                        changed since an earlier, unfinished run; another
 //                        migration into the target is running
 //   UNAVAILABLE          PostgreSQL cannot be reached (names the redacted
