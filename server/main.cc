@@ -61,7 +61,8 @@ ABSL_FLAG(std::string, integrity_check, "quick",
           "quick_check'` from a timer instead). Ignored for PostgreSQL.");
 ABSL_FLAG(int, postgres_pool_size, 16,
           "With a postgresql:// --db: connections this daemon keeps for dossier reads and "
-          "writes (1-256).");
+          "writes (1-256). The daemon opens 10 more (tokens and audit, documents, the feed "
+          "listener): size PostgreSQL's max_connections for all daemons (docs/SCALING.md).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:7600",
           "HOST:PORT to serve gRPC on. Port 0 picks a free port; the bound "
           "address is printed on stdout.");
