@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "server/util/utf8.h"
 
 namespace onestop::core {
 
@@ -19,8 +20,8 @@ inline constexpr size_t kMaxListItems = 100;
 enum class Requirement { kOptional, kRequired };
 
 // True if `text` is well-formed UTF-8 (no overlongs, surrogates or code
-// points above U+10FFFF).
-bool IsValidUtf8(absl::string_view text);
+// points above U+10FFFF): server/util/utf8.h, shared with storage and logs.
+using ::onestop::IsValidUtf8;
 
 // OK, or INVALID_ARGUMENT whose message names `field` in words a clerk
 // understands: empty when required, longer than `max_bytes`, not valid

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/util/utf8.h"
 
 namespace onestop {
 namespace {
@@ -24,27 +25,6 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
-size_t Utf8SequenceLength(absl::string_view s, size_t i) {
-  const unsigned char c = s[i];
-  size_t n;
-  uint32_t cp;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    const unsigned char cc = s[i + k];
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
 }  // namespace
 
 void ConfigureLogging(LogOptions options) {
@@ -57,7 +37,8 @@ std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = text[i];
-    const size_t n = Utf8SequenceLength(text, i);
+    uint32_t code_point = 0;
+    const size_t n = DecodeUtf8(text, i, &code_point);
     if (n == 0) {
       out += "\\ufffd";
       ++i;

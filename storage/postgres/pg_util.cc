@@ -100,52 +100,6 @@ bool IsRetryable(const absl::Status& status) {
 }
 }  // namespace internal
 
-bool IsStorableText(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char lead = static_cast<unsigned char>(text[i]);
-    if (lead == 0) return false;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    int continuation = 0;
-    uint32_t code_point = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      continuation = 1;
-      code_point = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      continuation = 2;
-      code_point = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      continuation = 3;
-      code_point = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (text.size() - i <= static_cast<size_t>(continuation)) return false;
-    for (int k = 1; k <= continuation; ++k) {
-      const unsigned char byte = static_cast<unsigned char>(text[i + k]);
-      if ((byte & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (byte & 0x3F);
-    }
-    // Overlong forms, beyond Unicode, and UTF-16 surrogates are invalid.
-    static constexpr uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
-    if (code_point < kMinimum[continuation] || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return false;
-    }
-    i += static_cast<size_t>(continuation) + 1;
-  }
-  return true;
-}
-
-absl::Status CheckStorableText(absl::string_view text, absl::string_view what) {
-  if (IsStorableText(text)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " is not valid UTF-8 text or contains a NUL byte"));
-}
-
 Param Param::TextArray(const std::vector<std::string>& values) {
   // The array literal {"a","b"}, each element quoted with \ and " escaped.
   std::string literal = "{";

@@ -40,6 +40,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "server/util/utf8.h"
 
 struct pg_conn;
 struct pg_result;
@@ -74,11 +75,10 @@ absl::Status PgError(absl::string_view sqlstate, absl::string_view primary_messa
                      absl::string_view operation);
 
 // PostgreSQL TEXT holds valid UTF-8 without NUL, and libpq cuts a text
-// parameter at its first NUL: text that fails this must not be sent.
-bool IsStorableText(absl::string_view text);
-// INVALID_ARGUMENT "<what> is not valid UTF-8 text or contains a NUL byte"
-// unless IsStorableText(text).
-absl::Status CheckStorableText(absl::string_view text, absl::string_view what);
+// parameter at its first NUL: text that fails IsStorableText must not be
+// sent (server/util/utf8.h).
+using ::onestop::CheckStorableText;
+using ::onestop::IsStorableText;
 
 // One statement parameter.
 class Param {

@@ -15,16 +15,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "server/util/utf8.h"
 
 namespace onestop::storage::security_internal {
 
-// True for valid UTF-8 (no overlong forms, surrogates or code points above
-// U+10FFFF) without a NUL byte. The same test as pg::IsStorableText.
-bool IsStorableText(absl::string_view text);
-
-// INVALID_ARGUMENT "<what> is not valid UTF-8 text or contains a NUL byte"
-// unless IsStorableText (pg::CheckStorableText's message).
-absl::Status CheckStorableText(absl::string_view text, absl::string_view what);
+// Valid UTF-8 without NUL (server/util/utf8.h, as pg::IsStorableText).
+using ::onestop::CheckStorableText;
+using ::onestop::IsStorableText;
 
 // A reversible, storable spelling of `text`: each backslash is doubled
 // ("\\"), and each NUL byte and each byte that is not part of a valid UTF-8
