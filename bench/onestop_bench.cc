@@ -21,6 +21,12 @@
 //              (cores busy over the run, warm-up included) and the mean
 //              number of the database's backends per pg_stat_activity wait
 //              event (sampled every 20 ms).
+//   import     onestopd on a fresh database: AdminService.ImportDossiers
+//              streams --import_dossiers historical dossiers (6 history
+//              entries each, --import_batch per request, answers read by a
+//              second thread so the daemon never waits for the client);
+//              prints dossiers per second from the first request to the
+//              last answer, and the database size (issue #8: 1M in < 60 s)
 //   soak       not in the default: onestopd on a fresh database under a long
 //              mixed load (submits, lifecycles, GetDossier, ListDossiers pages,
 //              WatchEvents followers), sampled every --soak_sample_seconds;
@@ -69,7 +75,7 @@ ABSL_FLAG(std::string, loader, ONESTOP_BENCH_LOADER, "The dossier_loader binary.
 ABSL_FLAG(std::string, config, ONESTOP_BENCH_SOURCE_DIR "/deploy/daklak-2020.textproto",
           "onestopd configuration.");
 ABSL_FLAG(std::string, workdir, "/tmp", "Directory for the databases (a fresh subdirectory).");
-ABSL_FLAG(std::string, phases, "ceiling,submit,read", "Which phases to run.");
+ABSL_FLAG(std::string, phases, "ceiling,submit,read,import", "Which phases to run.");
 ABSL_FLAG(std::string, target, "", "Drive this server in the submit phase instead of starting one.");
 ABSL_FLAG(std::string, admin_token_file, "",
           "With --target: the daemon's admin token file (--bootstrap-token-file); the bench "
@@ -86,6 +92,8 @@ ABSL_FLAG(int, threads, 32, "Server executor threads (onestopd --threads).");
 ABSL_FLAG(std::string, agency, "000.00.01.H15", "Receiving agency of the dossiers.");
 ABSL_FLAG(std::string, procedure, "2.000488", "Procedure of the dossiers.");
 ABSL_FLAG(int64_t, dossiers, 3000000, "Stored dossiers for the read phase.");
+ABSL_FLAG(int64_t, import_dossiers, 200000, "Dossiers the import phase streams.");
+ABSL_FLAG(int, import_batch, 1000, "Dossiers per ImportDossiers request (1-1000).");
 // The pg phase (onestopd on PostgreSQL).
 ABSL_FLAG(std::string, pg_uri, "",
           "pg phase: a PostgreSQL 15 server where the bench may CREATE DATABASE, as "
@@ -264,6 +272,142 @@ bool SubmitPhase(const std::vector<int>& levels, const std::string& dir) {
     daemon.Stop();
   }
   return ok;
+}
+
+// Historical dossier `i` of the import phase: received at the flags' desk
+// during 2024, decided and returned two days later (6 history entries),
+// codes <agency>-24MMDD-<5 digits>, 2,000 a day.
+Dossier ImportRecord(int64_t i) {
+  static const Dossier* const base = [] {
+    auto* d = new Dossier();
+    const SubmitDossierRequest submit = SubmitRequest();
+    d->set_procedure_code(submit.procedure_code());
+    d->set_receiving_agency_code(submit.receiving_agency_code());
+    d->set_holder_agency_code(submit.receiving_agency_code());
+    d->set_deciding_agency_code(submit.receiving_agency_code());
+    *d->mutable_applicant() = submit.applicant();
+    *d->mutable_documents() = submit.documents();
+    d->set_summary(submit.summary());
+    d->set_channel(CHANNEL_ONLINE);
+    d->set_status(DOSSIER_STATUS_RETURNED);
+    d->set_return_mode(RETURN_MODE_AT_DESK);
+    d->mutable_decision()->set_outcome(DECISION_OUTCOME_APPROVED);
+    d->mutable_decision()->set_agency_code(submit.receiving_agency_code());
+    const ActionKind actions[] = {ACTION_KIND_SUBMIT,          ACTION_KIND_HAND_OVER,
+                                  ACTION_KIND_RECORD_DECISION, ACTION_KIND_MARK_RESULT_READY,
+                                  ACTION_KIND_RESCHEDULE,      ACTION_KIND_RETURN_RESULT};
+    const DossierStatus to[] = {DOSSIER_STATUS_RECEIVED,     DOSSIER_STATUS_PROCESSING,
+                                DOSSIER_STATUS_PROCESSING,   DOSSIER_STATUS_RESULT_READY,
+                                DOSSIER_STATUS_RESULT_READY, DOSSIER_STATUS_RETURNED};
+    for (int k = 0; k < 6; ++k) {
+      HistoryEntry* e = d->add_history();
+      e->set_sequence(k + 1);
+      e->set_actor("canbo.hethongcu");
+      e->set_action(actions[k]);
+      e->set_from_status(k == 0 ? DOSSIER_STATUS_UNSPECIFIED : to[k - 1]);
+      e->set_to_status(to[k]);
+      e->set_holder_agency_code(submit.receiving_agency_code());
+    }
+    d->set_etag(6);
+    return d;
+  }();
+  Dossier d = *base;
+  const absl::CivilDay day = absl::CivilDay(2024, 1, 2) + static_cast<int>(i / 2000 % 360);
+  d.set_code(absl::StrFormat("%s-%02d%02d%02d-%05d", d.receiving_agency_code(), day.year() % 100,
+                             day.month(), day.day(), i % 2000 + 1 + i / 720000 * 2000));
+  const absl::Time received =
+      absl::FromCivil(absl::CivilSecond(day.year(), day.month(), day.day(), 8, 0, 0),
+                      absl::FixedTimeZone(7 * 3600)) +
+      absl::Seconds(i % 2000 * 7);
+  auto at = [](absl::Time t) {
+    google::protobuf::Timestamp ts;
+    ts.set_seconds(absl::ToUnixSeconds(t));
+    return ts;
+  };
+  const absl::Time times[] = {received,
+                              received + absl::Hours(1),
+                              received + absl::Hours(26),
+                              received + absl::Hours(27),
+                              received + absl::Hours(27),
+                              received + absl::Hours(50)};
+  for (int k = 0; k < 6; ++k) *d.mutable_history(k)->mutable_time() = at(times[k]);
+  *d.mutable_submitted_time() = at(received);
+  *d.mutable_received_time() = at(received);
+  *d.mutable_original_due_time() = at(received + absl::Hours(24 * 5));
+  *d.mutable_due_time() = at(received + absl::Hours(24 * 5));
+  *d.mutable_decision()->mutable_decided_time() = at(times[2]);
+  *d.mutable_finished_time() = at(times[3]);
+  *d.mutable_returned_time() = at(times[5]);
+  return d;
+}
+
+bool ImportPhase(const std::string& dir) {
+  const std::string db = dir + "/import.db";
+  testing::DaemonProcess daemon;
+  if (StartDaemon(daemon, db) < 0) return false;
+  std::string admin;
+  {
+    std::ifstream file(db + ".admin.token");
+    std::getline(file, admin);
+  }
+  const int64_t total = absl::GetFlag(FLAGS_import_dossiers);
+  const int batch = std::clamp(absl::GetFlag(FLAGS_import_batch), 1, 1000);
+  grpc::ChannelArguments args;
+  args.SetMaxSendMessageSize(64 << 20);
+  auto channel = grpc::CreateCustomChannel(daemon.address(), grpc::InsecureChannelCredentials(),
+                                           args);
+  auto stub = AdminService::NewStub(channel);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + admin);
+  const auto start = std::chrono::steady_clock::now();
+  auto stream = stub->ImportDossiers(&context);
+  std::atomic<int64_t> imported{0}, present{0}, failed{0};
+  std::string first_failure;
+  std::thread reader([&] {
+    ImportDossiersResponse response;
+    while (stream->Read(&response)) {
+      imported += response.imported();
+      present += response.already_present();
+      failed += response.failed();
+      if (first_failure.empty() && response.failures_size() > 0) {
+        first_failure = response.failures(0).code() + ": " + response.failures(0).message();
+      }
+    }
+  });
+  ImportDossiersRequest request;
+  for (int64_t i = 0; i < total; ++i) {
+    *request.add_dossiers() = ImportRecord(i);
+    if (request.dossiers_size() == batch || i + 1 == total) {
+      if (!stream->Write(request)) break;
+      request.Clear();
+    }
+  }
+  stream->WritesDone();
+  reader.join();
+  const grpc::Status status = stream->Finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const int64_t bytes = FileBytes(db) + FileBytes(db + "-wal");
+  daemon.Stop();
+  if (!status.ok()) {
+    std::fprintf(stderr, "onestop_bench: import: %d %s\n", static_cast<int>(status.error_code()),
+                 status.error_message().c_str());
+    return false;
+  }
+  if (!first_failure.empty()) {
+    std::fprintf(stderr, "onestop_bench: import: first failed record %s\n",
+                 first_failure.c_str());
+  }
+  std::printf(
+      "{\"kind\":\"import\",\"server\":\"onestopd\",\"dossiers\":%lld,\"batch\":%d,"
+      "\"imported\":%lld,\"already_present\":%lld,\"failed\":%lld,\"seconds\":%.3f,"
+      "\"dossiers_per_second\":%.1f,\"db_mb\":%.1f}\n",
+      static_cast<long long>(total), batch, static_cast<long long>(imported.load()),
+      static_cast<long long>(present.load()), static_cast<long long>(failed.load()), seconds,
+      seconds > 0 ? static_cast<double>(imported.load()) / seconds : 0.0,
+      static_cast<double>(bytes) / (1 << 20));
+  std::fflush(stdout);
+  return imported.load() == total;
 }
 
 bool ReadPhase(const std::string& dir) {
@@ -612,6 +756,7 @@ int Main() {
     }
     else if (phase == "submit") ok = SubmitPhase(levels, dir);
     else if (phase == "read") ok = ReadPhase(dir);
+    else if (phase == "import") ok = ImportPhase(dir);
     else if (phase == "pg") ok = PgPhase(levels, dir);
     else {
       std::fprintf(stderr, "onestop_bench: unknown phase \"%s\"\n", std::string(phase).c_str());

@@ -200,6 +200,14 @@ def main():
             add("footprint", "bulk load (in-process, NORMAL sync)", ld["dossiers_per_second"],
                 "dossiers/s", f"{fp['load_seconds']:.0f} s")
 
+    im = find(rows, kind="import")
+    if im:
+        rate = im["dossiers_per_second"]
+        add("import", f"ImportDossiers, {im['dossiers']:,} dossiers of 6 entries, "
+            f"{im['batch']} per request", rate, "dossiers/s",
+            f"{im['seconds']:.1f} s; 1M ≈ {1e6 / rate:.0f} s" if rate > 0 else "",
+            "1M < 60 s", verdict(rate * 60 >= 1e6) if rate > 0 else "")
+
     # Print.
     print()
     print(f"onestop benchmark — {datetime.datetime.now().isoformat(timespec='seconds')}")

@@ -16,6 +16,7 @@
 # samples and a summary (its verdicts mean nothing over 3 s).
 #
 # Other flags: --seconds S (per measurement), --skip-build, --skip-peer,
+# --import-dossiers N (the import phase's dossiers, default 1,000,000),
 # --build-dir DIR, --out FILE, --threads N (onestopd --threads),
 # --scaling (only the lines docs/SCALING.md compares: the gRPC ceiling,
 # SQLite onestopd submit + lifecycle, the peer, onestopd on PostgreSQL;
@@ -34,6 +35,7 @@ build="$root/build-bench"
 out="$root/bench/results/latest.json"
 smoke=0
 dossiers=3000000
+import_dossiers=1000000
 seconds=""
 skip_build=0
 skip_peer=0
@@ -44,6 +46,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) smoke=1; shift ;;
     --dossiers) dossiers="$2"; shift 2 ;;
+    --import-dossiers) import_dossiers="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --skip-build) skip_build=1; shift ;;
     --skip-peer) skip_peer=1; shift ;;
@@ -52,13 +55,14 @@ while [[ $# -gt 0 ]]; do
     --out) out="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --scaling) scaling=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 if [[ $smoke -eq 1 ]]; then
   dossiers=200
+  import_dossiers=200
   seconds=${seconds:-0.3}
   warmup=0.1
   sqlite_seconds=0.3
@@ -88,14 +92,15 @@ raw="$work/raw.jsonl"
 if [[ $scaling -eq 0 ]]; then
   echo "== storage ceiling: raw SQLite" >&2
   "$build/bench/sqlite_ceiling" --dir="$work" --seconds="$sqlite_seconds" | tee -a "$raw" >&2
-  phases=ceiling,submit,read
+  phases=ceiling,submit,read,import
 else
   phases=ceiling,submit
 fi
 
 echo "== gRPC ceiling (empty handlers) and onestopd on SQLite (phases $phases)" >&2
 "$build/bench/onestop_bench" --phases="$phases" --workdir="$work" --seconds="$seconds" \
-  --warmup_seconds="$warmup" --dossiers="$dossiers" --threads="$threads" \
+  --warmup_seconds="$warmup" --dossiers="$dossiers" --import_dossiers="$import_dossiers" \
+  --threads="$threads" \
   --config="$root/deploy/daklak-2020.textproto" | tee -a "$raw" >&2
 
 pg_bench=("$build/bench/onestop_bench" --phases=pg --workdir="$work" --seconds="$seconds"

@@ -144,6 +144,31 @@ struct UpdateDossierWrite {
   const onestop::v1::Dossier* before = nullptr;
 };
 
+// One dossier of a bulk import (ImportDossiers): a historical dossier
+// written as it is, with its original code and full history.
+struct ImportDossierWrite {
+  // The dossier with its code, etag (= history size) and full history
+  // (sequences 1..n). Stored like a dossier the store created: the body
+  // without history and without `timeliness`, one row per history entry.
+  onestop::v1::Dossier dossier;
+  // The code's prefix and number (code == prefix + the digits): the
+  // prefix's code sequence is raised to at least `code_sequence` so codes
+  // Create issues later never collide with imported ones.
+  std::string code_prefix;
+  int64_t code_sequence = 0;
+  // As for CreateDossierWrite: applied only if this record is imported.
+  std::vector<CounterDelta> counter_deltas;
+};
+
+// "Open" dossiers (DossierQuery, CountQuery): received, processing,
+// supplement requested, financial obligation. The SQL backends' predicate:
+inline constexpr char kOpenStatusSql[] = "status IN (2, 4, 5, 6)";
+static_assert(onestop::v1::DOSSIER_STATUS_RECEIVED == 2 &&
+                  onestop::v1::DOSSIER_STATUS_PROCESSING == 4 &&
+                  onestop::v1::DOSSIER_STATUS_SUPPLEMENT_REQUESTED == 5 &&
+                  onestop::v1::DOSSIER_STATUS_FINANCIAL_OBLIGATION == 6,
+              "kOpenStatusSql names the open statuses by number");
+
 // Filters for List; all optional, combined with AND.
 struct DossierQuery {
   // Receiving or holding agency is any of these (exact codes); empty = any
@@ -258,6 +283,32 @@ class DossierStore {
   // The default implementation is UNIMPLEMENTED (backends override it).
   virtual absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) {
     return absl::UnimplementedError("this store keeps no report counters");
+  }
+
+  // Imports historical dossiers (issue #8). Each record is written on its
+  // own (a savepoint or its own statement), many records per transaction:
+  // its dossier row, its history rows, ONE change-feed event with the next
+  // revision (action ACTION_KIND_IMPORT, the dossier without history, the
+  // last history entry as `entry` and its time as `time`), its code
+  // sequence bump and its counter deltas. Returns one status per record, in
+  // order:
+  //   OK               imported
+  //   ALREADY_EXISTS   a dossier with this code is stored and is identical:
+  //                    same etag, same stored body and the same history
+  //                    entries (byte-equal serializations); nothing written
+  //   FAILED_PRECONDITION  a different dossier is stored under this code
+  //                    (e.g. changed since an earlier import); nothing written
+  //   INVALID_ARGUMENT a malformed record: empty code, code not starting
+  //                    with code_prefix, code_sequence < 0, empty history,
+  //                    sequences not 1..n, etag ≠ history size, bad counter
+  //                    deltas
+  // The call itself fails (and nothing of it is written) only when the
+  // transaction cannot commit: UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL.
+  // An empty vector is OK and writes nothing. The default implementation
+  // is UNIMPLEMENTED (backends override it).
+  virtual absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      const std::vector<ImportDossierWrite>& writes) {
+    return absl::UnimplementedError("this store cannot import dossiers");
   }
 
   // Counts dossiers for the operator's gauges (onestop_dossiers,

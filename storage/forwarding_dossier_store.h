@@ -63,6 +63,10 @@ class ForwardingDossierStore : public DossierStore {
   absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override {
     return base_->SumCounters(query);
   }
+  absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      const std::vector<ImportDossierWrite>& writes) override {
+    return base_->ImportDossiers(writes);
+  }
   absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override {
     return base_->CountDossiers(query);
   }

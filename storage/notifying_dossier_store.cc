@@ -16,6 +16,20 @@ absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Update(
   return result;
 }
 
+absl::StatusOr<std::vector<absl::Status>> NotifyingDossierStore::ImportDossiers(
+    const std::vector<ImportDossierWrite>& writes) {
+  absl::StatusOr<std::vector<absl::Status>> results = base().ImportDossiers(writes);
+  if (results.ok()) {
+    for (const absl::Status& status : *results) {
+      if (status.ok()) {
+        PublishLast();
+        break;
+      }
+    }
+  }
+  return results;
+}
+
 void NotifyingDossierStore::PublishLast() {
   absl::StatusOr<int64_t> last = base().LastRevision();
   if (last.ok()) {

@@ -30,6 +30,9 @@ class NotifyingDossierStore final : public ForwardingDossierStore {
   // up at their next wake-up (progress interval at the latest).
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
+  // Publishes once per call in which at least one record was imported.
+  absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      const std::vector<ImportDossierWrite>& writes) override;
 
  private:
   void PublishLast();

@@ -149,6 +149,7 @@ void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
 
   RegisterAdminSecurity(*admin, registry);
   RegisterAdminMigrate(*admin, registry);
+  RegisterAdminImport(*admin, registry);
 }
 
 }  // namespace onestop::client

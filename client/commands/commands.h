@@ -31,6 +31,8 @@ void RegisterAdminSecurity(CLI::App& admin, CommandRegistry& registry);
 // admin migrate --from FILE.db --to postgresql://… (migrate.cc; called by
 // RegisterAdmin).
 void RegisterAdminMigrate(CLI::App& admin, CommandRegistry& registry);
+// admin import FILE.jsonl [--batch N] (import.cc; called by RegisterAdmin).
+void RegisterAdminImport(CLI::App& admin, CommandRegistry& registry);
 // lookup CODE LAST4 (CitizenService)
 void RegisterLookup(CLI::App& app, CommandRegistry& registry);
 // `watch`: follows the change feed (FeedService.WatchEvents).

@@ -517,6 +517,7 @@ std::string ActionName(ActionKind kind) {
     case v1::ACTION_KIND_FORWARD: return "forward";
     case v1::ACTION_KIND_COMPLETE_STAGE: return "complete_stage";
     case v1::ACTION_KIND_ATTACH_COMPONENT: return "attach_component";
+    case v1::ACTION_KIND_IMPORT: return "import";
     default: return "unspecified";
   }
 }

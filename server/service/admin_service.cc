@@ -2,7 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <optional>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "server/util/error_info.h"
 #include "server/service/status_mapping.h"
 #include "server/service/unary_call.h"
 #include "server/util/log.h"
@@ -156,6 +160,126 @@ absl::Status AdminServiceImpl::Backup(const std::string& path,
   if (stat(path.c_str(), &info) == 0) response->set_bytes(info.st_size);
   LogInfo("database backed up", {{"path", path}, {"bytes", absl::StrCat(response->bytes())}});
   return absl::OkStatus();
+}
+
+// ---- ImportDossiers ----------------------------------------------------------
+
+// One ImportDossiers stream. Deletes itself in OnDone. At most one task,
+// read or write is in flight at a time: each task ends by starting the
+// write of its answer (or by finishing), each write's completion starts the
+// next read, and each read's completion posts the next task.
+class AdminServiceImpl::Import final
+    : public grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest,
+                                     onestop::v1::ImportDossiersResponse> {
+ public:
+  Import(AdminServiceImpl* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    // !ok: the client half-closed (or the call broke): the stream ends.
+    Post([this, ok] { ok ? OnBatch() : OnEnd(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Post([this] { End(absl::CancelledError("the client went away during the import")); });
+      return;
+    }
+    request_.Clear();
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Post(absl::AnyInvocable<void() &&> task) {
+    if (!service_->executor_->TrySubmit(std::move(task))) {
+      Finish(ToGrpcStatus(
+          WithReason(absl::UnavailableError("the server is busy; retry the import shortly"),
+                     kReasonServerBusy)));
+    }
+  }
+
+  // Audits the outcome of an authorized stream and finishes it.
+  void End(const absl::Status& status) {
+    if (principal_.has_value()) {
+      call_.note = absl::StrCat(imported_, " imported, ", present_, " already present, ",
+                                failed_, " failed");
+      service_->guard_->RecordOutcome(*principal_, call_, status);
+    }
+    Finish(ToGrpcStatus(status));
+  }
+
+  // Authenticates and authorizes the caller once, on the first request
+  // (or at the end of an empty stream). False after finishing with the
+  // audited denial.
+  bool Authorized() {
+    if (principal_.has_value()) return true;
+    absl::StatusOr<core::Principal> principal =
+        service_->guard_->Check(*context_, core::Permission::kImportDossiers, {}, call_);
+    if (!principal.ok()) {
+      Finish(ToGrpcStatus(principal.status()));
+      return false;
+    }
+    principal_ = *std::move(principal);
+    return true;
+  }
+
+  void OnEnd() {
+    if (context_->IsCancelled()) return End(absl::CancelledError("the client cancelled the import"));
+    if (Authorized()) End(absl::OkStatus());
+  }
+
+  void OnBatch() {
+    if (context_->IsCancelled()) return End(absl::CancelledError("the client cancelled the import"));
+    if (!Authorized()) return;
+    if (service_->manager_ == nullptr) {
+      return End(absl::FailedPreconditionError("this daemon cannot import dossiers"));
+    }
+    const std::vector<onestop::v1::Dossier> records(request_.dossiers().begin(),
+                                                    request_.dossiers().end());
+    absl::StatusOr<std::vector<absl::Status>> results =
+        service_->manager_->Import(records, *principal_);
+    if (!results.ok()) return End(results.status());
+    response_.Clear();
+    for (size_t i = 0; i < results->size(); ++i) {
+      const absl::Status& status = (*results)[i];
+      if (status.ok()) {
+        response_.set_imported(response_.imported() + 1);
+      } else if (absl::IsAlreadyExists(status)) {
+        response_.set_already_present(response_.already_present() + 1);
+      } else {
+        onestop::v1::ImportFailure* failure = response_.add_failures();
+        failure->set_index(static_cast<int>(i));
+        failure->set_code(records[i].code());
+        const grpc::Status mapped = ToGrpcStatus(status);  // scrubs INTERNAL texts
+        failure->set_status_code(static_cast<int>(mapped.error_code()));
+        failure->set_message(mapped.error_message());
+      }
+    }
+    response_.set_failed(response_.failures_size());
+    imported_ += response_.imported();
+    present_ += response_.already_present();
+    failed_ += response_.failed();
+    StartWrite(&response_);
+  }
+
+  AdminServiceImpl* const service_;
+  grpc::CallbackServerContext* const context_;
+  auth::CallInfo call_{.rpc = "ImportDossiers"};
+  std::optional<core::Principal> principal_;
+  onestop::v1::ImportDossiersRequest request_;
+  onestop::v1::ImportDossiersResponse response_;
+  int64_t imported_ = 0;
+  int64_t present_ = 0;
+  int64_t failed_ = 0;
+};
+
+grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest, onestop::v1::ImportDossiersResponse>*
+AdminServiceImpl::ImportDossiers(grpc::CallbackServerContext* context) {
+  return new Import(this, context);
 }
 
 }  // namespace onestop::service

@@ -70,8 +70,17 @@ class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* BackupDatabase(grpc::CallbackServerContext* context,
                                            const onestop::v1::BackupDatabaseRequest* request,
                                            onestop::v1::BackupDatabaseResponse* response) override;
+  // Bulk import (docs/IMPORT.md): one request batch at a time, processed on
+  // the executor by DossierManager::Import, answered before the next read.
+  // The first request authorizes import_dossiers (denials audited); the
+  // stream's outcome is audited once when it ends. Needs `manager`.
+  grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest,
+                          onestop::v1::ImportDossiersResponse>*
+  ImportDossiers(grpc::CallbackServerContext* context) override;
 
  private:
+  class Import;
+
   onestop::v1::ClockState State() const;
   absl::Status RequireControlled() const;
   absl::Status Backup(const std::string& path, onestop::v1::BackupDatabaseResponse* response);

@@ -54,4 +54,17 @@ absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Update(
   return base().Update(with_counters);
 }
 
+absl::StatusOr<std::vector<absl::Status>> AggregatingDossierStore::ImportDossiers(
+    const std::vector<storage::ImportDossierWrite>& writes) {
+  const std::shared_ptr<const core::Catalogue> catalogue = catalogue_();
+  std::vector<storage::ImportDossierWrite> with_counters = writes;
+  for (storage::ImportDossierWrite& write : with_counters) {
+    for (storage::CounterDelta& d :
+         ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, *catalogue))) {
+      write.counter_deltas.push_back(std::move(d));
+    }
+  }
+  return base().ImportDossiers(with_counters);
+}
+
 }  // namespace onestop::service

@@ -47,6 +47,11 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
   // Adds after − before. Errors: the base store's (the fallback Get's
   // NOT_FOUND for an unknown dossier).
   absl::StatusOr<onestop::v1::Dossier> Update(const storage::UpdateDossierWrite& write) override;
+  // Adds each imported dossier's whole contribution (from nothing to its
+  // final state, as Create does) to its record's counter_deltas; the store
+  // applies them only for records it imports. Errors: the base store's.
+  absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      const std::vector<storage::ImportDossierWrite>& writes) override;
 
  private:
   const std::function<std::shared_ptr<const core::Catalogue>()> catalogue_;

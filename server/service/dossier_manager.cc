@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/core/import.h"
 #include "server/core/page_token.h"
 #include "server/core/route.h"
 #include "server/core/validation.h"
@@ -127,6 +128,46 @@ void DossierManager::Decorate(Dossier& dossier, absl::Time now,
       *dossier.add_slip() = std::move(row);
     }
   }
+}
+
+absl::StatusOr<std::vector<absl::Status>> DossierManager::Import(
+    const std::vector<Dossier>& records, const core::Principal& principal) {
+  if (records.empty() || records.size() > static_cast<size_t>(core::kMaxImportBatch)) {
+    return InvalidFieldError(
+        "dossiers", absl::StrCat("an import request carries ", records.size(),
+                                 " dossiers; send 1 to ", core::kMaxImportBatch, " per request"));
+  }
+  const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
+  std::vector<absl::Status> results(records.size());
+  std::vector<storage::ImportDossierWrite> writes;
+  std::vector<size_t> positions;
+  writes.reserve(records.size());
+  positions.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    absl::StatusOr<core::PreparedImport> prepared = core::PrepareImport(records[i], *catalogue);
+    if (!prepared.ok()) {
+      results[i] = prepared.status();
+      continue;
+    }
+    absl::Status allowed = core::Authorize(principal, core::Permission::kImportDossiers,
+                                           core::DossierAgencies(prepared->dossier), *catalogue);
+    if (!allowed.ok()) {
+      results[i] = allowed;
+      continue;
+    }
+    storage::ImportDossierWrite& write = writes.emplace_back();
+    write.dossier = std::move(prepared->dossier);
+    write.code_prefix = std::move(prepared->code.prefix);
+    write.code_sequence = prepared->code.sequence;
+    positions.push_back(i);
+  }
+  if (writes.empty()) return results;
+  ONESTOP_ASSIGN_OR_RETURN(std::vector<absl::Status> stored, store_->ImportDossiers(writes));
+  if (stored.size() != writes.size()) {
+    return absl::InternalError("the store answered a different number of import records");
+  }
+  for (size_t k = 0; k < writes.size(); ++k) results[positions[k]] = std::move(stored[k]);
+  return results;
 }
 
 absl::StatusOr<std::optional<Dossier>> DossierManager::Replay(

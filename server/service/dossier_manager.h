@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "onestop/v1/dossier_service.pb.h"
+#include "server/core/authorization.h"
 #include "server/core/catalogue.h"
 #include "server/core/deadline.h"
 #include "server/core/workflow.h"
@@ -66,6 +67,20 @@ class DossierManager {
   // (illegal in the current status), plus store errors.
   absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command,
                                            const std::string& actor);
+
+  // Imports one batch of historical dossiers (AdminService.ImportDossiers,
+  // docs/IMPORT.md). Each record is checked by core::PrepareImport and must
+  // concern an agency within the grants of `principal` that hold
+  // import_dossiers (core::Authorize on core::DossierAgencies: else that
+  // record is PERMISSION_DENIED); the valid ones go to the store in one
+  // DossierStore::ImportDossiers call. Returns one status per record, in
+  // order: OK (imported), ALREADY_EXISTS (identical dossier already stored:
+  // skipped), or the record's error. The call fails as a whole only with
+  // INVALID_ARGUMENT for an empty batch or one above core::kMaxImportBatch,
+  // or the store's transaction errors (UNAVAILABLE, RESOURCE_EXHAUSTED,
+  // INTERNAL), in which case nothing of the batch is written.
+  absl::StatusOr<std::vector<absl::Status>> Import(
+      const std::vector<onestop::v1::Dossier>& records, const core::Principal& principal);
 
   // The dossier with history and timeliness. INVALID_ARGUMENT for an empty
   // or malformed code; NOT_FOUND if unknown.

@@ -14,6 +14,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "server/util/status_macros.h"
 #include "storage/counter_buckets.h"
+#include "storage/import_records.h"
 
 namespace onestop::storage {
 namespace {
@@ -128,51 +129,8 @@ const std::string& CounterSumSql() {
   return *sql;
 }
 
-// PostgreSQL TEXT holds valid UTF-8 without NUL (libpq would also cut a
-// text parameter at its first NUL).
-bool IsStorableText(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char lead = static_cast<unsigned char>(text[i]);
-    if (lead == 0) return false;
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    int continuation = 0;
-    uint32_t code_point = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      continuation = 1;
-      code_point = lead & 0x1F;
-    } else if ((lead & 0xF0) == 0xE0) {
-      continuation = 2;
-      code_point = lead & 0x0F;
-    } else if ((lead & 0xF8) == 0xF0) {
-      continuation = 3;
-      code_point = lead & 0x07;
-    } else {
-      return false;
-    }
-    if (text.size() - i <= static_cast<size_t>(continuation)) return false;
-    for (int k = 1; k <= continuation; ++k) {
-      const unsigned char byte = static_cast<unsigned char>(text[i + k]);
-      if ((byte & 0xC0) != 0x80) return false;
-      code_point = (code_point << 6) | (byte & 0x3F);
-    }
-    static constexpr uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
-    if (code_point < kMinimum[continuation] || code_point > 0x10FFFF ||
-        (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-      return false;
-    }
-    i += static_cast<size_t>(continuation) + 1;
-  }
-  return true;
-}
-
 absl::Status CheckText(absl::string_view text, absl::string_view what) {
-  if (IsStorableText(text)) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat(what, " is not valid UTF-8 text or contains a NUL byte"));
+  return pg::CheckStorableText(text, what);
 }
 
 // Empty text is stored as NULL, as in SQLite.
@@ -185,21 +143,6 @@ Param OptionalMicros(bool has, const google::protobuf::Timestamp& t) {
   return Param::Int64(t.seconds() * 1000000 + t.nanos() / 1000);
 }
 
-// A text[] parameter in text format: {"a","b"} with \ and " escaped.
-Param TextArray(const std::vector<std::string>& items) {
-  std::string literal = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) literal += ',';
-    literal += '"';
-    for (const char c : items[i]) {
-      if (c == '"' || c == '\\') literal += '\\';
-      literal += c;
-    }
-    literal += '"';
-  }
-  literal += '}';
-  return Param::Text(literal);
-}
 
 std::string FormatCode(absl::string_view prefix, int64_t sequence) {
   return absl::StrFormat("%s%04d", prefix, sequence);
@@ -380,20 +323,13 @@ absl::StatusOr<std::unique_ptr<PostgresDossierStore>> PostgresDossierStore::Open
         absl::StrCat("pool_size and counter_shards must be at least 1, got ", options.pool_size,
                      " and ", options.counter_shards));
   }
-  ONESTOP_ASSIGN_OR_RETURN(
-      std::unique_ptr<pg::ConnectionPool> pool,
-      pg::ConnectionPool::Open({.uri = options.uri,
-                                .size = options.pool_size,
-                                .statement_timeout = options.statement_timeout}));
-  {
-    ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool->Acquire());
-    const pg::PgMigration migrations[] = {{1, SchemaV1().c_str()}};
-    static_assert(kSchemaVersion == 1, "one migration per version");
-    if (absl::Status status = pg::MigrateComponent(*lease, "dossiers", migrations); !status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("PostgreSQL at ", pg::RedactUri(options.uri),
-                                                      ": ", status.message()));
-    }
-  }
+  const pg::PgMigration migrations[] = {{1, SchemaV1().c_str()}};
+  static_assert(kSchemaVersion == 1, "one migration per version");
+  ONESTOP_ASSIGN_OR_RETURN(std::unique_ptr<pg::ConnectionPool> pool,
+                           pg::OpenMigratedPool({.uri = options.uri,
+                                                 .size = options.pool_size,
+                                                 .statement_timeout = options.statement_timeout},
+                                                "dossiers", migrations));
   // Daemons on one database start their shards apart.
   const int offset =
       static_cast<int>(std::random_device()() % static_cast<unsigned>(options.counter_shards));
@@ -523,6 +459,13 @@ absl::StatusOr<Dossier> PostgresDossierStore::Update(const UpdateDossierWrite& w
           if (current.rows() == 0) {
             return absl::NotFoundError(absl::StrCat("dossier ", code, " not found"));
           }
+          // A retry that raced its own original (on another daemon) waited for
+          // the original's row lock: if that committed under this request_id,
+          // this is a replay (ALREADY_EXISTS → the recorded answer), not a
+          // conflict. This statement's snapshot sees the original's commit.
+          if (write.idempotency.has_value()) {
+            ONESTOP_RETURN_IF_ERROR(CheckRequestUnused(c, write.idempotency->request_id));
+          }
           return absl::AbortedError(absl::StrCat(
               "dossier ", code, " was changed by someone else (version ", current.Int64(0, 0),
               ", you had ", write.expected_etag, "); reload it and try again"));
@@ -567,9 +510,147 @@ absl::StatusOr<Dossier> PostgresDossierStore::Update(const UpdateDossierWrite& w
   return result;
 }
 
+namespace {
+
+// INSERT of a dossier's n history entries in one statement.
+std::string HistoryInsertSql(int entries) {
+  std::string sql = "INSERT INTO history (dossier_code, sequence, body) VALUES ";
+  for (int i = 0; i < entries; ++i) {
+    absl::StrAppend(&sql, i == 0 ? "" : ", ", "($1::text, $", 2 + 2 * i, "::bigint, $",
+                    3 + 2 * i, "::bytea)");
+  }
+  return sql;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<absl::Status>> PostgresDossierStore::ImportDossiers(
+    const std::vector<ImportDossierWrite>& writes) {
+  if (writes.empty()) return std::vector<absl::Status>();
+  // Checks that need no database; a record failing them is left out.
+  std::vector<absl::Status> checked(writes.size());
+  absl::btree_map<std::string, int64_t> sequences;  // prefix → highest number
+  std::vector<std::string> bodies(writes.size());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const ImportDossierWrite& write = writes[i];
+    absl::Status status = ValidateImportWrite(write);
+    if (status.ok()) status = CheckText(write.dossier.code(), "dossier code");
+    if (status.ok()) status = CheckDossierText(write.dossier);
+    if (status.ok()) status = CheckWriteCommon(std::nullopt, write.counter_deltas);
+    checked[i] = status;
+    if (!status.ok()) continue;
+    int64_t& highest = sequences.try_emplace(write.code_prefix, 0).first->second;
+    highest = std::max(highest, write.code_sequence);
+    bodies[i] = ImportedBody(write.dossier).SerializeAsString();
+  }
+
+  ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool_->Acquire());
+  const int shard = ShardOf(&*lease);
+  std::vector<absl::Status> results;
+  ONESTOP_RETURN_IF_ERROR(pg::InTransaction(
+      *lease, "importing dossiers", [&](pg::Connection& c) -> absl::Status {
+        results = checked;  // again on a retried attempt
+        std::vector<size_t> imported;
+        // Lock 1: the code sequences, in prefix order. Raising one for a
+        // record that then turns out to exist is harmless: its number is
+        // already at or below the stored sequence.
+        for (const auto& [prefix, highest] : sequences) {
+          ONESTOP_RETURN_IF_ERROR(
+              c.Exec("INSERT INTO code_sequences (prefix, last) VALUES ($1::text, $2::bigint) "
+                     "ON CONFLICT (prefix) DO UPDATE SET last = GREATEST(code_sequences.last, "
+                     "excluded.last)",
+                     {Param::Text(prefix), Param::Int64(highest)}, "raising a code sequence")
+                  .status());
+        }
+        // The dossier rows (each code's unique index entry) and history.
+        CounterRows counters;
+        for (size_t i = 0; i < writes.size(); ++i) {
+          if (!results[i].ok()) continue;
+          const Dossier& d = writes[i].dossier;
+          ONESTOP_ASSIGN_OR_RETURN(
+              pg::Result inserted,
+              c.Exec("INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, "
+                     "procedure_code, status, due_time_us, submitted_time_us, body) VALUES "
+                     "($1::text, $2::bigint, $3::text, $4::text, $5::text, $6::bigint, "
+                     "$7::bigint, $8::bigint, $9::bytea) ON CONFLICT (code) DO NOTHING "
+                     "RETURNING position",
+                     {Param::Text(d.code()), Param::Int64(d.etag()),
+                      TextOrNull(d.receiving_agency_code()), TextOrNull(d.holder_agency_code()),
+                      TextOrNull(d.procedure_code()), Param::Int64(d.status()),
+                      OptionalMicros(d.has_due_time(), d.due_time()),
+                      OptionalMicros(d.has_submitted_time(), d.submitted_time()),
+                      Param::Bytes(bodies[i])},
+                     "importing the dossier"));
+          if (inserted.rows() == 0) {
+            ONESTOP_ASSIGN_OR_RETURN(
+                pg::Result stored,
+                c.Exec("SELECT 0 AS part, etag, body, 0::bigint AS sequence FROM dossiers "
+                       "WHERE code = $1::text UNION ALL SELECT 1, 0, body, sequence FROM "
+                       "history WHERE dossier_code = $1::text ORDER BY 1, 4",
+                       {Param::Text(d.code())}, "reading the stored dossier"));
+            if (stored.rows() == 0 || stored.Int64(0, 0) != 0) {
+              return absl::InternalError(
+                  absl::StrCat("dossier ", d.code(), " conflicted but cannot be read"));
+            }
+            StoredImportView view;
+            view.etag = stored.Int64(0, 1);
+            view.body = std::string(stored.Bytes(0, 2));
+            for (int row = 1; row < stored.rows(); ++row) {
+              view.history.emplace_back(stored.Bytes(row, 2));
+            }
+            results[i] = CompareWithStored(writes[i], bodies[i], view);
+            continue;
+          }
+          std::vector<Param> params;
+          params.reserve(1 + 2 * static_cast<size_t>(d.history_size()));
+          params.push_back(Param::Text(d.code()));
+          for (const HistoryEntry& entry : d.history()) {
+            params.push_back(Param::Int64(entry.sequence()));
+            params.push_back(Param::Bytes(entry.SerializeAsString()));
+          }
+          ONESTOP_RETURN_IF_ERROR(
+              c.Exec(HistoryInsertSql(d.history_size()), params, "importing history").status());
+          for (auto& [key, values] : MergeCounterDeltas(writes[i].counter_deltas)) {
+            CounterValues& sum = counters.try_emplace(key, CounterValues{}).first->second;
+            for (int k = 0; k < kCounterSlots; ++k) sum[k] += values[k];
+          }
+          imported.push_back(i);
+        }
+        // Lock 3: counter rows, sorted, in this connection's shard.
+        ONESTOP_RETURN_IF_ERROR(WriteCounterRows(c, counters, shard));
+        if (imported.empty()) return absl::OkStatus();
+        // Lock 4, last: feed_head, raised once for the batch.
+        ONESTOP_ASSIGN_OR_RETURN(
+            const int64_t last,
+            c.QueryInt64("UPDATE feed_head SET last_revision = last_revision + $1::bigint "
+                         "WHERE id = 1 RETURNING last_revision",
+                         {Param::Int64(static_cast<int64_t>(imported.size()))},
+                         "numbering the events"));
+        int64_t revision = last - static_cast<int64_t>(imported.size());
+        for (const size_t i : imported) {
+          const Dossier& d = writes[i].dossier;
+          DossierEvent event = ImportEvent(ImportedBody(d), d.history(d.history_size() - 1));
+          event.set_revision(++revision);
+          ONESTOP_RETURN_IF_ERROR(
+              c.Exec("INSERT INTO events (revision, dossier_code, action, time_us, body) "
+                     "VALUES ($1::bigint, $2::text, $3::bigint, $4::bigint, $5::bytea)",
+                     {Param::Int64(revision), Param::Text(d.code()), Param::Int64(event.action()),
+                      OptionalMicros(event.has_time(), event.time()),
+                      Param::Bytes(event.SerializeAsString())},
+                     "appending the event")
+                  .status());
+        }
+        return c
+            .Exec("SELECT pg_notify('onestop_feed', $1::bigint::text) IS NULL",
+                  {Param::Int64(last)}, "notifying followers")
+            .status();
+      }));
+  return results;
+}
+
 absl::StatusOr<Dossier> PostgresDossierStore::Get(const std::string& code) {
   const absl::Status not_found = absl::NotFoundError(absl::StrCat("dossier ", code, " not found"));
-  if (!IsStorableText(code)) return not_found;  // no such code can be stored
+  if (!pg::IsStorableText(code)) return not_found;  // no such code can be stored
   ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool_->Acquire());
   // One statement, one snapshot: the dossier row first, then its history.
   ONESTOP_ASSIGN_OR_RETURN(
@@ -611,7 +692,7 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
     return absl::StrCat("$", params.size());
   };
   if (!query.agency_codes.empty()) {
-    const std::string codes = next(TextArray(query.agency_codes));
+    const std::string codes = next(Param::TextArray(query.agency_codes));
     absl::StrAppend(&sql, " AND (receiving_agency = ANY(", codes,
                     "::text[]) OR holder_agency = ANY(", codes, "::text[]))");
   }
@@ -623,11 +704,11 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
                     "::text");
   }
   if (query.open_and_due_before.has_value()) {
-    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us < ",
+    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us < ",
                     next(Param::Int64(absl::ToUnixMicros(*query.open_and_due_before))), "::bigint");
   }
   if (query.open_and_due_not_before.has_value()) {
-    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us >= ",
+    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us >= ",
                     next(Param::Int64(absl::ToUnixMicros(*query.open_and_due_not_before))),
                     "::bigint");
   }
@@ -654,7 +735,7 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
 
 absl::StatusOr<std::optional<RecordedRequest>> PostgresDossierStore::FindRequest(
     const std::string& request_id) {
-  if (!IsStorableText(request_id)) return std::nullopt;  // never recorded
+  if (!pg::IsStorableText(request_id)) return std::nullopt;  // never recorded
   ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool_->Acquire());
   ONESTOP_ASSIGN_OR_RETURN(
       pg::Result rows,
@@ -827,11 +908,12 @@ absl::StatusOr<DossierCounts> PostgresDossierStore::CountDossiers(const CountQue
         // The open statuses as in List; NULL due times match neither window.
         ONESTOP_ASSIGN_OR_RETURN(
             pg::Result by_agency,
-            c.Exec("SELECT COALESCE(receiving_agency, ''), "
-                   "sum(CASE WHEN due_time_us < $1::bigint THEN 1 ELSE 0 END)::bigint, "
-                   "sum(CASE WHEN due_time_us >= $1::bigint THEN 1 ELSE 0 END)::bigint "
-                   "FROM dossiers WHERE status IN (2, 4, 5, 6) AND due_time_us < $2::bigint "
-                   "GROUP BY 1",
+            c.Exec(absl::StrCat(
+                       "SELECT COALESCE(receiving_agency, ''), "
+                       "sum(CASE WHEN due_time_us < $1::bigint THEN 1 ELSE 0 END)::bigint, "
+                       "sum(CASE WHEN due_time_us >= $1::bigint THEN 1 ELSE 0 END)::bigint "
+                       "FROM dossiers WHERE ", kOpenStatusSql,
+                       " AND due_time_us < $2::bigint GROUP BY 1"),
                    {Param::Int64(due_before), Param::Int64(due_soon_before)},
                    "counting open dossiers by agency"));
         for (int row = 0; row < by_agency.rows(); ++row) {

@@ -133,6 +133,17 @@ class PostgresDossierStore final : public DossierStore {
   // for it (it touches neither feed_head nor the newest event).
   absl::StatusOr<int64_t> CompactEvents(int64_t before_revision) override;
   absl::StatusOr<std::vector<CounterSums>> SumCounters(const CounterQuery& query) override;
+  // One READ COMMITTED transaction for the whole vector, in the writers'
+  // lock order: the code_sequences rows (raised to the records' numbers,
+  // sorted by prefix), each record's dossier row (INSERT … ON CONFLICT
+  // (code) DO NOTHING: a record whose code exists writes nothing and is
+  // compared with the stored one) and its history, the merged counter rows
+  // (sorted, this connection's shard), and LAST feed_head, raised once by
+  // the number of imported records, their events and one pg_notify. Two
+  // imports racing on the same codes in different orders may deadlock;
+  // PostgreSQL aborts one and the transaction is retried (pg::InTransaction).
+  absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      const std::vector<ImportDossierWrite>& writes) override;
   absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override;
 
  private:

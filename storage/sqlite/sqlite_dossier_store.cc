@@ -21,6 +21,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "server/util/status_macros.h"
 #include "storage/counter_buckets.h"
+#include "storage/import_records.h"
 #include "storage/sqlite/lock_file.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
@@ -517,6 +518,133 @@ absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDos
   return result;
 }
 
+// Reads what is stored under `code` for CompareWithStored.
+absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
+                                                     const std::string& code) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement stmt, connection.Prepare("SELECT position, etag, body FROM dossiers WHERE code = ?"));
+  stmt.BindText(1, code);
+  ONESTOP_ASSIGN_OR_RETURN(const bool found, stmt.Step("reading the stored dossier"));
+  if (!found) return absl::InternalError("an imported code vanished inside its transaction");
+  StoredImportView view;
+  const int64_t position = stmt.ColumnInt64(0);
+  view.etag = stmt.ColumnInt64(1);
+  view.body = std::string(stmt.ColumnBlob(2));
+  ONESTOP_RETURN_IF_ERROR(stmt.Run("reading the stored dossier"));
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement history,
+      connection.Prepare("SELECT body FROM history WHERE dossier_position = ? ORDER BY sequence"));
+  history.BindInt64(1, position);
+  while (true) {
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, history.Step("reading history"));
+    if (!row) break;
+    view.history.emplace_back(history.ColumnBlob(0));
+  }
+  return view;
+}
+
+// Applies one import record inside the caller's open transaction and
+// savepoint (counter deltas: the caller's, as for ApplyCreate). `write` was
+// validated by ValidateImportWrite. ALREADY_EXISTS / FAILED_PRECONDITION
+// for a code already stored (nothing written); on error the caller rolls
+// back to the savepoint.
+absl::Status ApplyImport(Connection& connection, const ImportDossierWrite& write) {
+  const Dossier body = ImportedBody(write.dossier);
+  const std::string bytes = body.SerializeAsString();
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement insert,
+      connection.Prepare(
+          "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
+          "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT (code) DO NOTHING RETURNING position"));
+  insert.BindText(1, body.code());
+  insert.BindInt64(2, body.etag());
+  insert.BindTextOrNull(3, body.receiving_agency_code());
+  insert.BindTextOrNull(4, body.holder_agency_code());
+  insert.BindTextOrNull(5, body.procedure_code());
+  insert.BindInt64(6, body.status());
+  insert.BindOptionalInt64(7, DueTimeMicros(body));
+  insert.BindOptionalInt64(8, SubmittedTimeMicros(body));
+  insert.BindBlob(9, bytes);
+  ONESTOP_ASSIGN_OR_RETURN(const bool inserted, insert.Step("importing the dossier"));
+  if (!inserted) {
+    ONESTOP_ASSIGN_OR_RETURN(const StoredImportView stored,
+                             ReadStoredForImport(connection, body.code()));
+    return CompareWithStored(write, bytes, stored);
+  }
+  const int64_t position = insert.ColumnInt64(0);
+  ONESTOP_RETURN_IF_ERROR(insert.Run("importing the dossier"));
+
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement history,
+      connection.Prepare(
+          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
+  for (const HistoryEntry& entry : write.dossier.history()) {
+    history.Reset();
+    history.BindInt64(1, position);
+    history.BindInt64(2, entry.sequence());
+    history.BindBlob(3, entry.SerializeAsString());
+    ONESTOP_RETURN_IF_ERROR(history.Run("importing history"));
+  }
+
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement sequence,
+      connection.Prepare("INSERT INTO code_sequences (prefix, last) VALUES (?, ?) "
+                         "ON CONFLICT (prefix) DO UPDATE SET last = MAX(last, excluded.last)"));
+  sequence.BindText(1, write.code_prefix);
+  sequence.BindInt64(2, write.code_sequence);
+  ONESTOP_RETURN_IF_ERROR(sequence.Run("raising the code sequence"));
+
+  ONESTOP_ASSIGN_OR_RETURN(
+      const int64_t revision,
+      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
+                            "numbering the event"));
+  DossierEvent event =
+      ImportEvent(body, write.dossier.history(write.dossier.history_size() - 1));
+  event.set_revision(revision);
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement append,
+      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
+                         "VALUES (?, ?, ?, ?, ?)"));
+  append.BindInt64(1, revision);
+  append.BindText(2, body.code());
+  append.BindInt64(3, event.action());
+  append.BindOptionalInt64(
+      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
+  append.BindBlob(5, event.SerializeAsString());
+  return append.Run("appending the event");
+}
+
+// ApplyInSavepoint for one import record: OK or the record's error; sets
+// `transaction` as ApplyInSavepoint does.
+absl::Status ImportInSavepoint(Connection& connection, const ImportDossierWrite& write,
+                               CounterRows& counters, absl::Status& transaction) {
+  if (absl::Status status = ValidateImportWrite(write); !status.ok()) return status;
+  if (absl::Status status =
+          RunCached(connection, "SAVEPOINT onestop_write", "starting a savepoint");
+      !status.ok()) {
+    transaction = status;
+    return status;
+  }
+  const absl::Status result = ApplyImport(connection, write);
+  if (sqlite3_get_autocommit(connection.raw()) != 0) {
+    transaction = result.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
+                              : result;
+    return transaction;
+  }
+  absl::Status status;
+  if (!result.ok()) {
+    status = RunCached(connection, "ROLLBACK TO onestop_write", "rolling back a write");
+  }
+  if (status.ok()) status = RunCached(connection, "RELEASE onestop_write", "releasing a savepoint");
+  if (!status.ok()) {
+    transaction = status;
+    return result.ok() ? status : result;
+  }
+  if (result.ok()) AddCounterDeltas(write.counter_deltas, counters);
+  return result;
+}
+
 }  // namespace
 
 SqliteDossierStore::SqliteDossierStore(std::unique_ptr<LockFile> lock,
@@ -597,8 +725,11 @@ struct SqliteDossierStore::PendingWrite {
   // Exactly one is set; borrowed from the caller, who blocks until `done`.
   const CreateDossierWrite* create = nullptr;
   const UpdateDossierWrite* update = nullptr;
-  // Set by the writer before it notifies `done`.
+  const std::vector<ImportDossierWrite>* import = nullptr;
+  // Set by the writer before it notifies `done` (for an import: `result`'s
+  // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
+  std::vector<absl::Status> import_results;
   absl::Notification done;
 };
 
@@ -614,6 +745,16 @@ absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& wri
   PendingWrite pending;
   pending.update = &write;
   return Submit(pending);
+}
+
+absl::StatusOr<std::vector<absl::Status>> SqliteDossierStore::ImportDossiers(
+    const std::vector<ImportDossierWrite>& writes) {
+  if (writes.empty()) return std::vector<absl::Status>();
+  PendingWrite pending;
+  pending.import = &writes;
+  absl::StatusOr<Dossier> done = Submit(pending);
+  if (!done.ok()) return done.status();
+  return std::move(pending.import_results);
 }
 
 absl::StatusOr<Dossier> SqliteDossierStore::Submit(PendingWrite& write) {
@@ -672,6 +813,17 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     for (PendingWrite* write : batch) {
       if (!transaction.ok()) {
         write->result = transaction;
+        continue;
+      }
+      if (write->import != nullptr) {
+        write->import_results.reserve(write->import->size());
+        for (const ImportDossierWrite& record : *write->import) {
+          write->import_results.push_back(
+              transaction.ok() ? ImportInSavepoint(connection, record, counters, transaction)
+                               : transaction);
+        }
+        write->result = transaction.ok() ? absl::StatusOr<Dossier>(Dossier())
+                                         : absl::StatusOr<Dossier>(transaction);
         continue;
       }
       write->result =
@@ -809,11 +961,11 @@ absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) 
     params.emplace_back(query.procedure_code);
   }
   if (query.open_and_due_before.has_value()) {
-    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us < ?");
+    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us < ?");
     params.emplace_back(absl::ToUnixMicros(*query.open_and_due_before));
   }
   if (query.open_and_due_not_before.has_value()) {
-    absl::StrAppend(&sql, " AND status IN (2, 4, 5, 6) AND due_time_us >= ?");
+    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us >= ?");
     params.emplace_back(absl::ToUnixMicros(*query.open_and_due_not_before));
   }
   if (query.before_position > 0) {
@@ -1038,10 +1190,10 @@ absl::StatusOr<DossierCounts> SqliteDossierStore::CountDossiers(const CountQuery
     // The open statuses as in List; NULL due times match neither window.
     ONESTOP_ASSIGN_OR_RETURN(
         Statement by_agency,
-        connection.Prepare(
+        connection.Prepare(absl::StrCat(
             "SELECT COALESCE(receiving_agency, ''), SUM(due_time_us < ?1), "
-            "SUM(due_time_us >= ?1) FROM dossiers WHERE status IN (2, 4, 5, 6) AND "
-            "due_time_us < ?2 GROUP BY 1 ORDER BY 1"));
+            "SUM(due_time_us >= ?1) FROM dossiers WHERE ", kOpenStatusSql,
+            " AND due_time_us < ?2 GROUP BY 1 ORDER BY 1")));
     by_agency.BindInt64(1, due_before);
     by_agency.BindInt64(2, due_soon_before);
     while (true) {

@@ -581,6 +581,7 @@ class DaemonMatrixTest : public ::testing::Test {
   // A live token for RevokeToken to revoke.
   std::optional<storage::CreatedToken> victim_;
   int backup_files_ = 0;
+  int imports_ = 0;
   int64_t audit_head_ = 0;
 };
 
@@ -805,6 +806,35 @@ std::vector<RpcCase> DaemonMatrixTest::Cases() {
           BackupDatabaseResponse response;
           return caller.stubs->admin->BackupDatabase(context.get(), request, &response);
         });
+  // One historical dossier per call (a new code each time). The stream is
+  // authorized once for import_dossiers; records outside the caller's
+  // agencies fail alone inside an OK stream, so the target is global.
+  other("ImportDossiers", "ImportDossiers", "import_dossiers", Target::kGlobal, true,
+        [this](Caller& caller, const Dossier&, std::vector<Dossier>*) {
+          auto context = NewContext();
+          ImportDossiersRequest request;
+          Dossier* d = request.add_dossiers();
+          d->set_code(absl::StrCat(kCommune, "-191231-", 1000 + ++imports_));
+          d->set_procedure_code(testing::kCommuneProcedure);
+          d->set_receiving_agency_code(kCommune);
+          d->set_holder_agency_code(kCommune);
+          d->mutable_applicant()->set_full_name("Nguyễn Văn Cũ");
+          d->set_channel(CHANNEL_DIRECT);
+          d->set_status(DOSSIER_STATUS_NEW);
+          *d->mutable_submitted_time() = ToProtoTime(VnTime(2019, 12, 31, 9, 0));
+          HistoryEntry* entry = d->add_history();
+          entry->set_sequence(1);
+          *entry->mutable_time() = d->submitted_time();
+          entry->set_actor("canbo.cu");
+          entry->set_action(ACTION_KIND_SUBMIT);
+          entry->set_to_status(DOSSIER_STATUS_NEW);
+          d->set_etag(1);
+          auto stream = caller.stubs->admin->ImportDossiers(context.get());
+          ImportDossiersResponse response;
+          if (stream->Write(request)) stream->Read(&response);
+          stream->WritesDone();
+          return stream->Finish();
+        });
   // Token creation is scoped by the grants it issues (a clerk at kCommune).
   other("CreateToken", "CreateToken", "manage_tokens", Target::kCommune, true,
         [](Caller& caller, const Dossier&, std::vector<Dossier>*) {
@@ -1028,9 +1058,9 @@ TEST_F(DaemonMatrixTest, EveryRpcRoleAndScopeMatchesTheDocumentedTable) {
   EXPECT_EQ(static_cast<size_t>(counts[Expect::kAllowed] + counts[Expect::kDenied] +
                                 counts[Expect::kUnauthenticated]),
             cases.size() * callers.size());
-  // 39 RPC cases × 20 callers.
-  EXPECT_EQ(cases.size(), 39u);
-  EXPECT_EQ(counts[Expect::kUnauthenticated], 2 * 39);
+  // 40 RPC cases × 20 callers.
+  EXPECT_EQ(cases.size(), 40u);
+  EXPECT_EQ(counts[Expect::kUnauthenticated], 2 * 40);
 }
 
 // --- The edges ------------------------------------------------------------

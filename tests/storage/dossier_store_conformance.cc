@@ -1175,5 +1175,152 @@ TEST_P(DossierStoreConformanceTest, SumCountersRejectsMalformedQueries) {
   EXPECT_THAT(store().SumCounters(empty_prefix), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// ---------------------------------------------------------------------------
+// Bulk import (issue #8)
+
+// A historical dossier with its original code (kPrefix + `sequence`) and
+// three history entries.
+ImportDossierWrite MakeImport(int sequence, const std::string& summary = "Hồ sơ cũ") {
+  ImportDossierWrite write;
+  Dossier d = FullDossier();
+  d.clear_history();
+  d.clear_timeliness();
+  d.set_code(Code(sequence));
+  d.set_summary(summary);
+  d.set_status(onestop::v1::DOSSIER_STATUS_RETURNED);
+  *d.add_history() = FirstEntry();
+  *d.add_history() = Entry(2, onestop::v1::ACTION_KIND_HAND_OVER,
+                           onestop::v1::DOSSIER_STATUS_RECEIVED,
+                           onestop::v1::DOSSIER_STATUS_PROCESSING, kT0 + absl::Hours(1));
+  *d.add_history() = Entry(3, onestop::v1::ACTION_KIND_RETURN_RESULT,
+                           onestop::v1::DOSSIER_STATUS_PROCESSING,
+                           onestop::v1::DOSSIER_STATUS_RETURNED, kT0 + absl::Hours(30));
+  d.set_etag(3);
+  write.dossier = std::move(d);
+  write.code_prefix = kPrefix;
+  write.code_sequence = sequence;
+  return write;
+}
+
+std::vector<absl::StatusCode> CodesOf(const std::vector<absl::Status>& statuses) {
+  std::vector<absl::StatusCode> codes;
+  for (const absl::Status& s : statuses) codes.push_back(s.code());
+  return codes;
+}
+
+TEST_P(DossierStoreConformanceTest, ImportOfNothingIsOkAndWritesNothing) {
+  EXPECT_THAT(store().ImportDossiers({}), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(0));
+}
+
+TEST_P(DossierStoreConformanceTest, ImportStoresHistoryExactlyAndAppendsOneImportEventEach) {
+  const std::vector<ImportDossierWrite> writes = {MakeImport(7), MakeImport(9)};
+  absl::StatusOr<std::vector<absl::Status>> results = store().ImportDossiers(writes);
+  ASSERT_THAT(results, IsOk());
+  EXPECT_THAT(CodesOf(*results), ElementsAre(absl::StatusCode::kOk, absl::StatusCode::kOk));
+  for (const ImportDossierWrite& write : writes) {
+    EXPECT_THAT(store().Get(write.dossier.code()), IsOkAndHolds(EqualsProto(write.dossier)));
+  }
+  absl::StatusOr<std::vector<DossierEvent>> events = store().ReadEvents(0, 10);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_THAT(*events, SizeIs(2));
+  for (int i = 0; i < 2; ++i) {
+    const DossierEvent& event = (*events)[static_cast<size_t>(i)];
+    const Dossier& d = writes[static_cast<size_t>(i)].dossier;
+    EXPECT_EQ(event.revision(), i + 1);
+    EXPECT_EQ(event.action(), onestop::v1::ACTION_KIND_IMPORT);
+    EXPECT_THAT(event.dossier(), EqualsProto(WithoutHistory(d)));
+    EXPECT_THAT(event.entry(), EqualsProto(d.history(2)));
+    EXPECT_THAT(event.time(), EqualsProto(d.history(2).time()));
+  }
+  // An imported dossier is like any other: the next update is entry 4.
+  absl::StatusOr<Dossier> updated = store().Update(
+      MakeUpdate(*store().Get(Code(7)), onestop::v1::DOSSIER_STATUS_RETURNED, "H12.23",
+                 kT0 + absl::Hours(40)));
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_EQ(updated->etag(), 4);
+  EXPECT_EQ(updated->history(3).sequence(), 4);
+}
+
+TEST_P(DossierStoreConformanceTest, ImportIsIdempotentAndKeepsADifferentDossierUnderItsCode) {
+  ASSERT_THAT(store().ImportDossiers({MakeImport(1), MakeImport(2)}), IsOk());
+  const Dossier stored = *store().Get(Code(2));
+  // Again, with a changed record and a new one in the same call.
+  absl::StatusOr<std::vector<absl::Status>> results =
+      store().ImportDossiers({MakeImport(1), MakeImport(2, "Nội dung khác"), MakeImport(3)});
+  ASSERT_THAT(results, IsOk());
+  EXPECT_THAT(CodesOf(*results),
+              ElementsAre(absl::StatusCode::kAlreadyExists, absl::StatusCode::kFailedPrecondition,
+                          absl::StatusCode::kOk));
+  EXPECT_THAT((*results)[1].message(), HasSubstr("different dossier"));
+  EXPECT_THAT(store().Get(Code(2)), IsOkAndHolds(EqualsProto(stored)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(3));
+  // Changed after its import: no longer identical.
+  ASSERT_THAT(store().Update(MakeUpdate(stored, onestop::v1::DOSSIER_STATUS_RETURNED, "H12.23",
+                                        kT0 + absl::Hours(40))),
+              IsOk());
+  EXPECT_THAT(store().ImportDossiers({MakeImport(2)}),
+              IsOkAndHolds(ElementsAre(StatusIs(absl::StatusCode::kFailedPrecondition))));
+  // The same code twice in one call: the second is compared with the first.
+  EXPECT_THAT(store().ImportDossiers({MakeImport(5), MakeImport(5), MakeImport(5, "khác")}),
+              IsOkAndHolds(ElementsAre(IsOk(), StatusIs(absl::StatusCode::kAlreadyExists),
+                                       StatusIs(absl::StatusCode::kFailedPrecondition))));
+}
+
+TEST_P(DossierStoreConformanceTest, ImportRaisesTheCodeSequenceSoCreateNeverCollides) {
+  ASSERT_THAT(store().Create(MakeCreate(MakeDossier({}))), IsOk());  // 0001
+  ASSERT_THAT(store().ImportDossiers({MakeImport(41), MakeImport(12)}),
+              IsOkAndHolds(ElementsAre(IsOk(), IsOk())));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}))),
+              IsOkAndHolds(::testing::Property(&Dossier::code, Code(42))));
+  // A new prefix starts above the imported number too.
+  ImportDossierWrite other = MakeImport(1);
+  other.dossier.set_code("X01-190101-123456");
+  other.code_prefix = "X01-190101-";
+  other.code_sequence = 123456;
+  ASSERT_THAT(store().ImportDossiers({other}), IsOkAndHolds(ElementsAre(IsOk())));
+  EXPECT_THAT(store().Create(MakeCreate(MakeDossier({}), "X01-190101-")),
+              IsOkAndHolds(::testing::Property(&Dossier::code, "X01-190101-123457")));
+}
+
+TEST_P(DossierStoreConformanceTest, ImportRefusesMalformedRecordsAlone) {
+  ImportDossierWrite wrong_etag = MakeImport(1);
+  wrong_etag.dossier.set_etag(2);
+  ImportDossierWrite no_history = MakeImport(2);
+  no_history.dossier.clear_history();
+  no_history.dossier.set_etag(0);
+  ImportDossierWrite gap = MakeImport(3);
+  gap.dossier.mutable_history(1)->set_sequence(5);
+  ImportDossierWrite foreign_prefix = MakeImport(4);
+  foreign_prefix.code_prefix = "Y-";
+  ImportDossierWrite bad_delta = MakeImport(6);
+  bad_delta.counter_deltas = {Delta("", absl::CivilDay(2020, 1, 1), {{0, 1}})};
+  absl::StatusOr<std::vector<absl::Status>> results = store().ImportDossiers(
+      {wrong_etag, no_history, gap, foreign_prefix, MakeImport(5), bad_delta});
+  ASSERT_THAT(results, IsOk());
+  EXPECT_THAT(CodesOf(*results),
+              ElementsAre(absl::StatusCode::kInvalidArgument, absl::StatusCode::kInvalidArgument,
+                          absl::StatusCode::kInvalidArgument, absl::StatusCode::kInvalidArgument,
+                          absl::StatusCode::kOk, absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(1));
+  EXPECT_THAT(store().Get(Code(1)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store().Get(Code(5)), IsOk());
+}
+
+TEST_P(DossierStoreConformanceTest, ImportAppliesTheCounterDeltasOfImportedRecordsOnly) {
+  const absl::CivilDay day(2019, 3, 5);
+  ASSERT_THAT(store().ImportDossiers({MakeImport(1)}), IsOk());
+  ImportDossierWrite present = MakeImport(1);
+  present.counter_deltas = {Delta("t|A", day, {{0, 100}})};
+  ImportDossierWrite fresh = MakeImport(2);
+  fresh.counter_deltas = {Delta("t|A", day, {{0, 1}, {5, 1}})};
+  ImportDossierWrite fresh2 = MakeImport(3);
+  fresh2.counter_deltas = {Delta("t|A", day, {{0, 1}})};
+  ASSERT_THAT(store().ImportDossiers({present, fresh, fresh2}),
+              IsOkAndHolds(ElementsAre(StatusIs(absl::StatusCode::kAlreadyExists), IsOk(),
+                                       IsOk())));
+  EXPECT_THAT(SumsOf(store(), "t|A", {kAllDays}), ElementsAre(Values({{0, 2}, {5, 1}})));
+}
+
 }  // namespace
 }  // namespace onestop::storage::testing

@@ -416,6 +416,49 @@ TEST_F(PostgresDossierStoreTest, RequestRecordedThroughOneDaemonIsKnownToTheOthe
   EXPECT_EQ(QueryInt("SELECT last FROM code_sequences"), 1);  // the retry took no code
 }
 
+// A retry that reaches the other daemon while its original is still
+// committing waits for the dossier row; once the original commits, the
+// retry must be a replay (ALREADY_EXISTS → the recorded answer), not a
+// stale-etag ABORTED. The "original" here is a raw transaction holding the
+// row lock, so the interleaving is exact.
+TEST_F(PostgresDossierStoreTest, RetryThatWaitedForItsOriginalIsAReplayNotAConflict) {
+  std::unique_ptr<PostgresDossierStore> store = OpenDaemon();
+  ASSERT_TRUE(store);
+  absl::StatusOr<Dossier> created = store->Create(NewDossier());
+  ASSERT_THAT(created, IsOk());
+  UpdateDossierWrite retry = HandOver(*created, "H12");
+  retry.idempotency = IdempotencyKey{"req-raced", "fp-r"};
+
+  std::unique_ptr<pg::Connection> original = Raw();
+  ASSERT_TRUE(original);
+  ASSERT_THAT(original->ExecScript("BEGIN", "begin"), IsOk());
+  ASSERT_THAT(original
+                  ->Exec("SELECT etag FROM dossiers WHERE code = $1::text FOR UPDATE",
+                         {pg::Param::Text(created->code())}, "lock")
+                  .status(),
+              IsOk());
+  absl::StatusOr<Dossier> answer;
+  std::thread retrying([&] { answer = store->Update(retry); });
+  absl::SleepFor(absl::Milliseconds(300));  // the retry is now waiting for the row
+  ASSERT_THAT(original
+                  ->Exec("UPDATE dossiers SET etag = etag + 1 WHERE code = $1::text",
+                         {pg::Param::Text(created->code())}, "original update")
+                  .status(),
+              IsOk());
+  ASSERT_THAT(original
+                  ->Exec("INSERT INTO requests (request_id, fingerprint, dossier_code, response) "
+                         "VALUES ($1::text, $2::bytea, $3::text, $4::bytea)",
+                         {pg::Param::Text("req-raced"), pg::Param::Bytes("fp-r"),
+                          pg::Param::Text(created->code()),
+                          pg::Param::Bytes(created->SerializeAsString())},
+                         "original request record")
+                  .status(),
+              IsOk());
+  ASSERT_THAT(original->ExecScript("COMMIT", "commit"), IsOk());
+  retrying.join();
+  EXPECT_THAT(answer, StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("req-raced")));
+}
+
 // The same request id submitted through both daemons at once: one wins.
 TEST_F(PostgresDossierStoreTest, ConcurrentRetriesOfOneRequestCreateOneDossier) {
   std::unique_ptr<PostgresDossierStore> a = OpenDaemon();
