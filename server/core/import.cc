@@ -55,6 +55,26 @@ absl::Status ValidateInstants(const v1::Dossier& d) {
   for (const Field& f : fields) {
     if (f.set) ONESTOP_RETURN_IF_ERROR(ValidateInstant(f.name, *f.value));
   }
+  if (d.has_returned_to_desk_time()) {
+    ONESTOP_RETURN_IF_ERROR(ValidateInstant("returned_to_desk_time", d.returned_to_desk_time()));
+  }
+  for (int i = 0; i < d.stages_size(); ++i) {
+    for (int j = 0; j < d.stages(i).tasks_size(); ++j) {
+      const v1::StageTask& task = d.stages(i).tasks(j);
+      const std::string at = absl::StrCat("stages[", i, "].tasks[", j, "].");
+      const std::pair<const char*, const Timestamp*> times[] = {
+          {"handed_time", task.has_handed_time() ? &task.handed_time() : nullptr},
+          {"received_time", task.has_received_time() ? &task.received_time() : nullptr},
+          {"due_time", task.has_due_time() ? &task.due_time() : nullptr},
+          {"effective_due_time",
+           task.has_effective_due_time() ? &task.effective_due_time() : nullptr},
+          {"completed_time", task.has_completed_time() ? &task.completed_time() : nullptr},
+      };
+      for (const auto& [name, value] : times) {
+        if (value != nullptr) ONESTOP_RETURN_IF_ERROR(ValidateInstant(at + name, *value));
+      }
+    }
+  }
   for (int i = 0; i < d.pauses_size(); ++i) {
     const v1::ClockPause& p = d.pauses(i);
     if (p.has_start_time()) {
@@ -222,6 +242,63 @@ absl::StatusOr<ImportCode> ParseImportCode(absl::string_view code) {
   return out;
 }
 
+namespace {
+
+// An agency named by the record (other than the receiving one, checked
+// with its validity day above) must be in the catalogue: reports, gauges
+// and the access checks group by it.
+absl::Status ValidateNamedAgency(absl::string_view field, absl::string_view code,
+                                 const Catalogue& catalogue) {
+  if (code.empty() || catalogue.FindAgency(std::string(code)) != nullptr) {
+    return absl::OkStatus();
+  }
+  return WithFieldViolation(
+      WithReason(absl::NotFoundError(absl::StrCat(field, ": no agency with code \"", code,
+                                                  "\" in the catalogue")),
+                 kReasonAgencyNotFound),
+      field, "no such agency in the catalogue");
+}
+
+// The interlinked route as the workflow expects it (workflow.cc's Forward
+// and CompleteStage index stages by current_stage and take each stage's
+// first task): 0 ≤ current_stage ≤ stages + 1, no stage without a task,
+// every task's agency known. A route the daemon could not have produced is
+// refused here rather than crashing a later action.
+absl::Status ValidateImportedRoute(const v1::Dossier& d, const Catalogue& catalogue) {
+  ONESTOP_RETURN_IF_ERROR(
+      ValidateNamedAgency("holder_agency_code", d.holder_agency_code(), catalogue));
+  ONESTOP_RETURN_IF_ERROR(
+      ValidateNamedAgency("deciding_agency_code", d.deciding_agency_code(), catalogue));
+  ONESTOP_RETURN_IF_ERROR(ValidateNamedAgency("returned_to_desk_by_agency_code",
+                                              d.returned_to_desk_by_agency_code(), catalogue));
+  if (d.current_stage() < 0 || d.current_stage() > d.stages_size() + (d.stages_size() > 0)) {
+    return InvalidFieldError(
+        "current_stage",
+        absl::StrCat("current_stage is ", d.current_stage(), " but the route has ",
+                     d.stages_size(), " stages; give 0 (before the first forward), the stage "
+                     "in progress (1–", d.stages_size(), ") or ", d.stages_size() + 1,
+                     " (back at the receiving desk)"));
+  }
+  for (int i = 0; i < d.stages_size(); ++i) {
+    if (d.stages(i).tasks_size() == 0) {
+      return InvalidFieldError(absl::StrCat("stages[", i, "].tasks"),
+                               absl::StrCat("stage ", i + 1, " has no agency: every stage of a "
+                                            "route needs at least one task"));
+    }
+    for (int j = 0; j < d.stages(i).tasks_size(); ++j) {
+      const std::string field = absl::StrCat("stages[", i, "].tasks[", j, "].agency_code");
+      if (d.stages(i).tasks(j).agency_code().empty()) {
+        return InvalidFieldError(field, absl::StrCat(field, " is required"));
+      }
+      ONESTOP_RETURN_IF_ERROR(
+          ValidateNamedAgency(field, d.stages(i).tasks(j).agency_code(), catalogue));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<PreparedImport> PrepareImport(const v1::Dossier& record,
                                              const Catalogue& catalogue) {
   PreparedImport out;
@@ -279,6 +356,8 @@ absl::StatusOr<PreparedImport> PrepareImport(const v1::Dossier& record,
                         agency->code(), agency->name(), day.year(), day.month(), day.day(),
                         record.code()));
   }
+
+  ONESTOP_RETURN_IF_ERROR(ValidateImportedRoute(record, catalogue));
 
   out.dossier = record;
   v1::Dossier& d = out.dossier;

@@ -739,6 +739,11 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
     case v1::ACTION_KIND_FORWARD: {
       ONESTOP_ASSIGN_OR_RETURN(const std::string from, ActingAgency(current, action, catalogue));
       const int k = current.current_stage();
+      if (k < 0 || (k < current.stages_size() && current.stages(k).tasks_size() == 0)) {
+        // Only a damaged stored route gets here (imports are checked).
+        return absl::InternalError(absl::StrCat("dossier ", current.code(),
+                                                " has a damaged route (stage ", k + 1, ")"));
+      }
       std::vector<std::string> to;
       if (k >= current.stages_size()) {
         // After the last stage the result goes back to the receiving desk.
@@ -775,6 +780,11 @@ absl::StatusOr<Transition> ApplyAction(const Dossier& current, const Action& act
             "acting_agency_code is required: which agency completes its part of the stage");
       }
       ONESTOP_RETURN_IF_ERROR(ValidateCode("acting_agency_code", action.acting_agency_code));
+      if (current.current_stage() < 1 || current.current_stage() > current.stages_size()) {
+        return absl::InternalError(absl::StrCat("dossier ", current.code(),
+                                                " has a damaged route (current stage ",
+                                                current.current_stage(), ")"));
+      }
       v1::Stage* stage = next.mutable_stages(current.current_stage() - 1);
       v1::StageTask* task = nullptr;
       for (auto& t : *stage->mutable_tasks()) {

@@ -149,8 +149,14 @@ absl::StatusOr<std::vector<absl::Status>> DossierManager::Import(
       results[i] = prepared.status();
       continue;
     }
-    absl::Status allowed = core::Authorize(principal, core::Permission::kImportDossiers,
-                                           core::DossierAgencies(prepared->dossier), *catalogue);
+    // Scope by the receiving desk alone, as SubmitDossier does: the books
+    // the dossier lands in (reports, gauges, the desk's feed) are its
+    // receiving agency's. Any-of over every named agency would let an
+    // importer scoped to one district write into another's books by naming
+    // itself as a holder or a stage.
+    absl::Status allowed =
+        core::Authorize(principal, core::Permission::kImportDossiers,
+                        {prepared->dossier.receiving_agency_code()}, *catalogue);
     if (!allowed.ok()) {
       results[i] = allowed;
       continue;

@@ -189,6 +189,39 @@ TEST_F(ImportTest, RefusesBadRecordsWithAMessageNamingTheField) {
        absl::StatusCode::kNotFound, "no procedure"},
       {"unknown agency", [](v1::Dossier& d) { d.set_receiving_agency_code("000.99.99.H15"); },
        absl::StatusCode::kNotFound, "no agency"},
+      {"unknown holder", [](v1::Dossier& d) { d.set_holder_agency_code("000.99.99.H15"); },
+       absl::StatusCode::kNotFound, "holder_agency_code: no agency"},
+      {"unknown deciding agency",
+       [](v1::Dossier& d) { d.set_deciding_agency_code("000.98.98.H15"); },
+       absl::StatusCode::kNotFound, "deciding_agency_code: no agency"},
+      // A route the workflow could not act on must never be stored: a later
+      // Forward indexes stages by current_stage and takes the first task.
+      {"current stage without a route", [](v1::Dossier& d) { d.set_current_stage(1); },
+       absl::StatusCode::kInvalidArgument, "current_stage is 1 but the route has 0 stages"},
+      {"negative current stage",
+       [](v1::Dossier& d) {
+         d.add_stages()->add_tasks()->set_agency_code("000.00.31.H15");
+         d.set_current_stage(-1);
+       },
+       absl::StatusCode::kInvalidArgument, "current_stage is -1"},
+      {"current stage past the desk",
+       [](v1::Dossier& d) {
+         d.add_stages()->add_tasks()->set_agency_code("000.00.31.H15");
+         d.set_current_stage(3);
+       },
+       absl::StatusCode::kInvalidArgument, "current_stage is 3"},
+      {"stage without a task", [](v1::Dossier& d) { d.add_stages()->set_name("Thẩm định"); },
+       absl::StatusCode::kInvalidArgument, "stage 1 has no agency"},
+      {"task of an unknown agency",
+       [](v1::Dossier& d) { d.add_stages()->add_tasks()->set_agency_code("000.77.77.H15"); },
+       absl::StatusCode::kNotFound, "stages[0].tasks[0].agency_code"},
+      {"task time out of range",
+       [](v1::Dossier& d) {
+         v1::StageTask* task = d.add_stages()->add_tasks();
+         task->set_agency_code("000.00.31.H15");
+         task->mutable_completed_time()->set_seconds(-2300000000);
+       },
+       absl::StatusCode::kInvalidArgument, "stages[0].tasks[0].completed_time"},
       // Buôn Triết exists from 2021 on: a 2019 dossier cannot have been
       // received there.
       {"agency not yet founded",
@@ -200,6 +233,16 @@ TEST_F(ImportTest, RefusesBadRecordsWithAMessageNamingTheField) {
     c.mutate(record);
     EXPECT_THAT(PrepareImport(record, *catalogue_), StatusIs(c.code, HasSubstr(c.message)))
         << c.name;
+  }
+}
+
+TEST_F(ImportTest, AcceptsAWellFormedRoute) {
+  v1::Stage* stage = record_.add_stages();
+  stage->set_name("Thẩm định");
+  stage->add_tasks()->set_agency_code("000.00.31.H15");
+  for (int current : {0, 1, 2}) {
+    record_.set_current_stage(current);
+    EXPECT_THAT(PrepareImport(record_, *catalogue_), IsOk()) << current;
   }
 }
 

@@ -330,6 +330,40 @@ TEST_F(ImportServiceTest, NonAdminsArePermissionDeniedAndChangeNothing) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// Each record is scoped by its receiving desk, as a submit is: an importer
+// granted one commune cannot put dossiers into another commune's books by
+// naming itself as their holder.
+TEST_F(ImportServiceTest, AnImporterScopedToOneDeskCannotWriteIntoAnothersBooks) {
+  Principal scoped;
+  scoped.set_id("admin.lienson");
+  Grant* grant = scoped.add_grants();
+  grant->set_role(ROLE_ADMIN);
+  grant->set_agency_code(testing::kCommune);
+  auto stub = AdminService::NewStub(testing::AuthorizedChannel(
+      server_->address(), testing::MustToken(auth_->TokenFor(scoped))));
+  Dossier foreign = OldDossier("000.31.02.H15-200102-0007", testing::kOtherCommune,
+                               VnTime(2020, 1, 2, 9), true);
+  foreign.set_holder_agency_code(testing::kCommune);
+  const Dossier own =
+      OldDossier("000.31.01.H15-200102-0008", testing::kCommune, VnTime(2020, 1, 2, 9), true);
+  std::vector<ImportDossiersResponse> answers;
+  const grpc::Status status = Import(stub.get(), {{foreign, own}}, &answers);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].imported(), 1);
+  ASSERT_EQ(answers[0].failed(), 1);
+  EXPECT_EQ(answers[0].failures(0).index(), 0);
+  EXPECT_EQ(answers[0].failures(0).status_code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED))
+      << answers[0].DebugString();
+  EXPECT_EQ(MustGet(own.code()).code(), own.code());
+  grpc::ClientContext context;
+  GetDossierRequest request;
+  request.set_code(foreign.code());
+  GetDossierResponse response;
+  EXPECT_EQ(dossiers_->GetDossier(&context, request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(ImportServiceTest, OversizedAndEmptyBatchesEndTheStream) {
   std::vector<ImportDossiersResponse> answers;
   EXPECT_EQ(Import(admin_.get(), {{}}, &answers).error_code(),
