@@ -311,16 +311,12 @@ void Connection::RollbackQuietly() {
 bool Connection::healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
 
 bool Connection::CheckIdle() {
-  // PQconsumeInput reads a pending FATAL (e.g. "terminating connection due
-  // to administrator command" after a server restart); a clean idle
-  // connection has nothing to read. PQconsumeInput marks a closed
-  // connection bad; the EOF after it arrives as a second readable event.
-  for (int reads = 0; reads < 4; ++reads) {
-    pollfd readable{PQsocket(conn_), POLLIN, 0};
-    if (::poll(&readable, 1, 0) <= 0) break;  // nothing pending
-    if (PQconsumeInput(conn_) == 0) return false;
-  }
-  while (PGnotify* notice = PQnotifies(conn_)) PQfreemem(notice);
+  // An idle connection is sent nothing unasked (we LISTEN only on the feed
+  // listener's own connection). Anything readable is the server ending the
+  // session — a FATAL after a restart or pg_terminate_backend, then EOF,
+  // which may still be on its way — so the connection is not lent again.
+  pollfd readable{PQsocket(conn_), POLLIN, 0};
+  if (::poll(&readable, 1, 0) != 0) return false;
   return healthy();
 }
 

@@ -164,9 +164,9 @@ class Connection {
   // True while a transaction block is open (or failed and not rolled back).
   bool in_transaction() const;
 
-  // Reads whatever the server sent while the connection sat idle (e.g. the
-  // FATAL of a server restart) and returns healthy(): the pool checks an
-  // idle connection with it before lending it.
+  // False if the server sent anything while the connection sat idle (the
+  // FATAL of a restart or a terminated session) or the connection is
+  // broken: the pool checks an idle connection with it before lending it.
   bool CheckIdle();
 
   // For LISTEN/NOTIFY (PgFeedListener): the socket and the raw handle.

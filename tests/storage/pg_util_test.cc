@@ -82,7 +82,16 @@ TEST(PgUtil, PoolReplacesAConnectionTheServerClosedWhileIdle) {
                   ->Exec("SELECT pg_terminate_backend($1::bigint::integer)", {Param::Int64(first_pid)},
                          "terminate")
                   .ok());
-  absl::SleepFor(absl::Milliseconds(200));
+  // Wait until the server has ended that session (its FATAL is then on
+  // the pooled connection's socket).
+  for (int i = 0; i < 500; ++i) {
+    auto alive = (*admin)->QueryInt64(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::bigint::integer",
+        {Param::Int64(first_pid)}, "is it gone");
+    ASSERT_TRUE(alive.ok()) << alive.status();
+    if (*alive == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   auto lease = (*pool)->Acquire();
   ASSERT_TRUE(lease.ok()) << lease.status();
   auto pid = (*lease)->QueryInt64("SELECT pg_backend_pid()::bigint", {}, "pid");

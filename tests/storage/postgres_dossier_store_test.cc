@@ -439,7 +439,18 @@ TEST_F(PostgresDossierStoreTest, RetryThatWaitedForItsOriginalIsAReplayNotAConfl
               IsOk());
   absl::StatusOr<Dossier> answer;
   std::thread retrying([&] { answer = store->Update(retry); });
-  absl::SleepFor(absl::Milliseconds(300));  // the retry is now waiting for the row
+  // Proceed once the retry is waiting for the row lock.
+  bool waiting = false;
+  for (int i = 0; i < 500 && !waiting; ++i) {
+    absl::StatusOr<int64_t> lock_waiters = original->QueryInt64(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()",
+        {}, "lock waiters");
+    ASSERT_THAT(lock_waiters, IsOk());
+    waiting = *lock_waiters > 0;
+    if (!waiting) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(waiting) << "the retry never waited for the dossier row";
   ASSERT_THAT(original
                   ->Exec("UPDATE dossiers SET etag = etag + 1 WHERE code = $1::text",
                          {pg::Param::Text(created->code())}, "original update")
