@@ -72,8 +72,13 @@ absl::StatusOr<Backend> OpenSqlite(const std::string& path, const BackendOptions
     CollectCommitStats(sqlite->GetCommitStats(), out);
   };
   backend.dossiers = *std::move(store);
-  // Tokens, audit and blobs: the same file, connections of their own.
-  auto security = storage::SqliteSecurityStore::Open({.path = path});
+  // Tokens, audit and blobs: the same file, connections of their own for
+  // reading. Token and audit writes ride the dossier store's group commit
+  // (shared_writer.h); `backend.security` is destroyed before
+  // `backend.dossiers` (declared after it). ":memory:" is a private
+  // database per connection: there the security store writes its own.
+  auto security = storage::SqliteSecurityStore::Open(
+      {.path = path, .shared_writer = path == ":memory:" ? nullptr : sqlite});
   if (!security.ok()) return Named("the security tables", security.status());
   backend.security = *std::move(security);
   auto blobs = storage::SqliteBlobStore::Open({.path = path});

@@ -228,9 +228,13 @@ absl::StatusOr<Dossier> DossierManager::Submit(
   return created;
 }
 
-absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
-                                            const std::string& actor) {
+absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const std::string& actor,
+                                            ActAuthorizer authorize) {
   ONESTOP_RETURN_IF_ERROR(ValidateCode(command.code));
+  // One read serves the authorization and the action (the etag check below
+  // and the store's conditional write keep it safe).
+  ONESTOP_ASSIGN_OR_RETURN(Dossier current, LoadDossier(*store_, command.code));
+  ONESTOP_RETURN_IF_ERROR(authorize(current));
   ONESTOP_RETURN_IF_ERROR(ValidateRequestId(command.request_id));
   const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
   ONESTOP_ASSIGN_OR_RETURN(std::optional<Dossier> replayed,
@@ -242,8 +246,6 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
   if (command.etag <= 0) {
     return InvalidFieldError("etag", "etag: pass the etag of the dossier as you last read it");
   }
-
-  ONESTOP_ASSIGN_OR_RETURN(Dossier current, LoadDossier(*store_, command.code));
   if (current.etag() != command.etag) {
     absl::Status stale = WithReason(
         absl::AbortedError(absl::StrCat(
@@ -282,6 +284,11 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
   if (!updated.ok()) return updated.status();
   Decorate(*updated, now, *catalogue);
   return updated;
+}
+
+absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,
+                                            const std::string& actor) {
+  return Act(command, actor, [](const Dossier&) { return absl::OkStatus(); });
 }
 
 absl::StatusOr<Dossier> DossierManager::Get(const std::string& code) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "onestop/v1/dossier_service.pb.h"
@@ -60,11 +61,21 @@ class DossierManager {
       const onestop::v1::SubmitDossierRequest& request,
       const std::string& fingerprint, const std::string& actor);
 
-  // Applies one action. While a clock pause is open, the core sees the due
-  // time as read (paused time so far included), so a reschedule is judged
-  // against it. Errors: INVALID_ARGUMENT (bad code, reused
-  // request_id), NOT_FOUND, ABORTED (stale etag), FAILED_PRECONDITION
-  // (illegal in the current status), plus store errors.
+  // Checks that the caller may act on the dossier as stored (before any
+  // decoration); its error is returned as is.
+  using ActAuthorizer = absl::FunctionRef<absl::Status(const onestop::v1::Dossier& current)>;
+
+  // Applies one action. Reads the dossier once: `authorize` sees it before
+  // anything else is checked (a recorded request_id is replayed only to a
+  // caller allowed on the dossier). While a clock pause is open, the core
+  // sees the due time as read (paused time so far included), so a
+  // reschedule is judged against it. Errors: INVALID_ARGUMENT (bad code,
+  // reused request_id), NOT_FOUND, `authorize`'s, ABORTED (stale etag),
+  // FAILED_PRECONDITION (illegal in the current status), plus store errors.
+  absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command, const std::string& actor,
+                                           ActAuthorizer authorize);
+  // Act for a caller that authorized already (a document upload checks at
+  // its header) or needs no check (tests, the benchmark's loader).
   absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command,
                                            const std::string& actor);
 

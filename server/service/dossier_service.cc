@@ -63,20 +63,27 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
     call.rpc.resize(call.rpc.size() - std::string_view("Request").size());
     ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
                              guard_->Authenticate(*context, call));
-    ONESTOP_ASSIGN_OR_RETURN(const Dossier current, manager_->Get(request->code()));
-    std::vector<std::string> targets = core::DossierAgencies(current);
-    if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
-        targets.end()) {
-      // Acting for one of the dossier's agencies needs that agency in scope;
-      // any other (the workflow refuses it, or ignores it for a procedure
-      // without a route) is authorized on the dossier's agencies instead.
-      targets = {command.action.acting_agency_code};
-      call.agency_code = command.action.acting_agency_code;
-    }
-    ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
-        principal, ActionPermission(kind, current.status()), targets, call));
-    absl::StatusOr<Dossier> acted = manager_->Act(command, principal.id);
-    guard_->RecordOutcome(principal, call, acted.status());
+    bool authorized = false;
+    absl::StatusOr<Dossier> acted =
+        manager_->Act(command, principal.id, [&](const Dossier& current) -> absl::Status {
+          std::vector<std::string> targets = core::DossierAgencies(current);
+          if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
+              targets.end()) {
+            // Acting for one of the dossier's agencies needs that agency in
+            // scope; any other (the workflow refuses it, or ignores it for
+            // a procedure without a route) is authorized on the dossier's
+            // agencies instead.
+            targets = {command.action.acting_agency_code};
+            call.agency_code = command.action.acting_agency_code;
+          }
+          ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
+              principal, ActionPermission(kind, current.status()), targets, call));
+          authorized = true;
+          return absl::OkStatus();
+        });
+    // A denial is audited by Authorize; an unknown or malformed code (before
+    // any authorization) is not a write.
+    if (authorized) guard_->RecordOutcome(principal, call, acted.status());
     if (!acted.ok()) return acted.status();
     MaskFor(principal, &*acted);
     *response->mutable_dossier() = *std::move(acted);

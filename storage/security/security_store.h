@@ -12,8 +12,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -96,6 +98,20 @@ class SecurityStore {
   // notation); valid UTF-8 text without backslashes reads back unchanged.
   // Both backends store the same.
   virtual absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) = 0;
+
+  // AppendAudit without waiting for the commit: `done` gets the outcome
+  // later, possibly on another thread (it must not block or call back into
+  // the store). Records keep the order of the calls, and a ListAudit that
+  // starts after this call has returned sees the record (if it committed).
+  // The default appends at once and calls `done` before returning; the
+  // SQLite store with a SharedWriter queues the record into the dossier
+  // store's next group commit, so a call's answer never waits for its
+  // audit record (a crash can lose the records of the last batch, as it
+  // could always lose a record between a write and its audit append).
+  virtual void AppendAuditLater(const onestop::v1::AuditRecord& record,
+                                absl::AnyInvocable<void(absl::Status) &&> done) {
+    std::move(done)(AppendAudit(record).status());
+  }
 
   // Records with sequence > after_sequence matching the filter, oldest
   // first, at most `limit`. INVALID_ARGUMENT for a limit outside 1–1000 or

@@ -9,6 +9,7 @@
 #include "server/util/status_macros.h"
 #include "storage/security/stored_text.h"
 #include "storage/security/token_secret.h"
+#include "storage/sqlite/shared_writer.h"
 #include "storage/sqlite/schema.h"
 #include "storage/sqlite/sqlite_util.h"
 
@@ -97,11 +98,45 @@ absl::StatusOr<onestop::v1::TokenInfo> TokenFromRow(const Statement& row) {
   return info;
 }
 
+// Appends `record` on `connection` (inside the caller's transaction) and
+// returns its sequence. Every text field escaped (stored_text.h): the same
+// record as PostgreSQL's.
+absl::StatusOr<int64_t> InsertAudit(Connection& connection,
+                                    const onestop::v1::AuditRecord& record) {
+  ONESTOP_ASSIGN_OR_RETURN(
+      Statement insert,
+      connection.Prepare("INSERT INTO audit (time_us, principal_id, rpc, dossier_code, "
+                         "agency_code, result_code, message) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  insert.BindInt64(1, Micros(FromProtoTime(record.time())));
+  insert.BindText(2, EscapeAuditText(record.principal_id()));
+  insert.BindText(3, EscapeAuditText(record.rpc()));
+  insert.BindText(4, EscapeAuditText(record.dossier_code()));
+  insert.BindText(5, EscapeAuditText(record.agency_code()));
+  insert.BindInt64(6, record.result_code());
+  insert.BindText(7, EscapeAuditText(record.message()));
+  ONESTOP_RETURN_IF_ERROR(insert.Run("appending to the audit log"));
+  return sqlite3_last_insert_rowid(connection.raw());
+}
+
+// The token `id` as stored, read on `connection`; NOT_FOUND if none.
+absl::StatusOr<onestop::v1::TokenInfo> ReadToken(Connection& connection, const std::string& id) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement select,
+                           connection.Prepare(absl::StrCat("SELECT ", kTokenColumns,
+                                                           " WHERE id = ?")));
+  select.BindText(1, id);
+  ONESTOP_ASSIGN_OR_RETURN(const bool row, select.Step("reading a token"));
+  if (!row) {
+    return absl::NotFoundError(absl::StrCat("no token with id \"", EscapeAuditText(id), "\""));
+  }
+  return TokenFromRow(select);
+}
+
 }  // namespace
 
 SqliteSecurityStore::SqliteSecurityStore(std::unique_ptr<Connection> connection,
-                                         SecurityDurability durability)
-    : connection_(std::move(connection)), durability_(durability) {}
+                                         SecurityDurability durability,
+                                         sqlite_internal::SharedWriter* shared_writer)
+    : connection_(std::move(connection)), durability_(durability), shared_writer_(shared_writer) {}
 
 SqliteSecurityStore::~SqliteSecurityStore() = default;
 
@@ -131,7 +166,27 @@ absl::StatusOr<std::unique_ptr<SqliteSecurityStore>> SqliteSecurityStore::Open(
   ONESTOP_RETURN_IF_ERROR(InTransaction(c, "migrating the security schema",
                                         [&] { return MigrateLocked(c, options); }));
   return std::unique_ptr<SqliteSecurityStore>(
-      new SqliteSecurityStore(std::move(connection), options.durability));
+      new SqliteSecurityStore(std::move(connection), options.durability, options.shared_writer));
+}
+
+absl::Status SqliteSecurityStore::RunWrite(absl::FunctionRef<absl::Status(Connection&)> apply,
+                                           bool audit) {
+  if (shared_writer_ != nullptr) return shared_writer_->Write(apply);
+  absl::MutexLock lock(&mu_);
+  Connection& connection = *connection_;
+  if (audit) {
+    // NORMAL for this commit only (see SecurityDurability): no fsync of its
+    // own.
+    ONESTOP_RETURN_IF_ERROR(
+        connection.Exec("PRAGMA synchronous = NORMAL", "appending to the audit log"));
+  }
+  const absl::Status written =
+      InTransaction(connection, "writing the security tables", [&] { return apply(connection); });
+  if (audit && durability_ == SecurityDurability::kFull) {
+    ONESTOP_RETURN_IF_ERROR(
+        connection.Exec("PRAGMA synchronous = FULL", "appending to the audit log"));
+  }
+  return written;
 }
 
 absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& token) {
@@ -150,20 +205,24 @@ absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& to
   if (!token.principal.SerializeToString(&principal)) {
     return absl::InternalError("cannot serialize the token's principal");
   }
-  absl::MutexLock lock(&mu_);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement insert,
-      connection_->Prepare("INSERT INTO tokens (id, principal_id, principal, label, hash, "
-                           "created_us, expires_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  insert.BindText(1, id);
-  insert.BindText(2, token.principal.id());
-  insert.BindBlob(3, principal);
-  insert.BindText(4, token.label);
-  insert.BindBlob(5, hash);
-  insert.BindInt64(6, Micros(token.created));
-  insert.BindInt64(7, Micros(token.expires));
-  ONESTOP_RETURN_IF_ERROR(insert.Run("creating a token"));
-  ONESTOP_ASSIGN_OR_RETURN(created.info, GetTokenLocked(id));
+  ONESTOP_RETURN_IF_ERROR(RunWrite(
+      [&](Connection& connection) -> absl::Status {
+        ONESTOP_ASSIGN_OR_RETURN(
+            Statement insert,
+            connection.Prepare("INSERT INTO tokens (id, principal_id, principal, label, hash, "
+                               "created_us, expires_us) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+        insert.BindText(1, id);
+        insert.BindText(2, token.principal.id());
+        insert.BindBlob(3, principal);
+        insert.BindText(4, token.label);
+        insert.BindBlob(5, hash);
+        insert.BindInt64(6, Micros(token.created));
+        insert.BindInt64(7, Micros(token.expires));
+        ONESTOP_RETURN_IF_ERROR(insert.Run("creating a token"));
+        ONESTOP_ASSIGN_OR_RETURN(created.info, ReadToken(connection, id));
+        return absl::OkStatus();
+      },
+      /*audit=*/false));
   return created;
 }
 
@@ -190,18 +249,6 @@ absl::StatusOr<onestop::v1::Principal> SqliteSecurityStore::Authenticate(
   return principal;
 }
 
-absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::GetTokenLocked(const std::string& id) {
-  ONESTOP_ASSIGN_OR_RETURN(Statement select,
-                           connection_->Prepare(absl::StrCat("SELECT ", kTokenColumns,
-                                                             " WHERE id = ?")));
-  select.BindText(1, id);
-  ONESTOP_ASSIGN_OR_RETURN(const bool row, select.Step("reading a token"));
-  if (!row) {
-    return absl::NotFoundError(absl::StrCat("no token with id \"", EscapeAuditText(id), "\""));
-  }
-  return TokenFromRow(select);
-}
-
 absl::StatusOr<std::vector<onestop::v1::TokenInfo>> SqliteSecurityStore::ListTokens(
     const TokenQuery& query) {
   absl::MutexLock lock(&mu_);
@@ -223,42 +270,43 @@ absl::StatusOr<std::vector<onestop::v1::TokenInfo>> SqliteSecurityStore::ListTok
 
 absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::RevokeToken(const std::string& id,
                                                                         absl::Time now) {
-  absl::MutexLock lock(&mu_);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement update,
-      connection_->Prepare(
-          "UPDATE tokens SET revoked_us = ? WHERE id = ? AND revoked_us IS NULL"));
-  update.BindInt64(1, Micros(now));
-  update.BindText(2, id);
-  ONESTOP_RETURN_IF_ERROR(update.Run("revoking a token"));
-  return GetTokenLocked(id);
+  onestop::v1::TokenInfo revoked;
+  ONESTOP_RETURN_IF_ERROR(RunWrite(
+      [&](Connection& connection) -> absl::Status {
+        ONESTOP_ASSIGN_OR_RETURN(
+            Statement update,
+            connection.Prepare(
+                "UPDATE tokens SET revoked_us = ? WHERE id = ? AND revoked_us IS NULL"));
+        update.BindInt64(1, Micros(now));
+        update.BindText(2, id);
+        ONESTOP_RETURN_IF_ERROR(update.Run("revoking a token"));
+        ONESTOP_ASSIGN_OR_RETURN(revoked, ReadToken(connection, id));
+        return absl::OkStatus();
+      },
+      /*audit=*/false));
+  return revoked;
 }
 
 absl::StatusOr<int64_t> SqliteSecurityStore::AppendAudit(const onestop::v1::AuditRecord& record) {
-  absl::MutexLock lock(&mu_);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement insert,
-      connection_->Prepare("INSERT INTO audit (time_us, principal_id, rpc, dossier_code, "
-                           "agency_code, result_code, message) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-  insert.BindInt64(1, Micros(FromProtoTime(record.time())));
-  // Every text field escaped (stored_text.h): the same record as PostgreSQL's.
-  insert.BindText(2, EscapeAuditText(record.principal_id()));
-  insert.BindText(3, EscapeAuditText(record.rpc()));
-  insert.BindText(4, EscapeAuditText(record.dossier_code()));
-  insert.BindText(5, EscapeAuditText(record.agency_code()));
-  insert.BindInt64(6, record.result_code());
-  insert.BindText(7, EscapeAuditText(record.message()));
-  // NORMAL for this commit only (see SecurityDurability): no fsync of its own.
-  ONESTOP_RETURN_IF_ERROR(
-      connection_->Exec("PRAGMA synchronous = NORMAL", "appending to the audit log"));
-  const absl::Status appended = insert.Run("appending to the audit log");
-  const int64_t sequence = sqlite3_last_insert_rowid(connection_->raw());
-  if (durability_ == SecurityDurability::kFull) {
-    ONESTOP_RETURN_IF_ERROR(
-        connection_->Exec("PRAGMA synchronous = FULL", "appending to the audit log"));
-  }
-  ONESTOP_RETURN_IF_ERROR(appended);
+  int64_t sequence = 0;
+  ONESTOP_RETURN_IF_ERROR(RunWrite(
+      [&](Connection& connection) -> absl::Status {
+        ONESTOP_ASSIGN_OR_RETURN(sequence, InsertAudit(connection, record));
+        return absl::OkStatus();
+      },
+      /*audit=*/true));
   return sequence;
+}
+
+void SqliteSecurityStore::AppendAuditLater(const onestop::v1::AuditRecord& record,
+                                           absl::AnyInvocable<void(absl::Status) &&> done) {
+  if (shared_writer_ == nullptr) {
+    std::move(done)(AppendAudit(record).status());
+    return;
+  }
+  shared_writer_->WriteLater(
+      [record](Connection& connection) { return InsertAudit(connection, record).status(); },
+      std::move(done));
 }
 
 absl::StatusOr<AuditPage> SqliteSecurityStore::ListAudit(const AuditQuery& query) {
@@ -267,6 +315,11 @@ absl::StatusOr<AuditPage> SqliteSecurityStore::ListAudit(const AuditQuery& query
   }
   if (query.after_sequence < 0) {
     return absl::InvalidArgumentError("after_sequence must not be negative");
+  }
+  if (shared_writer_ != nullptr) {
+    // A barrier: once this empty write's batch has committed, so has every
+    // AppendAuditLater record queued before it.
+    ONESTOP_RETURN_IF_ERROR(shared_writer_->Write([](Connection&) { return absl::OkStatus(); }));
   }
   absl::MutexLock lock(&mu_);
   ONESTOP_ASSIGN_OR_RETURN(

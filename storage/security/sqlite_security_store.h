@@ -14,11 +14,17 @@
 // it as onestop's), then this store; a database without onestop's
 // application_id is refused unless `standalone` is set (tests, ":memory:").
 // The daemon's single-writer lock (<db>.lock) is the dossier store's.
-// Both connections run in WAL mode and wait up to busy_timeout for the
-// write lock.
+//
+// Writes (CreateToken, RevokeToken, AppendAudit) go through the dossier
+// store's SharedWriter when one is given (the daemon: every write of the
+// file then rides its group commit, with its durability — FULL by
+// default — and no connection ever waits on SQLite's busy handler for the
+// write lock); without one (tests, ":memory:") they run on this store's
+// own connection, in WAL mode, waiting up to busy_timeout for the lock.
+// Reads always use this store's connection.
 //
 // Thread safety: all methods may be called concurrently (one mutex around
-// the connection).
+// this store's connection; writes through the SharedWriter do not take it).
 #ifndef ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_
 #define ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_
 
@@ -26,6 +32,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/security/security_store.h"
 
@@ -33,6 +40,7 @@ namespace onestop::storage {
 
 namespace sqlite_internal {
 class Connection;
+class SharedWriter;
 }
 
 enum class DatabaseCheck {
@@ -42,7 +50,7 @@ enum class DatabaseCheck {
   kStandalone,
 };
 
-// Audit appends always commit with synchronous=NORMAL: in WAL mode their
+// Without a SharedWriter, audit appends commit with synchronous=NORMAL: in WAL mode their
 // frames are made durable by the next fsync of the shared WAL — the dossier
 // store's next group commit (FULL) or a checkpoint — so the audit record of
 // a write is on disk no later than the next write after it, without an
@@ -59,6 +67,9 @@ struct SqliteSecurityStoreOptions {
   absl::Duration busy_timeout = absl::Seconds(5);
   DatabaseCheck check = DatabaseCheck::kRequireOnestopDatabase;
   SecurityDurability durability = SecurityDurability::kFull;
+  // The dossier store of the same file (not owned; must outlive this
+  // store), or null. See the file comment.
+  sqlite_internal::SharedWriter* shared_writer = nullptr;
 };
 
 class SqliteSecurityStore final : public SecurityStore {
@@ -81,18 +92,27 @@ class SqliteSecurityStore final : public SecurityStore {
   absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
                                                      absl::Time now) override;
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
+  // With a SharedWriter: queued into the dossier store's next batch.
+  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+                        absl::AnyInvocable<void(absl::Status) &&> done) override;
+  // With a SharedWriter, first waits for the AppendAuditLater records
+  // queued before the call.
   absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
 
  private:
   SqliteSecurityStore(std::unique_ptr<sqlite_internal::Connection> connection,
-                      SecurityDurability durability);
+                      SecurityDurability durability, sqlite_internal::SharedWriter* shared_writer);
 
-  absl::StatusOr<onestop::v1::TokenInfo> GetTokenLocked(const std::string& id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs `apply` as one write transaction: through the SharedWriter, or on
+  // this store's connection (under mu_). `audit` marks an audit append,
+  // committed with synchronous=NORMAL on this store's connection.
+  absl::Status RunWrite(absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> apply,
+                        bool audit);
 
   absl::Mutex mu_;
   std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
   const SecurityDurability durability_;
+  sqlite_internal::SharedWriter* const shared_writer_;
 };
 
 // The latest schema version of the "security" component.

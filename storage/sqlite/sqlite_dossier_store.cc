@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "absl/container/btree_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -476,29 +477,25 @@ absl::Status RunCached(Connection& connection, const std::string& sql,
   return stmt.Run(operation);
 }
 
-// Applies one write (`create` or `update`, exactly one non-null) inside its
-// own savepoint of the open batch transaction and returns its result. A
-// write that fails is rolled back to its savepoint, leaving the batch's
-// other writes intact. If the batch can no longer be committed — SQLite
-// rolled the whole transaction back by itself (SQLITE_FULL, SQLITE_IOERR, …)
-// or the savepoint could not be rolled back or released — sets
-// `transaction` to the error. The counter deltas of a write that succeeds
-// are added to `counters`, for the batch to write before its COMMIT.
-absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDossierWrite* create,
-                                         const UpdateDossierWrite* update, CounterRows& counters,
-                                         absl::Status& transaction) {
+// Runs `body` inside its own savepoint of the open batch transaction and
+// returns its status. A body that fails is rolled back to its savepoint,
+// leaving the batch's other writes intact. If the batch can no longer be
+// committed — SQLite rolled the whole transaction back by itself
+// (SQLITE_FULL, SQLITE_IOERR, …) or the savepoint could not be rolled back
+// or released — sets `transaction` to the error.
+absl::Status RunInSavepoint(Connection& connection, absl::FunctionRef<absl::Status()> body,
+                            absl::Status& transaction) {
   if (absl::Status status =
           RunCached(connection, "SAVEPOINT onestop_write", "starting a savepoint");
       !status.ok()) {
     transaction = status;
     return status;
   }
-  absl::StatusOr<Dossier> result =
-      create != nullptr ? ApplyCreate(connection, *create) : ApplyUpdate(connection, *update);
+  const absl::Status result = body();
   if (sqlite3_get_autocommit(connection.raw()) != 0) {
     // The transaction is gone, and with it the batch's earlier writes.
     transaction = result.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
-                              : result.status();
+                              : result;
     return transaction;
   }
   absl::Status status;
@@ -510,11 +507,29 @@ absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDos
     // The write's changes may still be in the transaction: it must not
     // commit.
     transaction = status;
-    return result.ok() ? status : result.status();
+    return result.ok() ? status : result;
   }
-  if (result.ok()) {
-    AddCounterDeltas(create != nullptr ? create->counter_deltas : update->counter_deltas, counters);
-  }
+  return result;
+}
+
+// Applies one write (`create` or `update`, exactly one non-null) with
+// RunInSavepoint and returns its result. The counter deltas of a write that
+// succeeds are added to `counters`, for the batch to write before its
+// COMMIT.
+absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDossierWrite* create,
+                                         const UpdateDossierWrite* update, CounterRows& counters,
+                                         absl::Status& transaction) {
+  absl::StatusOr<Dossier> result;
+  const absl::Status status = RunInSavepoint(
+      connection,
+      [&] {
+        result = create != nullptr ? ApplyCreate(connection, *create)
+                                   : ApplyUpdate(connection, *update);
+        return result.status();
+      },
+      transaction);
+  if (!status.ok()) return status;
+  AddCounterDeltas(create != nullptr ? create->counter_deltas : update->counter_deltas, counters);
   return result;
 }
 
@@ -726,6 +741,12 @@ struct SqliteDossierStore::PendingWrite {
   const CreateDossierWrite* create = nullptr;
   const UpdateDossierWrite* update = nullptr;
   const std::vector<ImportDossierWrite>* import = nullptr;
+  // Another component's write: borrowed (SharedWriter::Write), or owned
+  // with `later_done` (WriteLater: the writer deletes the item after
+  // calling `later_done` instead of notifying `done`).
+  const absl::FunctionRef<absl::Status(Connection&)>* shared = nullptr;
+  absl::AnyInvocable<absl::Status(Connection&)> later;
+  absl::AnyInvocable<void(absl::Status) &&> later_done;
   // Set by the writer before it notifies `done` (for an import: `result`'s
   // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
@@ -757,13 +778,34 @@ absl::StatusOr<std::vector<absl::Status>> SqliteDossierStore::ImportDossiers(
   return std::move(pending.import_results);
 }
 
-absl::StatusOr<Dossier> SqliteDossierStore::Submit(PendingWrite& write) {
-  {
-    absl::MutexLock lock(&queue_mu_);
-    if (closing_) return absl::UnavailableError("the dossier store is closing; retry");
-    queue_.push_back(&write);
-    ++unanswered_;
+absl::Status SqliteDossierStore::Write(absl::FunctionRef<absl::Status(Connection&)> apply) {
+  PendingWrite pending;
+  pending.shared = &apply;
+  return Submit(pending).status();
+}
+
+void SqliteDossierStore::WriteLater(absl::AnyInvocable<absl::Status(Connection&)> apply,
+                                    absl::AnyInvocable<void(absl::Status) &&> done) {
+  auto pending = std::make_unique<PendingWrite>();
+  pending->later = std::move(apply);
+  pending->later_done = std::move(done);
+  if (absl::Status queued = Enqueue(pending.get()); !queued.ok()) {
+    std::move(pending->later_done)(queued);
+    return;
   }
+  pending.release();  // the writer's now
+}
+
+absl::Status SqliteDossierStore::Enqueue(PendingWrite* write) {
+  absl::MutexLock lock(&queue_mu_);
+  if (closing_) return absl::UnavailableError("the dossier store is closing; retry");
+  queue_.push_back(write);
+  ++unanswered_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Dossier> SqliteDossierStore::Submit(PendingWrite& write) {
+  ONESTOP_RETURN_IF_ERROR(Enqueue(&write));
   write.done.WaitForNotification();
   return std::move(write.result);
 }
@@ -790,7 +832,14 @@ void SqliteDossierStore::WriterLoop() {
       unanswered_ -= static_cast<int64_t>(batch.size());
     }
     // A caller may return (destroying its PendingWrite) as soon as notified.
-    for (PendingWrite* write : batch) write->done.Notify();
+    for (PendingWrite* write : batch) {
+      if (write->later_done) {
+        std::move(write->later_done)(write->result.status());
+        delete write;
+      } else {
+        write->done.Notify();
+      }
+    }
     batch.clear();
   }
 }
@@ -813,6 +862,18 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     for (PendingWrite* write : batch) {
       if (!transaction.ok()) {
         write->result = transaction;
+        continue;
+      }
+      if (write->shared != nullptr || write->later) {
+        const absl::Status status = RunInSavepoint(
+            connection,
+            [&] {
+              return write->shared != nullptr ? (*write->shared)(connection)
+                                              : write->later(connection);
+            },
+            transaction);
+        write->result = status.ok() ? absl::StatusOr<Dossier>(Dossier())
+                                    : absl::StatusOr<Dossier>(status);
         continue;
       }
       if (write->import != nullptr) {

@@ -42,6 +42,9 @@
 // so revisions, code sequences and commit order agree as before. The
 // counter deltas of the batch's successful writes are merged and written
 // once per counter row just before the COMMIT, in the same transaction.
+// Other components of the same file (tokens, the audit log) write through
+// SharedWriter::Write: their writes join the batches as items of their own
+// (a savepoint each), so one connection ever writes the file.
 //
 // Reads (Get, List, FindRequest, ReadEvents, LastRevision, FirstRevision,
 // SumCounters, CountDossiers) go to a pool of read-only connections (WAL readers never
@@ -81,6 +84,7 @@
 #include "absl/time/time.h"
 #include "onestop/v1/dossier.pb.h"
 #include "storage/dossier_store.h"
+#include "storage/sqlite/shared_writer.h"
 
 namespace onestop::storage {
 
@@ -172,7 +176,7 @@ struct SqliteSettings {
   int schema_version = 0;  // PRAGMA user_version
 };
 
-class SqliteDossierStore final : public DossierStore {
+class SqliteDossierStore final : public DossierStore, public sqlite_internal::SharedWriter {
  public:
   // The schema version this build writes and understands.
   static constexpr int kSchemaVersion = 3;
@@ -246,6 +250,13 @@ class SqliteDossierStore final : public DossierStore {
   // open status, index only: O(open dossiers due before due_soon_before)).
   absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override;
 
+  // SharedWriter: another component's write (tokens, audit) as one item of
+  // the next batch. Counted in CommitStats like a dossier write.
+  absl::Status Write(
+      absl::FunctionRef<absl::Status(sqlite_internal::Connection&)> apply) override;
+  void WriteLater(absl::AnyInvocable<absl::Status(sqlite_internal::Connection&)> apply,
+                  absl::AnyInvocable<void(absl::Status) &&> done) override;
+
   // Events deleted per transaction by CompactEvents.
   static constexpr int64_t kCompactionChunk = 10000;
 
@@ -280,6 +291,9 @@ class SqliteDossierStore final : public DossierStore {
   // Queues `write`, blocks until the writer has answered it, and returns
   // its result.
   absl::StatusOr<onestop::v1::Dossier> Submit(PendingWrite& write);
+  // Queues `write` (owned by the writer from then on if it is a WriteLater
+  // item); UNAVAILABLE (nothing queued) if the store is closing.
+  absl::Status Enqueue(PendingWrite* write);
   // The writer thread's body: runs batches until closing and drained.
   void WriterLoop();
   // Applies `batch` in one transaction and stores each write's result

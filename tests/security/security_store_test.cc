@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -16,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/util/proto_time.h"
@@ -39,6 +41,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+using ::testing::SizeIs;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1578000000);  // 2020-01-02
 
@@ -74,8 +77,12 @@ class SecurityDatabase {
   virtual absl::Status Exec(const std::string& sql) = 0;
 };
 
+// `shared_writer`: the daemon's layout, where token and audit writes ride
+// the dossier store's group commit; otherwise the store writes on its own
+// connection.
 class SqliteSecurityDatabase final : public SecurityDatabase {
  public:
+  explicit SqliteSecurityDatabase(bool shared_writer) : shared_writer_(shared_writer) {}
   absl::Status Init() {
     // The daemon's order: the dossier store creates and stamps the file.
     auto dossiers = SqliteDossierStore::Open({.path = path_, .durability = Durability::kNormal});
@@ -84,8 +91,10 @@ class SqliteSecurityDatabase final : public SecurityDatabase {
     return absl::OkStatus();
   }
   absl::StatusOr<std::unique_ptr<SecurityStore>> OpenStore() override {
-    auto store =
-        SqliteSecurityStore::Open({.path = path_, .durability = SecurityDurability::kNormal});
+    auto store = SqliteSecurityStore::Open(
+        {.path = path_,
+         .durability = SecurityDurability::kNormal,
+         .shared_writer = shared_writer_ ? dossiers_.get() : nullptr});
     if (!store.ok()) return store.status();
     return std::unique_ptr<SecurityStore>(std::move(*store));
   }
@@ -98,6 +107,7 @@ class SqliteSecurityDatabase final : public SecurityDatabase {
  private:
   testing::TempDir dir_;
   std::string path_ = dir_.File("onestop.db");
+  const bool shared_writer_;
   std::unique_ptr<SqliteDossierStore> dossiers_;
 };
 
@@ -127,8 +137,8 @@ struct SecurityBackend {
 
 void PrintTo(const SecurityBackend& backend, std::ostream* os) { *os << backend.name; }
 
-absl::StatusOr<std::unique_ptr<SecurityDatabase>> MakeSqlite() {
-  auto db = std::make_unique<SqliteSecurityDatabase>();
+absl::StatusOr<std::unique_ptr<SecurityDatabase>> MakeSqlite(bool shared_writer) {
+  auto db = std::make_unique<SqliteSecurityDatabase>(shared_writer);
   if (absl::Status status = db->Init(); !status.ok()) return status;
   return std::unique_ptr<SecurityDatabase>(std::move(db));
 }
@@ -165,7 +175,9 @@ class SecurityStoreTest : public ::testing::TestWithParam<SecurityBackend> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, SecurityStoreTest,
-                         ::testing::Values(SecurityBackend{"Sqlite", MakeSqlite},
+                         ::testing::Values(SecurityBackend{"Sqlite", [] { return MakeSqlite(false); }},
+                                           SecurityBackend{"SqliteSharedWriter",
+                                                           [] { return MakeSqlite(true); }},
                                            SecurityBackend{"Postgres", MakePostgres}),
                          [](const ::testing::TestParamInfo<SecurityBackend>& info) {
                            return info.param.name;
@@ -308,6 +320,35 @@ TEST_P(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
   EXPECT_THAT(store_->ListAudit({.limit = 1001}), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(store_->ListAudit({.after_sequence = -1}),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// AppendAuditLater (what every audited RPC uses): records keep the order of
+// the calls, each `done` gets OK, and a ListAudit started after the calls
+// returned sees them all, even before any `done` ran.
+TEST_P(SecurityStoreTest, AuditAppendedLaterKeepsCallOrderAndIsListedAtOnce) {
+  constexpr int kRecords = 50;
+  std::atomic<int> done_ok{0};
+  std::atomic<int> done_failed{0};
+  for (int i = 0; i < kRecords; ++i) {
+    store_->AppendAuditLater(Record(absl::StrCat("officer.", i), "HandOverDossier", 0),
+                             [&](absl::Status status) {
+                               (status.ok() ? done_ok : done_failed).fetch_add(1);
+                             });
+  }
+  auto page = store_->ListAudit({.limit = 1000});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(page->records, SizeIs(kRecords));
+  for (int i = 0; i < kRecords; ++i) {
+    EXPECT_EQ(page->records[i].sequence(), i + 1);
+    EXPECT_EQ(page->records[i].principal_id(), absl::StrCat("officer.", i));
+  }
+  // `done` runs after the commit, possibly on the writer thread: wait for
+  // it rather than assume it ran.
+  for (int spins = 0; done_ok.load() + done_failed.load() < kRecords && spins < 10000; ++spins) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(done_ok.load(), kRecords);
+  EXPECT_EQ(done_failed.load(), 0);
 }
 
 TEST_P(SecurityStoreTest, AuditKeepsNulAndInvalidUtf8EscapedOnBothBackends) {

@@ -29,6 +29,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "storage/sqlite/sqlite_util.h"
 #include "tests/storage/sqlite_test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -330,6 +331,49 @@ TEST_F(GroupCommitTest, AFailingWriteIsRolledBackAloneAndTheRestOfItsBatchCommit
   for (int i = 0; i < 8; ++i) EXPECT_EQ((*events)[i].revision(), i + 1);
   EXPECT_EQ(other.Query("SELECT last FROM code_sequences WHERE prefix = 'H12.23-250106-'"), "6");
   EXPECT_EQ(other.Query("SELECT count(*) FROM requests"), "1");
+}
+
+// SharedWriter::Write (the security store's token and audit writes): other
+// components' writes join a batch as items of their own; one that fails is
+// rolled back alone, the dossier writes and the other shared write of the
+// same batch commit.
+TEST_F(GroupCommitTest, SharedWritesJoinTheBatchAndFailAlone) {
+  std::unique_ptr<SqliteDossierStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb other(path_);
+  ASSERT_THAT(other.Exec("CREATE TABLE side (v TEXT NOT NULL)"), IsOk());
+  HoldTheWriter(*store, other);
+
+  using sqlite_internal::Connection;
+  auto insert = [](const std::string& value) {
+    return [value](Connection& connection) -> absl::Status {
+      if (absl::Status s = connection.Exec(
+              absl::StrCat("INSERT INTO side (v) VALUES ('", value, "')").c_str(), "test");
+          !s.ok()) {
+        return s;
+      }
+      if (value == "fails") return absl::FailedPreconditionError("refused after its insert");
+      return absl::OkStatus();
+    };
+  };
+  absl::Status kept = absl::UnknownError("not run");
+  absl::Status refused = absl::UnknownError("not run");
+  absl::StatusOr<Dossier> created = absl::UnknownError("not run");
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { kept = store->Write(insert("kept")); });
+  threads.emplace_back([&] { refused = store->Write(insert("fails")); });
+  threads.emplace_back([&] { created = store->Create(NewDossier()); });
+  ReleaseWhenQueued(*store, other, 3);
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_THAT(kept, IsOk());
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("refused")));
+  EXPECT_THAT(created, IsOk());
+  EXPECT_EQ(other.Query("SELECT group_concat(v) FROM side"), "kept");
+  const CommitStats stats = store->GetCommitStats();
+  EXPECT_EQ(stats.last_batch_size, 3);
+  EXPECT_EQ(stats.failed_writes, 1);
+  EXPECT_EQ(stats.failed_batches, 0);
 }
 
 // A COMMIT that fails — here a deferred foreign-key violation, which SQLite

@@ -24,12 +24,15 @@ void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
   record.set_agency_code(call.agency_code);
   record.set_result_code(static_cast<int32_t>(result.code()));
   record.set_message(result.ok() ? call.note : std::string(result.message()));
-  const absl::StatusOr<int64_t> appended = audit_->AppendAudit(record);
-  if (!appended.ok()) {
-    LogError("audit append failed", {{"rpc", call.rpc},
-                                     {"principal", principal_id},
-                                     {"error", std::string(appended.status().message())}});
-  }
+  // The call's answer does not wait for its audit record (SecurityStore::
+  // AppendAuditLater); a failed append is logged.
+  audit_->AppendAuditLater(record, [rpc = call.rpc, principal_id](absl::Status appended) {
+    if (!appended.ok()) {
+      LogError("audit append failed", {{"rpc", rpc},
+                                       {"principal", principal_id},
+                                       {"error", std::string(appended.message())}});
+    }
+  });
 }
 
 absl::StatusOr<core::Principal> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
