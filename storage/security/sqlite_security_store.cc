@@ -231,20 +231,38 @@ absl::StatusOr<onestop::v1::Principal> SqliteSecurityStore::Authenticate(
   if (!security_internal::LooksLikeTokenSecret(secret)) {
     return absl::UnauthenticatedError(kUnauthenticated);
   }
-  const std::string hash = security_internal::Sha256(secret);
-  absl::MutexLock lock(&mu_);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement select,
-      connection_->Prepare("SELECT principal, expires_us, revoked_us FROM tokens WHERE hash = ?"));
-  select.BindBlob(1, hash);
-  ONESTOP_ASSIGN_OR_RETURN(const bool row, select.Step("authenticating a token"));
-  if (!row || !select.ColumnIsNull(2) || FromMicros(select.ColumnInt64(1)) <= now) {
-    return absl::UnauthenticatedError(kUnauthenticated);
+  std::string hash = security_internal::Sha256(secret);
+  int64_t generation = 0;
+  {
+    absl::MutexLock lock(&cache_mu_);
+    generation = cache_generation_;
+    const auto cached = token_cache_.find(hash);
+    if (cached != token_cache_.end()) {
+      if (cached->second.expires <= now) return absl::UnauthenticatedError(kUnauthenticated);
+      return cached->second.principal;
+    }
   }
-  onestop::v1::Principal principal;
-  const absl::string_view bytes = select.ColumnBlob(0);
-  if (!principal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InternalError("a token has an unreadable principal");
+  CachedToken token;
+  {
+    absl::MutexLock lock(&mu_);
+    ONESTOP_ASSIGN_OR_RETURN(
+        Statement select,
+        connection_->Prepare("SELECT principal, expires_us, revoked_us FROM tokens WHERE hash = ?"));
+    select.BindBlob(1, hash);
+    ONESTOP_ASSIGN_OR_RETURN(const bool row, select.Step("authenticating a token"));
+    if (!row || !select.ColumnIsNull(2)) return absl::UnauthenticatedError(kUnauthenticated);
+    token.expires = FromMicros(select.ColumnInt64(1));
+    const absl::string_view bytes = select.ColumnBlob(0);
+    if (!token.principal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::InternalError("a token has an unreadable principal");
+    }
+  }
+  if (token.expires <= now) return absl::UnauthenticatedError(kUnauthenticated);
+  onestop::v1::Principal principal = token.principal;
+  absl::MutexLock lock(&cache_mu_);
+  if (generation == cache_generation_) {
+    if (token_cache_.size() >= kMaxCachedTokens) token_cache_.clear();
+    token_cache_.emplace(std::move(hash), std::move(token));
   }
   return principal;
 }
@@ -284,6 +302,11 @@ absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::RevokeToken(const st
         return absl::OkStatus();
       },
       /*audit=*/false));
+  // After the commit: a lookup that started before it cannot cache the
+  // token any more (see token_cache_).
+  absl::MutexLock lock(&cache_mu_);
+  ++cache_generation_;
+  token_cache_.clear();
   return revoked;
 }
 

@@ -21,7 +21,8 @@
 // default — and no connection ever waits on SQLite's busy handler for the
 // write lock); without one (tests, ":memory:") they run on this store's
 // own connection, in WAL mode, waiting up to busy_timeout for the lock.
-// Reads always use this store's connection.
+// Reads always use this store's connection; Authenticate answers a token
+// it has seen from memory (see token_cache_).
 //
 // Thread safety: all methods may be called concurrently (one mutex around
 // this store's connection; writes through the SharedWriter do not take it).
@@ -32,6 +33,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "storage/security/security_store.h"
@@ -111,6 +113,21 @@ class SqliteSecurityStore final : public SecurityStore {
 
   absl::Mutex mu_;
   std::unique_ptr<sqlite_internal::Connection> connection_ ABSL_GUARDED_BY(mu_);
+
+  // Tokens that authenticated, by secret hash: a repeat Authenticate skips
+  // SQL and parsing. Exact because this store makes every change to its
+  // file's tokens (the dossier store's lock file keeps other daemons out):
+  // RevokeToken clears the cache after its commit and bumps the
+  // generation, and a lookup caches its row only if no revocation began
+  // since it started. Expiry is checked on every hit.
+  struct CachedToken {
+    onestop::v1::Principal principal;
+    absl::Time expires;
+  };
+  static constexpr size_t kMaxCachedTokens = 10000;
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, CachedToken> token_cache_ ABSL_GUARDED_BY(cache_mu_);
+  int64_t cache_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
   const SecurityDurability durability_;
   sqlite_internal::SharedWriter* const shared_writer_;
 };

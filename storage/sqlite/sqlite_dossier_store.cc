@@ -470,6 +470,12 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
   return dossier;
 }
 
+// The highest revision in the events table (0 if none).
+absl::StatusOr<int64_t> ReadLastRevision(Connection& connection) {
+  return connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) FROM events",
+                               "reading the last revision");
+}
+
 // Runs `sql` (one statement, no rows) through the statement cache.
 absl::Status RunCached(Connection& connection, const std::string& sql,
                        absl::string_view operation) {
@@ -665,9 +671,10 @@ absl::Status ImportInSavepoint(Connection& connection, const ImportDossierWrite&
 SqliteDossierStore::SqliteDossierStore(std::unique_ptr<LockFile> lock,
                                        std::unique_ptr<Connection> writer,
                                        std::vector<std::unique_ptr<Connection>> readers,
-                                       int max_batch_writes)
+                                       int max_batch_writes, int64_t last_revision)
     : lock_(std::move(lock)),
       max_batch_writes_(max_batch_writes),
+      last_revision_(last_revision),
       writer_(std::move(writer)),
       readers_(std::move(readers)) {
   {
@@ -729,8 +736,11 @@ absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
       readers.push_back(std::move(reader));
     }
   }
-  return std::unique_ptr<SqliteDossierStore>(new SqliteDossierStore(
-      std::move(lock), std::move(writer), std::move(readers), options.max_batch_writes));
+  absl::StatusOr<int64_t> last_revision = ReadLastRevision(*writer);
+  if (!last_revision.ok()) return OpenError(*writer, options.path, last_revision.status());
+  return std::unique_ptr<SqliteDossierStore>(
+      new SqliteDossierStore(std::move(lock), std::move(writer), std::move(readers),
+                             options.max_batch_writes, *last_revision));
 }
 
 // ---------------------------------------------------------------------------
@@ -891,11 +901,17 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
           ApplyInSavepoint(connection, write->create, write->update, counters, transaction);
     }
     if (transaction.ok()) transaction = WriteCounterRows(connection, counters);
+    absl::StatusOr<int64_t> last_revision = int64_t{0};
+    if (transaction.ok()) {
+      last_revision = ReadLastRevision(connection);
+      transaction = last_revision.status();
+    }
     if (transaction.ok()) {
       const absl::Time commit_start = absl::Now();
       transaction = connection.Exec("COMMIT", "committing a transaction");
       commit_time = absl::Now() - commit_start;
     }
+    if (transaction.ok()) last_revision_.store(*last_revision, std::memory_order_release);
     if (!transaction.ok()) {
       batch_failed = true;
       // SQLite may already have rolled back (e.g. on SQLITE_FULL); only roll
@@ -1102,9 +1118,9 @@ absl::StatusOr<std::vector<DossierEvent>> SqliteDossierStore::ReadEvents(int64_t
 }
 
 absl::StatusOr<int64_t> SqliteDossierStore::LastRevision() {
-  ReadLease lease(*this);
-  return lease.connection().QueryInt64("SELECT COALESCE(MAX(revision), 0) FROM events",
-                                 "reading the last revision");
+  // Kept by the writer (the only one: the lock file), read at Open and
+  // after every batch: NotifyingDossierStore asks after every write.
+  return last_revision_.load(std::memory_order_acquire);
 }
 
 absl::StatusOr<int64_t> SqliteDossierStore::FirstRevision() {

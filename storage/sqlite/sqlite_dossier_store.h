@@ -69,6 +69,7 @@
 #define ONESTOP_STORAGE_SQLITE_SQLITE_DOSSIER_STORE_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -286,7 +287,7 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
                      std::unique_ptr<sqlite_internal::Connection> writer,
                      std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
-                     int max_batch_writes);
+                     int max_batch_writes, int64_t last_revision);
 
   // Queues `write`, blocks until the writer has answered it, and returns
   // its result.
@@ -310,6 +311,9 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // ":memory:".
   const std::unique_ptr<sqlite_internal::LockFile> lock_;
   const int max_batch_writes_;
+  // The highest committed revision: read at Open, then set by the writer
+  // after each COMMIT (LastRevision answers from it).
+  std::atomic<int64_t> last_revision_;
 
   // The write connection: the writer thread holds write_mu_ for each whole
   // batch (BEGIN … COMMIT); CompactEvents, Settings and Backup take it

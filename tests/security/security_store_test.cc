@@ -234,6 +234,30 @@ TEST_P(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("tk_000000000000")));
 }
 
+// Lookups racing a revocation (the SQLite store answers repeat tokens from
+// a cache): once RevokeToken has returned, no lookup that starts afterwards
+// succeeds, whatever the lookups in flight did.
+TEST_P(SecurityStoreTest, NoLookupAfterARevocationSucceedsWhileOthersRace) {
+  const CreatedToken created = Create("clerk.lienson");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> lookups;
+  for (int t = 0; t < 4; ++t) {
+    lookups.emplace_back([&] {
+      while (!stop.load()) store_->Authenticate(created.secret, kT0).IgnoreError();
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_THAT(store_->RevokeToken(created.info.id(), kT0), IsOk());
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_THAT(store_->Authenticate(created.secret, kT0),
+                StatusIs(absl::StatusCode::kUnauthenticated));
+  }
+  stop.store(true);
+  for (std::thread& thread : lookups) thread.join();
+  EXPECT_THAT(store_->Authenticate(created.secret, kT0),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
 TEST_P(SecurityStoreTest, UnknownAndMalformedTokensGetTheSameAnswer) {
   const CreatedToken created = Create("x");
   std::string flipped = created.secret;
