@@ -150,26 +150,60 @@ absl::StatusOr<int64_t> NextCodeSequence(Connection& connection, const std::stri
   return sequence;
 }
 
-absl::Status InsertHistory(Connection& connection, int64_t position, const HistoryEntry& entry) {
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement stmt,
-      connection.Prepare(
-          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
+// The statements on every write's path are prepared from these (a cache
+// lookup by SQL text, without building the text again for each row).
+const std::string& InsertHistorySql() {
+  static const auto* const sql = new std::string(
+      "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)");
+  return *sql;
+}
+const std::string& InsertEventSql() {
+  static const auto* const sql =
+      new std::string("INSERT INTO events (revision, dossier_code, action, time_us, body) "
+                      "VALUES (?, ?, ?, ?, ?)");
+  return *sql;
+}
+
+// Appends one history row: `entry_bytes` is the serialized entry.
+absl::Status InsertHistory(Connection& connection, int64_t position, int64_t sequence,
+                           absl::string_view entry_bytes) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(InsertHistorySql()));
   stmt.BindInt64(1, position);
-  stmt.BindInt64(2, entry.sequence());
-  stmt.BindBlob(3, entry.SerializeAsString());
+  stmt.BindInt64(2, sequence);
+  stmt.BindBlob(3, entry_bytes);
   return stmt.Run("appending history");
 }
 
-// Appends the change-feed event for `dossier` (without history) and
-// `entry`, with revision max + 1. Writers are serialized by the write lock,
-// so revisions are strictly increasing without gaps.
-absl::Status AppendEvent(Connection& connection, const Dossier& dossier,
-                         const HistoryEntry& entry) {
-  ONESTOP_ASSIGN_OR_RETURN(
-      const int64_t revision,
-      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
-                            "numbering the event"));
+// The revision the next event gets: max + 1. Writers are serialized by the
+// write lock, so revisions are strictly increasing without gaps; a writer
+// appending several events in a row counts on from here.
+absl::StatusOr<int64_t> NextRevision(Connection& connection) {
+  return connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
+                               "numbering the event");
+}
+
+// Appends one change-feed event row: `event_bytes` is the serialized
+// DossierEvent, `revision`, `action` and `time` its fields.
+absl::Status InsertEvent(Connection& connection, int64_t revision, absl::string_view code,
+                         onestop::v1::ActionKind action,
+                         const google::protobuf::Timestamp* time, absl::string_view event_bytes) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(InsertEventSql()));
+  stmt.BindInt64(1, revision);
+  stmt.BindText(2, code);
+  stmt.BindInt64(3, action);
+  stmt.BindOptionalInt64(4, time != nullptr ? std::optional<int64_t>(ToMicros(*time))
+                                            : std::nullopt);
+  stmt.BindBlob(5, event_bytes);
+  return stmt.Run("appending the event");
+}
+
+// Appends the history row of `entry` and the change-feed event for
+// `dossier` (without history) and `entry`, with the next revision.
+absl::Status AppendHistoryAndEvent(Connection& connection, int64_t position,
+                                   const Dossier& dossier, const HistoryEntry& entry) {
+  ONESTOP_RETURN_IF_ERROR(
+      InsertHistory(connection, position, entry.sequence(), entry.SerializeAsString()));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t revision, NextRevision(connection));
   DossierEvent event;
   event.set_revision(revision);
   if (entry.has_time()) *event.mutable_time() = entry.time();
@@ -177,17 +211,8 @@ absl::Status AppendEvent(Connection& connection, const Dossier& dossier,
   *event.mutable_dossier() = dossier;
   event.mutable_dossier()->clear_history();
   *event.mutable_entry() = entry;
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement stmt,
-      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
-                         "VALUES (?, ?, ?, ?, ?)"));
-  stmt.BindInt64(1, revision);
-  stmt.BindText(2, dossier.code());
-  stmt.BindInt64(3, entry.action());
-  stmt.BindOptionalInt64(
-      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
-  stmt.BindBlob(5, event.SerializeAsString());
-  return stmt.Run("appending the event");
+  return InsertEvent(connection, revision, dossier.code(), entry.action(),
+                     event.has_time() ? &event.time() : nullptr, event.SerializeAsString());
 }
 
 // Appends the history of the dossier at `position` to `dossier`, oldest
@@ -229,9 +254,10 @@ struct CounterRowKey {
 // Pending additions to counter rows.
 using CounterRows = absl::btree_map<CounterRowKey, CounterValues>;
 
-// Adds `deltas` to the day and month rows of their series in `rows`
-// (deltas hitting the same row merge).
-void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows) {
+// Adds `sign` × `deltas` to the day and month rows of their series in
+// `rows` (deltas hitting the same row merge); sign −1 takes them back out.
+void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows,
+                      int64_t sign = 1) {
   for (const CounterDelta& delta : deltas) {
     for (const BucketRun& bucket : BucketsOfDay(delta.day)) {
       CounterValues& values =
@@ -239,8 +265,16 @@ void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows
                   CounterRowKey{delta.series, static_cast<int>(bucket.grain), bucket.first},
                   CounterValues{})
               .first->second;
-      for (int i = 0; i < kCounterSlots; ++i) values[i] += delta.values[i];
+      for (int i = 0; i < kCounterSlots; ++i) values[i] += sign * delta.values[i];
     }
+  }
+}
+
+// Adds `from` into `into`.
+void MergeCounterRows(const CounterRows& from, CounterRows& into) {
+  for (const auto& [key, values] : from) {
+    CounterValues& sum = into.try_emplace(key, CounterValues{}).first->second;
+    for (int i = 0; i < kCounterSlots; ++i) sum[i] += values[i];
   }
 }
 
@@ -395,8 +429,7 @@ absl::StatusOr<Dossier> ApplyCreate(Connection& connection, const CreateDossierW
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("inserting the dossier"));
 
-  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
-  ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
   *dossier.add_history() = std::move(entry);
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(
@@ -460,8 +493,7 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
   HistoryEntry entry = write.entry;
   entry.set_sequence(static_cast<int32_t>(next_sequence));
 
-  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
-  ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
   ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(RecordRequest(connection, *write.idempotency, dossier, entry));
@@ -543,106 +575,178 @@ absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
   return view;
 }
 
-// Applies one import record inside the caller's open transaction and
-// savepoint (counter deltas: the caller's, as for ApplyCreate). `write` was
-// validated by ValidateImportWrite. ALREADY_EXISTS / FAILED_PRECONDITION
-// for a code already stored (nothing written); on error the caller rolls
-// back to the savepoint.
-absl::Status ApplyImport(Connection& connection, const ImportDossierWrite& write) {
-  const Dossier body = ImportedBody(write.dossier);
-  const std::string bytes = body.SerializeAsString();
+// One import record made ready on the caller's thread, so that the writer
+// thread only binds and steps: checked, and its rows serialized.
+struct ReadyImport {
+  // ValidateImportWrite's verdict: the writer skips a record that failed.
+  absl::Status checked;
+  ImportDossierWrite write;
+  std::string body;                  // ImportedBody(write.dossier) serialized
+  std::vector<std::string> history;  // each history entry serialized
+  std::string event;                 // ImportEventBytesWithoutRevision
+};
+
+// One ImportDossiers call, queued as one item of the writer.
+struct ImportRequest {
+  std::vector<ReadyImport> records;
+  // The counter deltas of every record that passed its checks, merged: the
+  // writer takes out those of a record it does not import (rare), instead
+  // of merging every record's on the writer thread.
+  CounterRows counters;
+};
+
+ReadyImport MakeReadyImport(ImportDossierWrite write) {
+  ReadyImport ready;
+  ready.checked = ValidateImportWrite(write);
+  ready.write = std::move(write);
+  if (!ready.checked.ok()) return ready;
+  Dossier& d = ready.write.dossier;
+  ready.history.reserve(static_cast<size_t>(d.history_size()));
+  for (const HistoryEntry& entry : d.history()) ready.history.push_back(entry.SerializeAsString());
+  // The body is ImportedBody(d): serialized with the history moved aside
+  // rather than from a copy. The derived fields are never stored.
+  d.clear_timeliness();
+  d.clear_slip();
+  google::protobuf::RepeatedPtrField<HistoryEntry> history;
+  history.Swap(d.mutable_history());
+  ready.body = d.SerializeAsString();
+  history.Swap(d.mutable_history());
+  ready.event = ImportEventBytesWithoutRevision(ready.body, d.history(d.history_size() - 1),
+                                                ready.history.back());
+  return ready;
+}
+
+ImportRequest MakeImportRequest(std::vector<ImportDossierWrite> writes) {
+  ImportRequest request;
+  request.records.reserve(writes.size());
+  for (ImportDossierWrite& write : writes) {
+    ReadyImport& ready = request.records.emplace_back(MakeReadyImport(std::move(write)));
+    if (ready.checked.ok()) AddCounterDeltas(ready.write.counter_deltas, request.counters);
+  }
+  return request;
+}
+
+// Writes one checked import record inside the open transaction, with event
+// revision `revision`. ALREADY_EXISTS / FAILED_PRECONDITION for a code
+// already stored, and then nothing was written; any other error may leave
+// part of the record written (the caller rolls the request back).
+absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int64_t revision,
+                         std::string& event_buffer) {
+  const Dossier& d = record.write.dossier;
   ONESTOP_ASSIGN_OR_RETURN(
       Statement insert,
       connection.Prepare(
           "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
           "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (code) DO NOTHING RETURNING position"));
-  insert.BindText(1, body.code());
-  insert.BindInt64(2, body.etag());
-  insert.BindTextOrNull(3, body.receiving_agency_code());
-  insert.BindTextOrNull(4, body.holder_agency_code());
-  insert.BindTextOrNull(5, body.procedure_code());
-  insert.BindInt64(6, body.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(body));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(body));
-  insert.BindBlob(9, bytes);
+  insert.BindText(1, d.code());
+  insert.BindInt64(2, d.etag());
+  insert.BindTextOrNull(3, d.receiving_agency_code());
+  insert.BindTextOrNull(4, d.holder_agency_code());
+  insert.BindTextOrNull(5, d.procedure_code());
+  insert.BindInt64(6, d.status());
+  insert.BindOptionalInt64(7, DueTimeMicros(d));
+  insert.BindOptionalInt64(8, SubmittedTimeMicros(d));
+  insert.BindBlob(9, record.body);
   ONESTOP_ASSIGN_OR_RETURN(const bool inserted, insert.Step("importing the dossier"));
   if (!inserted) {
     ONESTOP_ASSIGN_OR_RETURN(const StoredImportView stored,
-                             ReadStoredForImport(connection, body.code()));
-    return CompareWithStored(write, bytes, stored);
+                             ReadStoredForImport(connection, d.code()));
+    return CompareWithStored(record.write, record.body, stored);
   }
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("importing the dossier"));
-
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement history,
-      connection.Prepare(
-          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
-  for (const HistoryEntry& entry : write.dossier.history()) {
-    history.Reset();
-    history.BindInt64(1, position);
-    history.BindInt64(2, entry.sequence());
-    history.BindBlob(3, entry.SerializeAsString());
-    ONESTOP_RETURN_IF_ERROR(history.Run("importing history"));
+  for (int i = 0; i < d.history_size(); ++i) {
+    ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, d.history(i).sequence(),
+                                          record.history[static_cast<size_t>(i)]));
   }
+  const HistoryEntry& last = d.history(d.history_size() - 1);
+  PrependRevision(revision, record.event, event_buffer);
+  return InsertEvent(connection, revision, d.code(), onestop::v1::ACTION_KIND_IMPORT,
+                     last.has_time() ? &last.time() : nullptr, event_buffer);
+}
 
+// Raises the code sequence of `prefix` to at least `number`.
+absl::Status RaiseCodeSequence(Connection& connection, absl::string_view prefix,
+                               int64_t number) {
   ONESTOP_ASSIGN_OR_RETURN(
       Statement sequence,
       connection.Prepare("INSERT INTO code_sequences (prefix, last) VALUES (?, ?) "
                          "ON CONFLICT (prefix) DO UPDATE SET last = MAX(last, excluded.last)"));
-  sequence.BindText(1, write.code_prefix);
-  sequence.BindInt64(2, write.code_sequence);
-  ONESTOP_RETURN_IF_ERROR(sequence.Run("raising the code sequence"));
-
-  ONESTOP_ASSIGN_OR_RETURN(
-      const int64_t revision,
-      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
-                            "numbering the event"));
-  DossierEvent event =
-      ImportEvent(body, write.dossier.history(write.dossier.history_size() - 1));
-  event.set_revision(revision);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement append,
-      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
-                         "VALUES (?, ?, ?, ?, ?)"));
-  append.BindInt64(1, revision);
-  append.BindText(2, body.code());
-  append.BindInt64(3, event.action());
-  append.BindOptionalInt64(
-      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
-  append.BindBlob(5, event.SerializeAsString());
-  return append.Run("appending the event");
+  sequence.BindText(1, prefix);
+  sequence.BindInt64(2, number);
+  return sequence.Run("raising the code sequence");
 }
 
-// ApplyInSavepoint for one import record: OK or the record's error; sets
-// `transaction` as ApplyInSavepoint does.
-absl::Status ImportInSavepoint(Connection& connection, const ImportDossierWrite& write,
-                               CounterRows& counters, absl::Status& transaction) {
-  if (absl::Status status = ValidateImportWrite(write); !status.ok()) return status;
+// Writes every record of `request` inside the open batch transaction:
+// one savepoint for the request (a record refused as present or different
+// has written nothing, so records need none of their own), events numbered
+// on from one MAX(revision), one code_sequences upsert per prefix. Returns
+// one status per record and adds the imported records' counter deltas to
+// `counters`. An error of the database itself rolls the request back to
+// its savepoint and is returned for the whole request; if the transaction
+// cannot commit any more, `transaction` is set to it, as ApplyInSavepoint
+// does.
+absl::StatusOr<std::vector<absl::Status>> ApplyImportRequest(Connection& connection,
+                                                              ImportRequest& request,
+                                                              CounterRows& counters,
+                                                              absl::Status& transaction) {
   if (absl::Status status =
-          RunCached(connection, "SAVEPOINT onestop_write", "starting a savepoint");
+          RunCached(connection, "SAVEPOINT onestop_import", "starting a savepoint");
       !status.ok()) {
     transaction = status;
     return status;
   }
-  const absl::Status result = ApplyImport(connection, write);
+  std::vector<absl::Status> results;
+  results.reserve(request.records.size());
+  absl::btree_map<absl::string_view, int64_t> sequences;  // prefix → highest imported
+  absl::Status failed;
+  absl::StatusOr<int64_t> revision = NextRevision(connection);
+  if (!revision.ok()) failed = revision.status();
+  std::string event_buffer;
+  for (size_t i = 0; failed.ok() && i < request.records.size(); ++i) {
+    const ReadyImport& record = request.records[i];
+    if (!record.checked.ok()) {
+      results.push_back(record.checked);
+      continue;
+    }
+    absl::Status result = ApplyImport(connection, record, *revision, event_buffer);
+    if (result.ok()) {
+      ++*revision;
+      int64_t& highest = sequences.try_emplace(record.write.code_prefix, 0).first->second;
+      highest = std::max(highest, record.write.code_sequence);
+    } else if (absl::IsAlreadyExists(result) || absl::IsFailedPrecondition(result)) {
+      AddCounterDeltas(record.write.counter_deltas, request.counters, /*sign=*/-1);
+    } else {
+      failed = result;
+    }
+    results.push_back(std::move(result));
+  }
+  for (const auto& [prefix, highest] : sequences) {
+    if (failed.ok()) failed = RaiseCodeSequence(connection, prefix, highest);
+  }
   if (sqlite3_get_autocommit(connection.raw()) != 0) {
-    transaction = result.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
-                              : result;
+    // The transaction is gone, and with it the batch's earlier writes.
+    transaction = failed.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
+                              : failed;
     return transaction;
   }
   absl::Status status;
-  if (!result.ok()) {
-    status = RunCached(connection, "ROLLBACK TO onestop_write", "rolling back a write");
+  if (!failed.ok()) {
+    status = RunCached(connection, "ROLLBACK TO onestop_import", "rolling back an import");
   }
-  if (status.ok()) status = RunCached(connection, "RELEASE onestop_write", "releasing a savepoint");
+  if (status.ok()) {
+    status = RunCached(connection, "RELEASE onestop_import", "releasing a savepoint");
+  }
   if (!status.ok()) {
+    // The request's changes may still be in the transaction: it must not
+    // commit.
     transaction = status;
-    return result.ok() ? status : result;
+    return failed.ok() ? status : failed;
   }
-  if (result.ok()) AddCounterDeltas(write.counter_deltas, counters);
-  return result;
+  if (!failed.ok()) return failed;
+  MergeCounterRows(request.counters, counters);
+  return results;
 }
 
 }  // namespace
@@ -725,7 +829,7 @@ struct SqliteDossierStore::PendingWrite {
   // Exactly one is set; borrowed from the caller, who blocks until `done`.
   const CreateDossierWrite* create = nullptr;
   const UpdateDossierWrite* update = nullptr;
-  const std::vector<ImportDossierWrite>* import = nullptr;
+  ImportRequest* import = nullptr;
   // Set by the writer before it notifies `done` (for an import: `result`'s
   // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
@@ -748,10 +852,13 @@ absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& wri
 }
 
 absl::StatusOr<std::vector<absl::Status>> SqliteDossierStore::ImportDossiers(
-    const std::vector<ImportDossierWrite>& writes) {
+    std::vector<ImportDossierWrite> writes) {
   if (writes.empty()) return std::vector<absl::Status>();
+  // Checks and serialization on this thread: the writer thread is the one
+  // every write of the daemon waits for.
+  ImportRequest request = MakeImportRequest(std::move(writes));
   PendingWrite pending;
-  pending.import = &writes;
+  pending.import = &request;
   absl::StatusOr<Dossier> done = Submit(pending);
   if (!done.ok()) return done.status();
   return std::move(pending.import_results);
@@ -816,14 +923,14 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
         continue;
       }
       if (write->import != nullptr) {
-        write->import_results.reserve(write->import->size());
-        for (const ImportDossierWrite& record : *write->import) {
-          write->import_results.push_back(
-              transaction.ok() ? ImportInSavepoint(connection, record, counters, transaction)
-                               : transaction);
+        absl::StatusOr<std::vector<absl::Status>> results =
+            ApplyImportRequest(connection, *write->import, counters, transaction);
+        if (results.ok()) {
+          write->import_results = *std::move(results);
+          write->result = Dossier();
+        } else {
+          write->result = results.status();
         }
-        write->result = transaction.ok() ? absl::StatusOr<Dossier>(Dossier())
-                                         : absl::StatusOr<Dossier>(transaction);
         continue;
       }
       write->result =
