@@ -508,29 +508,25 @@ absl::Status RunCached(Connection& connection, const std::string& sql,
   return stmt.Run(operation);
 }
 
-// Applies one write (`create` or `update`, exactly one non-null) inside its
-// own savepoint of the open batch transaction and returns its result. A
-// write that fails is rolled back to its savepoint, leaving the batch's
-// other writes intact. If the batch can no longer be committed — SQLite
-// rolled the whole transaction back by itself (SQLITE_FULL, SQLITE_IOERR, …)
-// or the savepoint could not be rolled back or released — sets
-// `transaction` to the error. The counter deltas of a write that succeeds
-// are added to `counters`, for the batch to write before its COMMIT.
-absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDossierWrite* create,
-                                         const UpdateDossierWrite* update, CounterRows& counters,
-                                         absl::Status& transaction) {
+// Runs `body` inside its own savepoint of the open batch transaction and
+// returns its status. A body that fails is rolled back to its savepoint,
+// leaving the batch's other writes intact. If the batch can no longer be
+// committed — SQLite rolled the whole transaction back by itself
+// (SQLITE_FULL, SQLITE_IOERR, …) or the savepoint could not be rolled back
+// or released — sets `transaction` to the error.
+absl::Status RunInSavepoint(Connection& connection, absl::FunctionRef<absl::Status()> body,
+                            absl::Status& transaction) {
   if (absl::Status status =
           RunCached(connection, "SAVEPOINT onestop_write", "starting a savepoint");
       !status.ok()) {
     transaction = status;
     return status;
   }
-  absl::StatusOr<Dossier> result =
-      create != nullptr ? ApplyCreate(connection, *create) : ApplyUpdate(connection, *update);
+  const absl::Status result = body();
   if (sqlite3_get_autocommit(connection.raw()) != 0) {
     // The transaction is gone, and with it the batch's earlier writes.
     transaction = result.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
-                              : result.status();
+                              : result;
     return transaction;
   }
   absl::Status status;
@@ -542,15 +538,34 @@ absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDos
     // The write's changes may still be in the transaction: it must not
     // commit.
     transaction = status;
-    return result.ok() ? status : result.status();
-  }
-  if (result.ok()) {
-    AddCounterDeltas(create != nullptr ? create->counter_deltas : update->counter_deltas, counters);
+    return result.ok() ? status : result;
   }
   return result;
 }
 
+// Applies one write (`create` or `update`, exactly one non-null) with
+// RunInSavepoint and returns its result. The counter deltas of a write that
+// succeeds are added to `counters`, for the batch to write before its
+// COMMIT.
+absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDossierWrite* create,
+                                         const UpdateDossierWrite* update, CounterRows& counters,
+                                         absl::Status& transaction) {
+  absl::StatusOr<Dossier> result;
+  const absl::Status status = RunInSavepoint(
+      connection,
+      [&] {
+        result = create != nullptr ? ApplyCreate(connection, *create)
+                                   : ApplyUpdate(connection, *update);
+        return result.status();
+      },
+      transaction);
+  if (!status.ok()) return status;
+  AddCounterDeltas(create != nullptr ? create->counter_deltas : update->counter_deltas, counters);
+  return result;
+}
+
 // Reads what is stored under `code` for CompareWithStored.
+
 absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
                                                      const std::string& code) {
   ONESTOP_ASSIGN_OR_RETURN(
@@ -633,12 +648,11 @@ ImportRequest MakeImportRequest(std::vector<ImportDossierWrite> writes) {
 absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int64_t revision,
                          std::string& event_buffer) {
   const Dossier& d = record.write.dossier;
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement insert,
-      connection.Prepare(
-          "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
-          "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (code) DO NOTHING RETURNING position"));
+  static const auto* const insert_sql = new std::string(
+      "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
+      "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (code) DO NOTHING RETURNING position");
+  ONESTOP_ASSIGN_OR_RETURN(Statement insert, connection.Prepare(*insert_sql));
   insert.BindText(1, d.code());
   insert.BindInt64(2, d.etag());
   insert.BindTextOrNull(3, d.receiving_agency_code());
@@ -678,73 +692,51 @@ absl::Status RaiseCodeSequence(Connection& connection, absl::string_view prefix,
   return sequence.Run("raising the code sequence");
 }
 
-// Writes every record of `request` inside the open batch transaction:
-// one savepoint for the request (a record refused as present or different
-// has written nothing, so records need none of their own), events numbered
-// on from one MAX(revision), one code_sequences upsert per prefix. Returns
-// one status per record and adds the imported records' counter deltas to
-// `counters`. An error of the database itself rolls the request back to
-// its savepoint and is returned for the whole request; if the transaction
-// cannot commit any more, `transaction` is set to it, as ApplyInSavepoint
-// does.
+// Writes every record of `request` inside the open batch transaction, in
+// one savepoint for the whole request (RunInSavepoint): a record refused as
+// present or different has written nothing, so records need none of their
+// own. Events are numbered on from one MAX(revision), and each prefix's
+// code sequence is raised once. Returns one status per record and adds the
+// imported records' counter deltas to `counters`. An error of the database
+// itself rolls the whole request back and is returned for it (setting
+// `transaction` if the batch cannot commit any more).
 absl::StatusOr<std::vector<absl::Status>> ApplyImportRequest(Connection& connection,
                                                               ImportRequest& request,
                                                               CounterRows& counters,
                                                               absl::Status& transaction) {
-  if (absl::Status status =
-          RunCached(connection, "SAVEPOINT onestop_import", "starting a savepoint");
-      !status.ok()) {
-    transaction = status;
-    return status;
-  }
   std::vector<absl::Status> results;
-  results.reserve(request.records.size());
-  absl::btree_map<absl::string_view, int64_t> sequences;  // prefix → highest imported
-  absl::Status failed;
-  absl::StatusOr<int64_t> revision = NextRevision(connection);
-  if (!revision.ok()) failed = revision.status();
-  std::string event_buffer;
-  for (size_t i = 0; failed.ok() && i < request.records.size(); ++i) {
-    const ReadyImport& record = request.records[i];
-    if (!record.checked.ok()) {
-      results.push_back(record.checked);
-      continue;
-    }
-    absl::Status result = ApplyImport(connection, record, *revision, event_buffer);
-    if (result.ok()) {
-      ++*revision;
-      int64_t& highest = sequences.try_emplace(record.write.code_prefix, 0).first->second;
-      highest = std::max(highest, record.write.code_sequence);
-    } else if (absl::IsAlreadyExists(result) || absl::IsFailedPrecondition(result)) {
-      AddCounterDeltas(record.write.counter_deltas, request.counters, /*sign=*/-1);
-    } else {
-      failed = result;
-    }
-    results.push_back(std::move(result));
-  }
-  for (const auto& [prefix, highest] : sequences) {
-    if (failed.ok()) failed = RaiseCodeSequence(connection, prefix, highest);
-  }
-  if (sqlite3_get_autocommit(connection.raw()) != 0) {
-    // The transaction is gone, and with it the batch's earlier writes.
-    transaction = failed.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
-                              : failed;
-    return transaction;
-  }
-  absl::Status status;
-  if (!failed.ok()) {
-    status = RunCached(connection, "ROLLBACK TO onestop_import", "rolling back an import");
-  }
-  if (status.ok()) {
-    status = RunCached(connection, "RELEASE onestop_import", "releasing a savepoint");
-  }
-  if (!status.ok()) {
-    // The request's changes may still be in the transaction: it must not
-    // commit.
-    transaction = status;
-    return failed.ok() ? status : failed;
-  }
-  if (!failed.ok()) return failed;
+  const absl::Status status = RunInSavepoint(
+      connection,
+      [&]() -> absl::Status {
+        results.clear();
+        results.reserve(request.records.size());
+        absl::btree_map<absl::string_view, int64_t> sequences;  // prefix → highest imported
+        ONESTOP_ASSIGN_OR_RETURN(int64_t revision, NextRevision(connection));
+        std::string event_buffer;
+        for (const ReadyImport& record : request.records) {
+          if (!record.checked.ok()) {
+            results.push_back(record.checked);
+            continue;
+          }
+          absl::Status result = ApplyImport(connection, record, revision, event_buffer);
+          if (result.ok()) {
+            ++revision;
+            int64_t& highest = sequences.try_emplace(record.write.code_prefix, 0).first->second;
+            highest = std::max(highest, record.write.code_sequence);
+          } else if (absl::IsAlreadyExists(result) || absl::IsFailedPrecondition(result)) {
+            AddCounterDeltas(record.write.counter_deltas, request.counters, /*sign=*/-1);
+          } else {
+            return result;
+          }
+          results.push_back(std::move(result));
+        }
+        for (const auto& [prefix, highest] : sequences) {
+          ONESTOP_RETURN_IF_ERROR(RaiseCodeSequence(connection, prefix, highest));
+        }
+        return absl::OkStatus();
+      },
+      transaction);
+  if (!status.ok()) return status;
   MergeCounterRows(request.counters, counters);
   return results;
 }
