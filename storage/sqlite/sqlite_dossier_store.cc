@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <string>
 #include <tuple>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -152,10 +154,22 @@ absl::StatusOr<int64_t> NextCodeSequence(Connection& connection, const std::stri
 
 // The statements on every write's path are prepared from these (a cache
 // lookup by SQL text, without building the text again for each row).
-const std::string& InsertHistorySql() {
-  static const auto* const sql = new std::string(
-      "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)");
-  return *sql;
+// Most history rows one INSERT statement writes (an import writes a
+// dossier's whole history in ⌈n / 8⌉ statements rather than n).
+constexpr int kMaxHistoryRowsPerInsert = 8;
+
+// The INSERT of `rows` (1..kMaxHistoryRowsPerInsert) history rows.
+const std::string& InsertHistorySql(int rows) {
+  static const auto* const sql = [] {
+    auto* texts = new std::array<std::string, kMaxHistoryRowsPerInsert + 1>();
+    for (int n = 1; n <= kMaxHistoryRowsPerInsert; ++n) {
+      std::string& text = (*texts)[static_cast<size_t>(n)];
+      text = "INSERT INTO history (dossier_position, sequence, body) VALUES ";
+      for (int i = 0; i < n; ++i) absl::StrAppend(&text, i == 0 ? "" : ", ", "(?, ?, ?)");
+    }
+    return texts;
+  }();
+  return (*sql)[static_cast<size_t>(rows)];
 }
 const std::string& InsertEventSql() {
   static const auto* const sql =
@@ -164,14 +178,29 @@ const std::string& InsertEventSql() {
   return *sql;
 }
 
-// Appends one history row: `entry_bytes` is the serialized entry.
-absl::Status InsertHistory(Connection& connection, int64_t position, int64_t sequence,
-                           absl::string_view entry_bytes) {
-  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(InsertHistorySql()));
-  stmt.BindInt64(1, position);
-  stmt.BindInt64(2, sequence);
-  stmt.BindBlob(3, entry_bytes);
-  return stmt.Run("appending history");
+// One history row: the entry's sequence and its serialization.
+struct HistoryRow {
+  int64_t sequence;
+  absl::string_view body;
+};
+
+// Appends `rows` to the history of the dossier at `position`.
+absl::Status InsertHistory(Connection& connection, int64_t position,
+                           absl::Span<const HistoryRow> rows) {
+  while (!rows.empty()) {
+    const size_t n = std::min(rows.size(), static_cast<size_t>(kMaxHistoryRowsPerInsert));
+    ONESTOP_ASSIGN_OR_RETURN(Statement stmt,
+                             connection.Prepare(InsertHistorySql(static_cast<int>(n))));
+    for (size_t i = 0; i < n; ++i) {
+      const int column = static_cast<int>(3 * i);
+      stmt.BindInt64(column + 1, position);
+      stmt.BindInt64(column + 2, rows[i].sequence);
+      stmt.BindBlob(column + 3, rows[i].body);
+    }
+    ONESTOP_RETURN_IF_ERROR(stmt.Run("appending history"));
+    rows.remove_prefix(n);
+  }
+  return absl::OkStatus();
 }
 
 // The revision the next event gets: max + 1. Writers are serialized by the
@@ -201,8 +230,8 @@ absl::Status InsertEvent(Connection& connection, int64_t revision, absl::string_
 // `dossier` (without history) and `entry`, with the next revision.
 absl::Status AppendHistoryAndEvent(Connection& connection, int64_t position,
                                    const Dossier& dossier, const HistoryEntry& entry) {
-  ONESTOP_RETURN_IF_ERROR(
-      InsertHistory(connection, position, entry.sequence(), entry.SerializeAsString()));
+  const std::string entry_bytes = entry.SerializeAsString();
+  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, {{entry.sequence(), entry_bytes}}));
   ONESTOP_ASSIGN_OR_RETURN(const int64_t revision, NextRevision(connection));
   DossierEvent event;
   event.set_revision(revision);
@@ -258,14 +287,17 @@ using CounterRows = absl::btree_map<CounterRowKey, CounterValues>;
 // `rows` (deltas hitting the same row merge); sign −1 takes them back out.
 void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows,
                       int64_t sign = 1) {
+  // Most rows are already there (an import merges 1,000 dossiers' deltas):
+  // look them up with one reused key instead of building a key per delta.
+  CounterRowKey probe;
   for (const CounterDelta& delta : deltas) {
     for (const BucketRun& bucket : BucketsOfDay(delta.day)) {
-      CounterValues& values =
-          rows.try_emplace(
-                  CounterRowKey{delta.series, static_cast<int>(bucket.grain), bucket.first},
-                  CounterValues{})
-              .first->second;
-      for (int i = 0; i < kCounterSlots; ++i) values[i] += sign * delta.values[i];
+      probe.series.assign(delta.series);
+      probe.grain = static_cast<int>(bucket.grain);
+      probe.bucket = bucket.first;
+      auto row = rows.find(probe);
+      if (row == rows.end()) row = rows.emplace(probe, CounterValues{}).first;
+      for (int i = 0; i < kCounterSlots; ++i) row->second[i] += sign * delta.values[i];
     }
   }
 }
@@ -642,11 +674,12 @@ ImportRequest MakeImportRequest(std::vector<ImportDossierWrite> writes) {
 }
 
 // Writes one checked import record inside the open transaction, with event
-// revision `revision`. ALREADY_EXISTS / FAILED_PRECONDITION for a code
+// revision `revision` (`history_rows` and `event_buffer` are scratch space
+// reused from record to record). ALREADY_EXISTS / FAILED_PRECONDITION for a code
 // already stored, and then nothing was written; any other error may leave
 // part of the record written (the caller rolls the request back).
 absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int64_t revision,
-                         std::string& event_buffer) {
+                         std::vector<HistoryRow>& history_rows, std::string& event_buffer) {
   const Dossier& d = record.write.dossier;
   static const auto* const insert_sql = new std::string(
       "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
@@ -670,10 +703,11 @@ absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int6
   }
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("importing the dossier"));
+  history_rows.clear();
   for (int i = 0; i < d.history_size(); ++i) {
-    ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, d.history(i).sequence(),
-                                          record.history[static_cast<size_t>(i)]));
+    history_rows.push_back({d.history(i).sequence(), record.history[static_cast<size_t>(i)]});
   }
+  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, history_rows));
   const HistoryEntry& last = d.history(d.history_size() - 1);
   PrependRevision(revision, record.event, event_buffer);
   return InsertEvent(connection, revision, d.code(), onestop::v1::ACTION_KIND_IMPORT,
@@ -712,13 +746,15 @@ absl::StatusOr<std::vector<absl::Status>> ApplyImportRequest(Connection& connect
         results.reserve(request.records.size());
         absl::btree_map<absl::string_view, int64_t> sequences;  // prefix → highest imported
         ONESTOP_ASSIGN_OR_RETURN(int64_t revision, NextRevision(connection));
+        std::vector<HistoryRow> history_rows;
         std::string event_buffer;
         for (const ReadyImport& record : request.records) {
           if (!record.checked.ok()) {
             results.push_back(record.checked);
             continue;
           }
-          absl::Status result = ApplyImport(connection, record, revision, event_buffer);
+          absl::Status result =
+              ApplyImport(connection, record, revision, history_rows, event_buffer);
           if (result.ok()) {
             ++revision;
             int64_t& highest = sequences.try_emplace(record.write.code_prefix, 0).first->second;
