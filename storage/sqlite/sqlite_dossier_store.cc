@@ -424,6 +424,21 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
   return sqlite_internal::MigrateSchema(connection, options.path);
 }
 
+// Binds the columns of an `INSERT INTO dossiers (code, etag,
+// receiving_agency, holder_agency, procedure_code, status, due_time_us,
+// submitted_time_us, body)`: `body` is the stored serialization of `dossier`.
+void BindDossierRow(const Dossier& dossier, absl::string_view body, Statement& insert) {
+  insert.BindText(1, dossier.code());
+  insert.BindInt64(2, dossier.etag());
+  insert.BindTextOrNull(3, dossier.receiving_agency_code());
+  insert.BindTextOrNull(4, dossier.holder_agency_code());
+  insert.BindTextOrNull(5, dossier.procedure_code());
+  insert.BindInt64(6, dossier.status());
+  insert.BindOptionalInt64(7, DueTimeMicros(dossier));
+  insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
+  insert.BindBlob(9, body);
+}
+
 // Applies one Create inside the caller's open transaction (and savepoint):
 // bumps the prefix's code counter, inserts the dossier, its first history
 // entry and its event, and records the request. The counter deltas are the
@@ -447,15 +462,7 @@ absl::StatusOr<Dossier> ApplyCreate(Connection& connection, const CreateDossierW
           "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
           "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "RETURNING position"));
-  insert.BindText(1, dossier.code());
-  insert.BindInt64(2, dossier.etag());
-  insert.BindTextOrNull(3, dossier.receiving_agency_code());
-  insert.BindTextOrNull(4, dossier.holder_agency_code());
-  insert.BindTextOrNull(5, dossier.procedure_code());
-  insert.BindInt64(6, dossier.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(dossier));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
-  insert.BindBlob(9, dossier.SerializeAsString());
+  BindDossierRow(dossier, dossier.SerializeAsString(), insert);
   ONESTOP_ASSIGN_OR_RETURN(const bool row, insert.Step("inserting the dossier"));
   if (!row) return absl::InternalError("inserting the dossier returned no position");
   const int64_t position = insert.ColumnInt64(0);
@@ -686,15 +693,7 @@ absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int6
       "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (code) DO NOTHING RETURNING position");
   ONESTOP_ASSIGN_OR_RETURN(Statement insert, connection.Prepare(*insert_sql));
-  insert.BindText(1, d.code());
-  insert.BindInt64(2, d.etag());
-  insert.BindTextOrNull(3, d.receiving_agency_code());
-  insert.BindTextOrNull(4, d.holder_agency_code());
-  insert.BindTextOrNull(5, d.procedure_code());
-  insert.BindInt64(6, d.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(d));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(d));
-  insert.BindBlob(9, record.body);
+  BindDossierRow(d, record.body, insert);
   ONESTOP_ASSIGN_OR_RETURN(const bool inserted, insert.Step("importing the dossier"));
   if (!inserted) {
     ONESTOP_ASSIGN_OR_RETURN(const StoredImportView stored,
