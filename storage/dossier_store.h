@@ -305,9 +305,11 @@ class DossierStore {
   // The call itself fails (and nothing of it is written) only when the
   // transaction cannot commit: UNAVAILABLE, RESOURCE_EXHAUSTED, INTERNAL.
   // An empty vector is OK and writes nothing. The default implementation
-  // is UNIMPLEMENTED (backends override it).
+  // is UNIMPLEMENTED (backends override it). `writes` is taken by value:
+  // a batch is up to 1,000 dossiers with their histories, and each layer
+  // (decorators, the backend) moves it on instead of copying it.
   virtual absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<ImportDossierWrite>& writes) {
+      std::vector<ImportDossierWrite> writes) {
     return absl::UnimplementedError("this store cannot import dossiers");
   }
 

@@ -64,8 +64,8 @@ class ForwardingDossierStore : public DossierStore {
     return base_->SumCounters(query);
   }
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<ImportDossierWrite>& writes) override {
-    return base_->ImportDossiers(writes);
+      std::vector<ImportDossierWrite> writes) override {
+    return base_->ImportDossiers(std::move(writes));
   }
   absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override {
     return base_->CountDossiers(query);

@@ -5,10 +5,12 @@
 #ifndef ONESTOP_STORAGE_IMPORT_RECORDS_H_
 #define ONESTOP_STORAGE_IMPORT_RECORDS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "onestop/v1/dossier.pb.h"
 #include "storage/dossier_store.h"
 
@@ -28,6 +30,22 @@ onestop::v1::Dossier ImportedBody(const onestop::v1::Dossier& dossier);
 // its time.
 onestop::v1::DossierEvent ImportEvent(const onestop::v1::Dossier& body,
                                       const onestop::v1::HistoryEntry& last);
+
+// The serialization of ImportEvent(body, last) without its revision, built
+// from the serializations the store already has (`body_bytes` =
+// ImportedBody serialized, `last_bytes` = `last` serialized) instead of
+// copying the body into an event and serializing it again.
+// PrependRevision(revision, result) is byte for byte the serialization of
+// that event with `revision` set (the revision is field 1, serialized
+// first).
+std::string ImportEventBytesWithoutRevision(absl::string_view body_bytes,
+                                            const onestop::v1::HistoryEntry& last,
+                                            absl::string_view last_bytes);
+
+// Sets `out` to the event `without_revision` (from
+// ImportEventBytesWithoutRevision) with `revision` (> 0) prepended; `out`
+// is reused so a writer appending many events allocates once.
+void PrependRevision(int64_t revision, absl::string_view without_revision, std::string& out);
 
 // What is stored under the code: etag, serialized body, serialized history
 // entries in sequence order.

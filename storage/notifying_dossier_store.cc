@@ -17,8 +17,8 @@ absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Update(
 }
 
 absl::StatusOr<std::vector<absl::Status>> NotifyingDossierStore::ImportDossiers(
-    const std::vector<ImportDossierWrite>& writes) {
-  absl::StatusOr<std::vector<absl::Status>> results = base().ImportDossiers(writes);
+    std::vector<ImportDossierWrite> writes) {
+  absl::StatusOr<std::vector<absl::Status>> results = base().ImportDossiers(std::move(writes));
   if (results.ok()) {
     for (const absl::Status& status : *results) {
       if (status.ok()) {

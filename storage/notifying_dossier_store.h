@@ -32,7 +32,7 @@ class NotifyingDossierStore final : public ForwardingDossierStore {
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
   // Publishes once per call in which at least one record was imported.
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<ImportDossierWrite>& writes) override;
+      std::vector<ImportDossierWrite> writes) override;
 
  private:
   void PublishLast();

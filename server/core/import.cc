@@ -299,8 +299,7 @@ absl::Status ValidateImportedRoute(const v1::Dossier& d, const Catalogue& catalo
 
 }  // namespace
 
-absl::StatusOr<PreparedImport> PrepareImport(const v1::Dossier& record,
-                                             const Catalogue& catalogue) {
+absl::StatusOr<PreparedImport> PrepareImport(v1::Dossier record, const Catalogue& catalogue) {
   PreparedImport out;
   ONESTOP_ASSIGN_OR_RETURN(out.code, ParseImportCode(record.code()));
   ONESTOP_RETURN_IF_ERROR(ValidateStatus("status", record.status(), /*allow_unspecified=*/false));
@@ -359,7 +358,7 @@ absl::StatusOr<PreparedImport> PrepareImport(const v1::Dossier& record,
 
   ONESTOP_RETURN_IF_ERROR(ValidateImportedRoute(record, catalogue));
 
-  out.dossier = record;
+  out.dossier = std::move(record);
   v1::Dossier& d = out.dossier;
   d.set_etag(d.history_size());
   d.set_portal_status_code(static_cast<int32_t>(d.status()));

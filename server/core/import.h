@@ -64,7 +64,9 @@ struct PreparedImport {
 //    afterwards with UploadComponent).
 // Errors are INVALID_ARGUMENT (naming the field, e.g. "history[2].time")
 // unless said otherwise; messages are for the clerk fixing the file.
-absl::StatusOr<PreparedImport> PrepareImport(const onestop::v1::Dossier& record,
+// `record` is taken by value and moved into the result (no copy of a
+// dossier with its history on the bulk path).
+absl::StatusOr<PreparedImport> PrepareImport(onestop::v1::Dossier record,
                                              const Catalogue& catalogue);
 
 }  // namespace onestop::core

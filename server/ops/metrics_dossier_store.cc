@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 
@@ -22,10 +23,17 @@ absl::StatusOr<std::unique_ptr<MetricsDossierStore>> MetricsDossierStore::Wrap(
     storage::DossierStore* base, MetricsRegistry* registry) {
   auto writes = registry->AddHistogram(
       "onestop_storage_write_seconds",
-      "Time to commit one dossier write (create or update) to the database, in seconds.",
+      "Time to commit one dossier write (create or update) or one import batch to the "
+      "database, in seconds.",
       {"op", "outcome"}, DefaultLatencyBuckets());
   if (!writes.ok()) return writes.status();
-  return std::unique_ptr<MetricsDossierStore>(new MetricsDossierStore(base, *writes));
+  auto imported = registry->AddCounter(
+      "onestop_storage_imported_dossiers_total",
+      "Records of ImportDossiers batches, by their result (imported, already_present, failed).",
+      {"outcome"});
+  if (!imported.ok()) return imported.status();
+  return std::unique_ptr<MetricsDossierStore>(
+      new MetricsDossierStore(base, *writes, *imported));
 }
 
 absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Create(
@@ -42,6 +50,23 @@ absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Update(
   auto result = ForwardingDossierStore::Update(write);
   writes_->Observe({"update", Outcome(result.status())}, SecondsSince(start));
   return result;
+}
+
+absl::StatusOr<std::vector<absl::Status>> MetricsDossierStore::ImportDossiers(
+    std::vector<storage::ImportDossierWrite> writes) {
+  const auto start = std::chrono::steady_clock::now();
+  auto results = ForwardingDossierStore::ImportDossiers(std::move(writes));
+  writes_->Observe({"import", Outcome(results.status())}, SecondsSince(start));
+  if (results.ok()) {
+    double imported = 0, present = 0, failed = 0;
+    for (const absl::Status& status : *results) {
+      (status.ok() ? imported : absl::IsAlreadyExists(status) ? present : failed) += 1;
+    }
+    imported_->Add({"imported"}, imported);
+    imported_->Add({"already_present"}, present);
+    imported_->Add({"failed"}, failed);
+  }
+  return results;
 }
 
 }  // namespace onestop::ops

@@ -1,7 +1,12 @@
 // MetricsDossierStore: a DossierStore decorator that times the writes, the
-// calls that commit a transaction (Create, Update):
+// calls that commit a transaction (Create, Update, ImportDossiers):
 //
-//   onestop_storage_write_seconds{op="create|update",outcome="ok|CODE"}  histogram
+//   onestop_storage_write_seconds{op="create|update|import",outcome="ok|CODE"}  histogram
+//   onestop_storage_imported_dossiers_total{outcome="imported|already_present|failed"}  counter
+//
+// An import is one observation per batch (up to 1,000 dossiers in one
+// transaction); its outcome is the call's, and the counter adds up its
+// records by their own results.
 //
 // The outcome is "ok" or the absl status code's name (e.g. "ABORTED" for a
 // stale etag, "UNAVAILABLE" for a busy database). Reads are not timed: the
@@ -15,6 +20,7 @@
 #define ONESTOP_SERVER_OPS_METRICS_DOSSIER_STORE_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/ops/metrics.h"
@@ -24,8 +30,8 @@ namespace onestop::ops {
 
 class MetricsDossierStore final : public storage::ForwardingDossierStore {
  public:
-  // Registers the histogram in `registry` and wraps `base` (neither owned,
-  // both non-null). ALREADY_EXISTS if the histogram is already registered.
+  // Registers the families in `registry` and wraps `base` (neither owned,
+  // both non-null). ALREADY_EXISTS if a family is already registered.
   static absl::StatusOr<std::unique_ptr<MetricsDossierStore>> Wrap(
       storage::DossierStore* base, MetricsRegistry* registry);
 
@@ -33,12 +39,16 @@ class MetricsDossierStore final : public storage::ForwardingDossierStore {
       const storage::CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(
       const storage::UpdateDossierWrite& write) override;
+  absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
+      std::vector<storage::ImportDossierWrite> writes) override;
 
  private:
-  MetricsDossierStore(storage::DossierStore* base, HistogramFamily* writes)
-      : ForwardingDossierStore(base), writes_(writes) {}
+  MetricsDossierStore(storage::DossierStore* base, HistogramFamily* writes,
+                      CounterFamily* imported)
+      : ForwardingDossierStore(base), writes_(writes), imported_(imported) {}
 
   HistogramFamily* const writes_;
+  CounterFamily* const imported_;
 };
 
 }  // namespace onestop::ops

@@ -2,8 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <deque>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
+#include "absl/synchronization/mutex.h"
 
 #include "absl/strings/str_cat.h"
 #include "server/util/error_info.h"
@@ -164,117 +172,293 @@ absl::Status AdminServiceImpl::Backup(const std::string& path,
 
 // ---- ImportDossiers ----------------------------------------------------------
 
-// One ImportDossiers stream. Deletes itself in OnDone. At most one task,
-// read or write is in flight at a time: each task ends by starting the
-// write of its answer (or by finishing), each write's completion starts the
-// next read, and each read's completion posts the next task.
+// One ImportDossiers stream (docs/IMPORT.md). Deletes itself in OnDone.
+//
+// Pipelined: while one request is in the store (its executor thread waits
+// for the SQLite writer), the next one is already read and prepared on
+// another executor thread, so the checks, the counter contributions and
+// the serialization of request k+1 overlap the transaction of request k.
+// Responses are written in request order. Two requests run at once only if
+// they share no dossier code, so every record gets the answer the strictly
+// serial order would give it (a code repeated in the next request is
+// compared with the stored one, never raced).
+//
+// Every state change happens under mu_; gRPC operations and executor posts
+// happen outside it (Step). The stream finishes only once no task runs, no
+// write is outstanding and no thread is between its state change and its
+// gRPC calls, so nothing touches the reactor after OnDone.
 class AdminServiceImpl::Import final
     : public grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest,
                                      onestop::v1::ImportDossiersResponse> {
  public:
   Import(AdminServiceImpl* service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
-    StartRead(&request_);
+    Step([] {});
   }
 
   void OnReadDone(bool ok) override {
-    // !ok: the client half-closed (or the call broke): the stream ends.
-    Post([this, ok] { ok ? OnBatch() : OnEnd(); });
+    std::unique_ptr<Batch> batch;
+    if (ok) batch = std::make_unique<Batch>(std::move(reading_request_));
+    Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      reading_ = false;
+      if (!ok) {
+        read_closed_ = true;  // the client half-closed (or the call broke)
+      } else if (!end_.has_value()) {
+        batch->number = ++batches_read_;
+        batches_.push_back(std::move(batch));
+      }
+    });
   }
 
   void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Post([this] { End(absl::CancelledError("the client went away during the import")); });
-      return;
-    }
-    request_.Clear();
-    StartRead(&request_);
+    Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      writing_ = false;
+      batches_.pop_front();
+      if (!ok) EndWith(absl::CancelledError("the client went away during the import"));
+    });
   }
 
   void OnDone() override { delete this; }
 
  private:
-  void Post(absl::AnyInvocable<void() &&> task) {
-    if (!service_->executor_->TrySubmit(std::move(task))) {
-      Finish(ToGrpcStatus(
-          WithReason(absl::UnavailableError("the server is busy; retry the import shortly"),
-                     kReasonServerBusy)));
+  // Requests read ahead of their answer, and how many of them run at once
+  // (one in the store, one being prepared: the two cores of the target
+  // machine).
+  static constexpr size_t kMaxBatchesBuffered = 3;
+  static constexpr int kMaxBatchesRunning = 2;
+
+  // One request, from its read to the write of its answer.
+  struct Batch {
+    explicit Batch(onestop::v1::ImportDossiersRequest read) : request(std::move(read)) {
+      codes.reserve(static_cast<size_t>(request.dossiers_size()));
+      for (const onestop::v1::Dossier& d : request.dossiers()) codes.push_back(d.code());
+      code_set.insert(codes.begin(), codes.end());
     }
-  }
+    onestop::v1::ImportDossiersRequest request;
+    // The records' codes (the dossiers move on to the store), for the
+    // failures' report and the overlap check.
+    std::vector<std::string> codes;
+    absl::flat_hash_set<absl::string_view> code_set;  // views into `codes`
+    int64_t number = 0;  // 1, 2, … in the stream
+    bool started = false;
+    bool done = false;
+    absl::Status status;  // when done: not OK ends the stream
+    onestop::v1::ImportDossiersResponse response;
+  };
 
-  // Audits the outcome of an authorized stream and finishes it.
-  void End(const absl::Status& status) {
-    if (principal_.has_value()) {
-      call_.note = absl::StrCat(imported_, " imported, ", present_, " already present, ",
-                                failed_, " failed");
-      service_->guard_->RecordOutcome(*principal_, call_, status);
+  // What Advance decided; carried out by Step outside the lock.
+  struct Actions {
+    bool read = false;
+    const onestop::v1::ImportDossiersResponse* write = nullptr;
+    std::vector<Batch*> start;
+    bool check_empty_stream = false;
+    std::optional<absl::Status> finish;
+    bool empty() const {
+      return !read && write == nullptr && start.empty() && !check_empty_stream &&
+             !finish.has_value();
     }
-    Finish(ToGrpcStatus(status));
-  }
+  };
 
-  // Authenticates and authorizes the caller once, on the first request
-  // (or at the end of an empty stream). False after finishing with the
-  // audited denial.
-  bool Authorized() {
-    if (principal_.has_value()) return true;
-    absl::StatusOr<core::Principal> principal =
-        service_->guard_->Check(*context_, core::Permission::kImportDossiers, {}, call_);
-    if (!principal.ok()) {
-      Finish(ToGrpcStatus(principal.status()));
-      return false;
+  // Applies `update` to the state, then carries out what the new state
+  // calls for, until nothing is left to do. The caller must not touch the
+  // reactor after Step returns (it may be finished and deleted).
+  void Step(absl::FunctionRef<void()> update) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.Lock();
+    update();
+    while (true) {
+      Actions actions = Advance();
+      if (actions.finish.has_value()) {
+        mu_.Unlock();
+        Finish(ToGrpcStatus(*actions.finish));
+        return;
+      }
+      if (actions.empty()) break;
+      ++stepping_;
+      mu_.Unlock();
+      std::vector<Batch*> refused;  // posts the executor refused
+      for (Batch* batch : actions.start) {
+        if (!Post([this, batch] { RunBatch(*batch); })) refused.push_back(batch);
+      }
+      const bool check_refused =
+          actions.check_empty_stream && !Post([this] { CheckEmptyStream(); });
+      if (actions.write != nullptr) StartWrite(actions.write);
+      if (actions.read) StartRead(&reading_request_);
+      mu_.Lock();
+      --stepping_;
+      for (Batch* batch : refused) {
+        --running_;
+        batch->done = true;
+        batch->status = Busy();
+        any_failed_ = true;
+      }
+      if (check_refused) {
+        --running_;
+        EndWith(Busy());
+      }
     }
-    principal_ = *std::move(principal);
-    return true;
+    mu_.Unlock();
   }
 
-  void OnEnd() {
-    if (context_->IsCancelled()) return End(absl::CancelledError("the client cancelled the import"));
-    if (Authorized()) End(absl::OkStatus());
+  // The next actions for the current state.
+  Actions Advance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    Actions actions;
+    if (finished_) return actions;
+    if (!end_.has_value() && !writing_ && !batches_.empty() && batches_.front()->done &&
+        !batches_.front()->status.ok()) {
+      EndWith(batches_.front()->status);
+    }
+    if (end_.has_value()) {
+      if (running_ == 0 && !writing_ && stepping_ == 0) {
+        finished_ = true;
+        actions.finish = context_->IsCancelled()
+                             ? absl::CancelledError("the client cancelled the import")
+                             : *end_;
+      }
+      return actions;
+    }
+    if (!writing_ && !batches_.empty() && batches_.front()->done) {
+      writing_ = true;
+      actions.write = &batches_.front()->response;
+    }
+    // After a failed request the stream ends with it: start nothing more.
+    for (const std::unique_ptr<Batch>& batch : batches_) {
+      if (batch->started) continue;
+      if (any_failed_ || running_ >= kMaxBatchesRunning || SharesCodeWithRunning(*batch)) break;
+      batch->started = true;
+      ++running_;
+      actions.start.push_back(batch.get());
+    }
+    if (!reading_ && !read_closed_ && batches_.size() < kMaxBatchesBuffered) {
+      reading_ = true;
+      actions.read = true;
+    }
+    if (read_closed_ && batches_.empty() && !writing_ && running_ == 0) {
+      if (batches_read_ > 0) {
+        EndWith(absl::OkStatus());
+        return Advance();
+      }
+      // An empty stream still answers only an authorized caller.
+      ++running_;
+      batches_read_ = -1;  // checked once
+      actions.check_empty_stream = true;
+    }
+    return actions;
   }
 
-  void OnBatch() {
-    if (context_->IsCancelled()) return End(absl::CancelledError("the client cancelled the import"));
-    if (!Authorized()) return;
+  bool SharesCodeWithRunning(const Batch& batch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const std::unique_ptr<Batch>& other : batches_) {
+      if (!other->started || other->done || other.get() == &batch) continue;
+      for (const std::string& code : batch.codes) {
+        if (other->code_set.contains(code)) return true;
+      }
+    }
+    return false;
+  }
+
+  void EndWith(absl::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!end_.has_value()) end_ = std::move(status);
+  }
+
+  static absl::Status Busy() {
+    return WithReason(absl::UnavailableError("the server is busy; retry the import shortly"),
+                      kReasonServerBusy);
+  }
+
+  bool Post(absl::AnyInvocable<void() &&> task) {
+    return service_->executor_->TrySubmit(std::move(task));
+  }
+
+  // On the executor: one request, start to answer.
+  void RunBatch(Batch& batch) {
+    absl::Status status = Process(batch);
+    Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      --running_;
+      batch.done = true;
+      any_failed_ = any_failed_ || !status.ok();
+      batch.status = std::move(status);
+    });
+  }
+
+  // Checks the caller again for every request (a token revoked during a
+  // long import stops it at the next request, audited), imports the
+  // request's records and fills its response. The outcome of every request
+  // the manager saw is audited on its own, so a crash mid-stream leaves
+  // every committed request in the audit log.
+  absl::Status Process(Batch& batch) {
+    if (context_->IsCancelled()) return absl::CancelledError("the client cancelled the import");
+    auth::CallInfo call{.rpc = "ImportDossiers"};
+    ONESTOP_ASSIGN_OR_RETURN(
+        const core::Principal principal,
+        service_->guard_->Check(*context_, core::Permission::kImportDossiers, {}, call));
     if (service_->manager_ == nullptr) {
-      return End(absl::FailedPreconditionError("this daemon cannot import dossiers"));
+      return absl::FailedPreconditionError("this daemon cannot import dossiers");
     }
-    const std::vector<onestop::v1::Dossier> records(request_.dossiers().begin(),
-                                                    request_.dossiers().end());
+    std::vector<onestop::v1::Dossier> records;
+    records.reserve(static_cast<size_t>(batch.request.dossiers_size()));
+    for (onestop::v1::Dossier& d : *batch.request.mutable_dossiers()) {
+      records.push_back(std::move(d));
+    }
     absl::StatusOr<std::vector<absl::Status>> results =
-        service_->manager_->Import(records, *principal_);
-    if (!results.ok()) return End(results.status());
-    response_.Clear();
+        service_->manager_->Import(std::move(records), principal);
+    if (!results.ok()) {
+      call.note = absl::StrCat("request ", batch.number, ": nothing imported");
+      service_->guard_->RecordOutcome(principal, call, results.status());
+      return results.status();
+    }
+    onestop::v1::ImportDossiersResponse& response = batch.response;
     for (size_t i = 0; i < results->size(); ++i) {
       const absl::Status& status = (*results)[i];
       if (status.ok()) {
-        response_.set_imported(response_.imported() + 1);
+        response.set_imported(response.imported() + 1);
       } else if (absl::IsAlreadyExists(status)) {
-        response_.set_already_present(response_.already_present() + 1);
+        response.set_already_present(response.already_present() + 1);
       } else {
-        onestop::v1::ImportFailure* failure = response_.add_failures();
+        onestop::v1::ImportFailure* failure = response.add_failures();
         failure->set_index(static_cast<int>(i));
-        failure->set_code(records[i].code());
+        failure->set_code(batch.codes[i]);
         const grpc::Status mapped = ToGrpcStatus(status);  // scrubs INTERNAL texts
         failure->set_status_code(static_cast<int>(mapped.error_code()));
         failure->set_message(mapped.error_message());
       }
     }
-    response_.set_failed(response_.failures_size());
-    imported_ += response_.imported();
-    present_ += response_.already_present();
-    failed_ += response_.failed();
-    StartWrite(&response_);
+    response.set_failed(response.failures_size());
+    call.note = absl::StrCat("request ", batch.number, ": ", response.imported(), " imported, ",
+                             response.already_present(), " already present, ",
+                             response.failed(), " failed");
+    service_->guard_->RecordOutcome(principal, call, absl::OkStatus());
+    batch.request.Clear();  // its dossiers were moved out: free the shells now
+    return absl::OkStatus();
+  }
+
+  // On the executor: the end of a stream that sent no request.
+  void CheckEmptyStream() {
+    const auth::CallInfo call{.rpc = "ImportDossiers"};
+    absl::Status status =
+        service_->guard_->Check(*context_, core::Permission::kImportDossiers, {}, call).status();
+    Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      --running_;
+      EndWith(std::move(status));
+    });
   }
 
   AdminServiceImpl* const service_;
   grpc::CallbackServerContext* const context_;
-  auth::CallInfo call_{.rpc = "ImportDossiers"};
-  std::optional<core::Principal> principal_;
-  onestop::v1::ImportDossiersRequest request_;
-  onestop::v1::ImportDossiersResponse response_;
-  int64_t imported_ = 0;
-  int64_t present_ = 0;
-  int64_t failed_ = 0;
+  // The target of the one outstanding read (only the read path touches it).
+  onestop::v1::ImportDossiersRequest reading_request_;
+
+  absl::Mutex mu_;
+  // Read and not yet answered, in stream order.
+  std::deque<std::unique_ptr<Batch>> batches_ ABSL_GUARDED_BY(mu_);
+  int64_t batches_read_ ABSL_GUARDED_BY(mu_) = 0;  // -1 once an empty stream is checked
+  int running_ ABSL_GUARDED_BY(mu_) = 0;           // executor tasks of this stream
+  int stepping_ ABSL_GUARDED_BY(mu_) = 0;          // threads inside Step's unlocked part
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool read_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool any_failed_ ABSL_GUARDED_BY(mu_) = false;  // a request ended with an error
+  // How the stream ends, once known: no new work starts after it.
+  std::optional<absl::Status> end_ ABSL_GUARDED_BY(mu_);
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest, onestop::v1::ImportDossiersResponse>*

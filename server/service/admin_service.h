@@ -70,10 +70,13 @@ class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* BackupDatabase(grpc::CallbackServerContext* context,
                                            const onestop::v1::BackupDatabaseRequest* request,
                                            onestop::v1::BackupDatabaseResponse* response) override;
-  // Bulk import (docs/IMPORT.md): one request batch at a time, processed on
-  // the executor by DossierManager::Import, answered before the next read.
-  // The first request authorizes import_dossiers (denials audited); the
-  // stream's outcome is audited once when it ends. Needs `manager`.
+  // Bulk import (docs/IMPORT.md): each request is processed on the
+  // executor by DossierManager::Import and answered in order; the next
+  // request is read and prepared while the previous one is in the store
+  // (requests sharing a dossier code run one after the other). Every
+  // request authorizes import_dossiers again (a revoked token stops the
+  // stream at the next request; denials audited) and every request the
+  // manager processed is audited with its counts. Needs `manager`.
   grpc::ServerBidiReactor<onestop::v1::ImportDossiersRequest,
                           onestop::v1::ImportDossiersResponse>*
   ImportDossiers(grpc::CallbackServerContext* context) override;

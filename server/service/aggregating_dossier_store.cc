@@ -1,5 +1,6 @@
 #include "server/service/aggregating_dossier_store.h"
 
+#include <iterator>
 #include <utility>
 
 namespace onestop::service {
@@ -55,16 +56,16 @@ absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Update(
 }
 
 absl::StatusOr<std::vector<absl::Status>> AggregatingDossierStore::ImportDossiers(
-    const std::vector<storage::ImportDossierWrite>& writes) {
+    std::vector<storage::ImportDossierWrite> writes) {
   const std::shared_ptr<const core::Catalogue> catalogue = catalogue_();
-  std::vector<storage::ImportDossierWrite> with_counters = writes;
-  for (storage::ImportDossierWrite& write : with_counters) {
-    for (storage::CounterDelta& d :
-         ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, *catalogue))) {
-      write.counter_deltas.push_back(std::move(d));
-    }
+  for (storage::ImportDossierWrite& write : writes) {
+    std::vector<storage::CounterDelta> contribution =
+        ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, *catalogue));
+    write.counter_deltas.insert(write.counter_deltas.end(),
+                                std::make_move_iterator(contribution.begin()),
+                                std::make_move_iterator(contribution.end()));
   }
-  return base().ImportDossiers(with_counters);
+  return base().ImportDossiers(std::move(writes));
 }
 
 }  // namespace onestop::service

@@ -51,7 +51,7 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
   // final state, as Create does) to its record's counter_deltas; the store
   // applies them only for records it imports. Errors: the base store's.
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<storage::ImportDossierWrite>& writes) override;
+      std::vector<storage::ImportDossierWrite> writes) override;
 
  private:
   const std::function<std::shared_ptr<const core::Catalogue>()> catalogue_;

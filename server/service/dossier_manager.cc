@@ -131,7 +131,7 @@ void DossierManager::Decorate(Dossier& dossier, absl::Time now,
 }
 
 absl::StatusOr<std::vector<absl::Status>> DossierManager::Import(
-    const std::vector<Dossier>& records, const core::Principal& principal) {
+    std::vector<Dossier> records, const core::Principal& principal) {
   if (records.empty() || records.size() > static_cast<size_t>(core::kMaxImportBatch)) {
     return InvalidFieldError(
         "dossiers", absl::StrCat("an import request carries ", records.size(),
@@ -144,7 +144,8 @@ absl::StatusOr<std::vector<absl::Status>> DossierManager::Import(
   writes.reserve(records.size());
   positions.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    absl::StatusOr<core::PreparedImport> prepared = core::PrepareImport(records[i], *catalogue);
+    absl::StatusOr<core::PreparedImport> prepared =
+        core::PrepareImport(std::move(records[i]), *catalogue);
     if (!prepared.ok()) {
       results[i] = prepared.status();
       continue;
@@ -168,11 +169,12 @@ absl::StatusOr<std::vector<absl::Status>> DossierManager::Import(
     positions.push_back(i);
   }
   if (writes.empty()) return results;
-  ONESTOP_ASSIGN_OR_RETURN(std::vector<absl::Status> stored, store_->ImportDossiers(writes));
-  if (stored.size() != writes.size()) {
+  ONESTOP_ASSIGN_OR_RETURN(std::vector<absl::Status> stored,
+                           store_->ImportDossiers(std::move(writes)));
+  if (stored.size() != positions.size()) {
     return absl::InternalError("the store answered a different number of import records");
   }
-  for (size_t k = 0; k < writes.size(); ++k) results[positions[k]] = std::move(stored[k]);
+  for (size_t k = 0; k < positions.size(); ++k) results[positions[k]] = std::move(stored[k]);
   return results;
 }
 

@@ -89,9 +89,10 @@ class DossierManager {
   // skipped), or the record's error. The call fails as a whole only with
   // INVALID_ARGUMENT for an empty batch or one above core::kMaxImportBatch,
   // or the store's transaction errors (UNAVAILABLE, RESOURCE_EXHAUSTED,
-  // INTERNAL), in which case nothing of the batch is written.
-  absl::StatusOr<std::vector<absl::Status>> Import(
-      const std::vector<onestop::v1::Dossier>& records, const core::Principal& principal);
+  // INTERNAL), in which case nothing of the batch is written. `records` is
+  // taken by value: each dossier is moved down to the store, never copied.
+  absl::StatusOr<std::vector<absl::Status>> Import(std::vector<onestop::v1::Dossier> records,
+                                                   const core::Principal& principal);
 
   // The dossier with history and timeliness. INVALID_ARGUMENT for an empty
   // or malformed code; NOT_FOUND if unknown.

@@ -525,7 +525,7 @@ std::string HistoryInsertSql(int entries) {
 }  // namespace
 
 absl::StatusOr<std::vector<absl::Status>> PostgresDossierStore::ImportDossiers(
-    const std::vector<ImportDossierWrite>& writes) {
+    std::vector<ImportDossierWrite> writes) {
   if (writes.empty()) return std::vector<absl::Status>();
   // Checks that need no database; a record failing them is left out.
   std::vector<absl::Status> checked(writes.size());

@@ -143,7 +143,7 @@ class PostgresDossierStore final : public DossierStore {
   // imports racing on the same codes in different orders may deadlock;
   // PostgreSQL aborts one and the transaction is retried (pg::InTransaction).
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<ImportDossierWrite>& writes) override;
+      std::vector<ImportDossierWrite> writes) override;
   absl::StatusOr<DossierCounts> CountDossiers(const CountQuery& query) override;
 
  private:

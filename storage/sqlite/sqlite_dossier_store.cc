@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <string>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -151,26 +153,87 @@ absl::StatusOr<int64_t> NextCodeSequence(Connection& connection, const std::stri
   return sequence;
 }
 
-absl::Status InsertHistory(Connection& connection, int64_t position, const HistoryEntry& entry) {
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement stmt,
-      connection.Prepare(
-          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
-  stmt.BindInt64(1, position);
-  stmt.BindInt64(2, entry.sequence());
-  stmt.BindBlob(3, entry.SerializeAsString());
-  return stmt.Run("appending history");
+// The statements on every write's path are prepared from these (a cache
+// lookup by SQL text, without building the text again for each row).
+// Most history rows one INSERT statement writes (an import writes a
+// dossier's whole history in ⌈n / 8⌉ statements rather than n).
+constexpr int kMaxHistoryRowsPerInsert = 8;
+
+// The INSERT of `rows` (1..kMaxHistoryRowsPerInsert) history rows.
+const std::string& InsertHistorySql(int rows) {
+  static const auto* const sql = [] {
+    auto* texts = new std::array<std::string, kMaxHistoryRowsPerInsert + 1>();
+    for (int n = 1; n <= kMaxHistoryRowsPerInsert; ++n) {
+      std::string& text = (*texts)[static_cast<size_t>(n)];
+      text = "INSERT INTO history (dossier_position, sequence, body) VALUES ";
+      for (int i = 0; i < n; ++i) absl::StrAppend(&text, i == 0 ? "" : ", ", "(?, ?, ?)");
+    }
+    return texts;
+  }();
+  return (*sql)[static_cast<size_t>(rows)];
+}
+const std::string& InsertEventSql() {
+  static const auto* const sql =
+      new std::string("INSERT INTO events (revision, dossier_code, action, time_us, body) "
+                      "VALUES (?, ?, ?, ?, ?)");
+  return *sql;
 }
 
-// Appends the change-feed event for `dossier` (without history) and
-// `entry`, with revision max + 1. Writers are serialized by the write lock,
-// so revisions are strictly increasing without gaps.
-absl::Status AppendEvent(Connection& connection, const Dossier& dossier,
-                         const HistoryEntry& entry) {
-  ONESTOP_ASSIGN_OR_RETURN(
-      const int64_t revision,
-      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
-                            "numbering the event"));
+// One history row: the entry's sequence and its serialization.
+struct HistoryRow {
+  int64_t sequence;
+  absl::string_view body;
+};
+
+// Appends `rows` to the history of the dossier at `position`.
+absl::Status InsertHistory(Connection& connection, int64_t position,
+                           absl::Span<const HistoryRow> rows) {
+  while (!rows.empty()) {
+    const size_t n = std::min(rows.size(), static_cast<size_t>(kMaxHistoryRowsPerInsert));
+    ONESTOP_ASSIGN_OR_RETURN(Statement stmt,
+                             connection.Prepare(InsertHistorySql(static_cast<int>(n))));
+    for (size_t i = 0; i < n; ++i) {
+      const int column = static_cast<int>(3 * i);
+      stmt.BindInt64(column + 1, position);
+      stmt.BindInt64(column + 2, rows[i].sequence);
+      stmt.BindBlob(column + 3, rows[i].body);
+    }
+    ONESTOP_RETURN_IF_ERROR(stmt.Run("appending history"));
+    rows.remove_prefix(n);
+  }
+  return absl::OkStatus();
+}
+
+// The revision the next event gets: max + 1. Writers are serialized by the
+// write lock, so revisions are strictly increasing without gaps; a writer
+// appending several events in a row counts on from here.
+absl::StatusOr<int64_t> NextRevision(Connection& connection) {
+  return connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
+                               "numbering the event");
+}
+
+// Appends one change-feed event row: `event_bytes` is the serialized
+// DossierEvent, `revision`, `action` and `time` its fields.
+absl::Status InsertEvent(Connection& connection, int64_t revision, absl::string_view code,
+                         onestop::v1::ActionKind action,
+                         const google::protobuf::Timestamp* time, absl::string_view event_bytes) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(InsertEventSql()));
+  stmt.BindInt64(1, revision);
+  stmt.BindText(2, code);
+  stmt.BindInt64(3, action);
+  stmt.BindOptionalInt64(4, time != nullptr ? std::optional<int64_t>(ToMicros(*time))
+                                            : std::nullopt);
+  stmt.BindBlob(5, event_bytes);
+  return stmt.Run("appending the event");
+}
+
+// Appends the history row of `entry` and the change-feed event for
+// `dossier` (without history) and `entry`, with the next revision.
+absl::Status AppendHistoryAndEvent(Connection& connection, int64_t position,
+                                   const Dossier& dossier, const HistoryEntry& entry) {
+  const std::string entry_bytes = entry.SerializeAsString();
+  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, {{entry.sequence(), entry_bytes}}));
+  ONESTOP_ASSIGN_OR_RETURN(const int64_t revision, NextRevision(connection));
   DossierEvent event;
   event.set_revision(revision);
   if (entry.has_time()) *event.mutable_time() = entry.time();
@@ -178,17 +241,8 @@ absl::Status AppendEvent(Connection& connection, const Dossier& dossier,
   *event.mutable_dossier() = dossier;
   event.mutable_dossier()->clear_history();
   *event.mutable_entry() = entry;
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement stmt,
-      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
-                         "VALUES (?, ?, ?, ?, ?)"));
-  stmt.BindInt64(1, revision);
-  stmt.BindText(2, dossier.code());
-  stmt.BindInt64(3, entry.action());
-  stmt.BindOptionalInt64(
-      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
-  stmt.BindBlob(5, event.SerializeAsString());
-  return stmt.Run("appending the event");
+  return InsertEvent(connection, revision, dossier.code(), entry.action(),
+                     event.has_time() ? &event.time() : nullptr, event.SerializeAsString());
 }
 
 // Appends the history of the dossier at `position` to `dossier`, oldest
@@ -230,18 +284,30 @@ struct CounterRowKey {
 // Pending additions to counter rows.
 using CounterRows = absl::btree_map<CounterRowKey, CounterValues>;
 
-// Adds `deltas` to the day and month rows of their series in `rows`
-// (deltas hitting the same row merge).
-void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows) {
+// Adds `sign` × `deltas` to the day and month rows of their series in
+// `rows` (deltas hitting the same row merge); sign −1 takes them back out.
+void AddCounterDeltas(const std::vector<CounterDelta>& deltas, CounterRows& rows,
+                      int64_t sign = 1) {
+  // Most rows are already there (an import merges 1,000 dossiers' deltas):
+  // look them up with one reused key instead of building a key per delta.
+  CounterRowKey probe;
   for (const CounterDelta& delta : deltas) {
     for (const BucketRun& bucket : BucketsOfDay(delta.day)) {
-      CounterValues& values =
-          rows.try_emplace(
-                  CounterRowKey{delta.series, static_cast<int>(bucket.grain), bucket.first},
-                  CounterValues{})
-              .first->second;
-      for (int i = 0; i < kCounterSlots; ++i) values[i] += delta.values[i];
+      probe.series.assign(delta.series);
+      probe.grain = static_cast<int>(bucket.grain);
+      probe.bucket = bucket.first;
+      auto row = rows.find(probe);
+      if (row == rows.end()) row = rows.emplace(probe, CounterValues{}).first;
+      for (int i = 0; i < kCounterSlots; ++i) row->second[i] += sign * delta.values[i];
     }
+  }
+}
+
+// Adds `from` into `into`.
+void MergeCounterRows(const CounterRows& from, CounterRows& into) {
+  for (const auto& [key, values] : from) {
+    CounterValues& sum = into.try_emplace(key, CounterValues{}).first->second;
+    for (int i = 0; i < kCounterSlots; ++i) sum[i] += values[i];
   }
 }
 
@@ -359,6 +425,21 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
   return sqlite_internal::MigrateSchema(connection, options.path);
 }
 
+// Binds the columns of an `INSERT INTO dossiers (code, etag,
+// receiving_agency, holder_agency, procedure_code, status, due_time_us,
+// submitted_time_us, body)`: `body` is the stored serialization of `dossier`.
+void BindDossierRow(const Dossier& dossier, absl::string_view body, Statement& insert) {
+  insert.BindText(1, dossier.code());
+  insert.BindInt64(2, dossier.etag());
+  insert.BindTextOrNull(3, dossier.receiving_agency_code());
+  insert.BindTextOrNull(4, dossier.holder_agency_code());
+  insert.BindTextOrNull(5, dossier.procedure_code());
+  insert.BindInt64(6, dossier.status());
+  insert.BindOptionalInt64(7, DueTimeMicros(dossier));
+  insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
+  insert.BindBlob(9, body);
+}
+
 // Applies one Create inside the caller's open transaction (and savepoint):
 // bumps the prefix's code counter, inserts the dossier, its first history
 // entry and its event, and records the request. The counter deltas are the
@@ -382,22 +463,13 @@ absl::StatusOr<Dossier> ApplyCreate(Connection& connection, const CreateDossierW
           "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
           "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "RETURNING position"));
-  insert.BindText(1, dossier.code());
-  insert.BindInt64(2, dossier.etag());
-  insert.BindTextOrNull(3, dossier.receiving_agency_code());
-  insert.BindTextOrNull(4, dossier.holder_agency_code());
-  insert.BindTextOrNull(5, dossier.procedure_code());
-  insert.BindInt64(6, dossier.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(dossier));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
-  insert.BindBlob(9, dossier.SerializeAsString());
+  BindDossierRow(dossier, dossier.SerializeAsString(), insert);
   ONESTOP_ASSIGN_OR_RETURN(const bool row, insert.Step("inserting the dossier"));
   if (!row) return absl::InternalError("inserting the dossier returned no position");
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("inserting the dossier"));
 
-  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
-  ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
   *dossier.add_history() = std::move(entry);
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(
@@ -461,8 +533,7 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
   HistoryEntry entry = write.entry;
   entry.set_sequence(static_cast<int32_t>(next_sequence));
 
-  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, entry));
-  ONESTOP_RETURN_IF_ERROR(AppendEvent(connection, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
   ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(RecordRequest(connection, *write.idempotency, dossier, entry));
@@ -540,6 +611,7 @@ absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDos
 }
 
 // Reads what is stored under `code` for CompareWithStored.
+
 absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
                                                      const std::string& code) {
   ONESTOP_ASSIGN_OR_RETURN(
@@ -564,106 +636,151 @@ absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
   return view;
 }
 
-// Applies one import record inside the caller's open transaction and
-// savepoint (counter deltas: the caller's, as for ApplyCreate). `write` was
-// validated by ValidateImportWrite. ALREADY_EXISTS / FAILED_PRECONDITION
-// for a code already stored (nothing written); on error the caller rolls
-// back to the savepoint.
-absl::Status ApplyImport(Connection& connection, const ImportDossierWrite& write) {
-  const Dossier body = ImportedBody(write.dossier);
-  const std::string bytes = body.SerializeAsString();
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement insert,
-      connection.Prepare(
-          "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
-          "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "ON CONFLICT (code) DO NOTHING RETURNING position"));
-  insert.BindText(1, body.code());
-  insert.BindInt64(2, body.etag());
-  insert.BindTextOrNull(3, body.receiving_agency_code());
-  insert.BindTextOrNull(4, body.holder_agency_code());
-  insert.BindTextOrNull(5, body.procedure_code());
-  insert.BindInt64(6, body.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(body));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(body));
-  insert.BindBlob(9, bytes);
+// One import record made ready on the caller's thread, so that the writer
+// thread only binds and steps: checked, and its rows serialized.
+struct ReadyImport {
+  // ValidateImportWrite's verdict: the writer skips a record that failed.
+  absl::Status checked;
+  ImportDossierWrite write;
+  std::string body;                  // ImportedBody(write.dossier) serialized
+  std::vector<std::string> history;  // each history entry serialized
+  std::string event;                 // ImportEventBytesWithoutRevision
+};
+
+// One ImportDossiers call, queued as one item of the writer.
+struct ImportRequest {
+  std::vector<ReadyImport> records;
+  // The counter deltas of every record that passed its checks, merged: the
+  // writer takes out those of a record it does not import (rare), instead
+  // of merging every record's on the writer thread.
+  CounterRows counters;
+};
+
+ReadyImport MakeReadyImport(ImportDossierWrite write) {
+  ReadyImport ready;
+  ready.checked = ValidateImportWrite(write);
+  ready.write = std::move(write);
+  if (!ready.checked.ok()) return ready;
+  Dossier& d = ready.write.dossier;
+  ready.history.reserve(static_cast<size_t>(d.history_size()));
+  for (const HistoryEntry& entry : d.history()) ready.history.push_back(entry.SerializeAsString());
+  // The body is ImportedBody(d): serialized with the history moved aside
+  // rather than from a copy. The derived fields are never stored.
+  d.clear_timeliness();
+  d.clear_slip();
+  google::protobuf::RepeatedPtrField<HistoryEntry> history;
+  history.Swap(d.mutable_history());
+  ready.body = d.SerializeAsString();
+  history.Swap(d.mutable_history());
+  ready.event = ImportEventBytesWithoutRevision(ready.body, d.history(d.history_size() - 1),
+                                                ready.history.back());
+  return ready;
+}
+
+ImportRequest MakeImportRequest(std::vector<ImportDossierWrite> writes) {
+  ImportRequest request;
+  request.records.reserve(writes.size());
+  for (ImportDossierWrite& write : writes) {
+    ReadyImport& ready = request.records.emplace_back(MakeReadyImport(std::move(write)));
+    if (ready.checked.ok()) AddCounterDeltas(ready.write.counter_deltas, request.counters);
+  }
+  return request;
+}
+
+// Writes one checked import record inside the open transaction, with event
+// revision `revision` (`history_rows` and `event_buffer` are scratch space
+// reused from record to record). ALREADY_EXISTS / FAILED_PRECONDITION for a code
+// already stored, and then nothing was written; any other error may leave
+// part of the record written (the caller rolls the request back).
+absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int64_t revision,
+                         std::vector<HistoryRow>& history_rows, std::string& event_buffer) {
+  const Dossier& d = record.write.dossier;
+  static const auto* const insert_sql = new std::string(
+      "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
+      "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (code) DO NOTHING RETURNING position");
+  ONESTOP_ASSIGN_OR_RETURN(Statement insert, connection.Prepare(*insert_sql));
+  BindDossierRow(d, record.body, insert);
   ONESTOP_ASSIGN_OR_RETURN(const bool inserted, insert.Step("importing the dossier"));
   if (!inserted) {
     ONESTOP_ASSIGN_OR_RETURN(const StoredImportView stored,
-                             ReadStoredForImport(connection, body.code()));
-    return CompareWithStored(write, bytes, stored);
+                             ReadStoredForImport(connection, d.code()));
+    return CompareWithStored(record.write, record.body, stored);
   }
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("importing the dossier"));
-
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement history,
-      connection.Prepare(
-          "INSERT INTO history (dossier_position, sequence, body) VALUES (?, ?, ?)"));
-  for (const HistoryEntry& entry : write.dossier.history()) {
-    history.Reset();
-    history.BindInt64(1, position);
-    history.BindInt64(2, entry.sequence());
-    history.BindBlob(3, entry.SerializeAsString());
-    ONESTOP_RETURN_IF_ERROR(history.Run("importing history"));
+  history_rows.clear();
+  for (int i = 0; i < d.history_size(); ++i) {
+    history_rows.push_back({d.history(i).sequence(), record.history[static_cast<size_t>(i)]});
   }
+  ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, history_rows));
+  const HistoryEntry& last = d.history(d.history_size() - 1);
+  PrependRevision(revision, record.event, event_buffer);
+  return InsertEvent(connection, revision, d.code(), onestop::v1::ACTION_KIND_IMPORT,
+                     last.has_time() ? &last.time() : nullptr, event_buffer);
+}
 
+// Raises the code sequence of `prefix` to at least `number`.
+absl::Status RaiseCodeSequence(Connection& connection, absl::string_view prefix,
+                               int64_t number) {
   ONESTOP_ASSIGN_OR_RETURN(
       Statement sequence,
       connection.Prepare("INSERT INTO code_sequences (prefix, last) VALUES (?, ?) "
                          "ON CONFLICT (prefix) DO UPDATE SET last = MAX(last, excluded.last)"));
-  sequence.BindText(1, write.code_prefix);
-  sequence.BindInt64(2, write.code_sequence);
-  ONESTOP_RETURN_IF_ERROR(sequence.Run("raising the code sequence"));
-
-  ONESTOP_ASSIGN_OR_RETURN(
-      const int64_t revision,
-      connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) + 1 FROM events",
-                            "numbering the event"));
-  DossierEvent event =
-      ImportEvent(body, write.dossier.history(write.dossier.history_size() - 1));
-  event.set_revision(revision);
-  ONESTOP_ASSIGN_OR_RETURN(
-      Statement append,
-      connection.Prepare("INSERT INTO events (revision, dossier_code, action, time_us, body) "
-                         "VALUES (?, ?, ?, ?, ?)"));
-  append.BindInt64(1, revision);
-  append.BindText(2, body.code());
-  append.BindInt64(3, event.action());
-  append.BindOptionalInt64(
-      4, event.has_time() ? std::optional<int64_t>(ToMicros(event.time())) : std::nullopt);
-  append.BindBlob(5, event.SerializeAsString());
-  return append.Run("appending the event");
+  sequence.BindText(1, prefix);
+  sequence.BindInt64(2, number);
+  return sequence.Run("raising the code sequence");
 }
 
-// ApplyInSavepoint for one import record: OK or the record's error; sets
-// `transaction` as ApplyInSavepoint does.
-absl::Status ImportInSavepoint(Connection& connection, const ImportDossierWrite& write,
-                               CounterRows& counters, absl::Status& transaction) {
-  if (absl::Status status = ValidateImportWrite(write); !status.ok()) return status;
-  if (absl::Status status =
-          RunCached(connection, "SAVEPOINT onestop_write", "starting a savepoint");
-      !status.ok()) {
-    transaction = status;
-    return status;
-  }
-  const absl::Status result = ApplyImport(connection, write);
-  if (sqlite3_get_autocommit(connection.raw()) != 0) {
-    transaction = result.ok() ? absl::InternalError("the batch transaction ended unexpectedly")
-                              : result;
-    return transaction;
-  }
-  absl::Status status;
-  if (!result.ok()) {
-    status = RunCached(connection, "ROLLBACK TO onestop_write", "rolling back a write");
-  }
-  if (status.ok()) status = RunCached(connection, "RELEASE onestop_write", "releasing a savepoint");
-  if (!status.ok()) {
-    transaction = status;
-    return result.ok() ? status : result;
-  }
-  if (result.ok()) AddCounterDeltas(write.counter_deltas, counters);
-  return result;
+// Writes every record of `request` inside the open batch transaction, in
+// one savepoint for the whole request (RunInSavepoint): a record refused as
+// present or different has written nothing, so records need none of their
+// own. Events are numbered on from one MAX(revision), and each prefix's
+// code sequence is raised once. Returns one status per record and adds the
+// imported records' counter deltas to `counters`. An error of the database
+// itself rolls the whole request back and is returned for it (setting
+// `transaction` if the batch cannot commit any more).
+absl::StatusOr<std::vector<absl::Status>> ApplyImportRequest(Connection& connection,
+                                                              ImportRequest& request,
+                                                              CounterRows& counters,
+                                                              absl::Status& transaction) {
+  std::vector<absl::Status> results;
+  const absl::Status status = RunInSavepoint(
+      connection,
+      [&]() -> absl::Status {
+        results.clear();
+        results.reserve(request.records.size());
+        absl::btree_map<absl::string_view, int64_t> sequences;  // prefix → highest imported
+        ONESTOP_ASSIGN_OR_RETURN(int64_t revision, NextRevision(connection));
+        std::vector<HistoryRow> history_rows;
+        std::string event_buffer;
+        for (const ReadyImport& record : request.records) {
+          if (!record.checked.ok()) {
+            results.push_back(record.checked);
+            continue;
+          }
+          absl::Status result =
+              ApplyImport(connection, record, revision, history_rows, event_buffer);
+          if (result.ok()) {
+            ++revision;
+            int64_t& highest = sequences.try_emplace(record.write.code_prefix, 0).first->second;
+            highest = std::max(highest, record.write.code_sequence);
+          } else if (absl::IsAlreadyExists(result) || absl::IsFailedPrecondition(result)) {
+            AddCounterDeltas(record.write.counter_deltas, request.counters, /*sign=*/-1);
+          } else {
+            return result;
+          }
+          results.push_back(std::move(result));
+        }
+        for (const auto& [prefix, highest] : sequences) {
+          ONESTOP_RETURN_IF_ERROR(RaiseCodeSequence(connection, prefix, highest));
+        }
+        return absl::OkStatus();
+      },
+      transaction);
+  if (!status.ok()) return status;
+  MergeCounterRows(request.counters, counters);
+  return results;
 }
 
 }  // namespace
@@ -750,7 +867,7 @@ struct SqliteDossierStore::PendingWrite {
   // Exactly one is set; borrowed from the caller, who blocks until `done`.
   const CreateDossierWrite* create = nullptr;
   const UpdateDossierWrite* update = nullptr;
-  const std::vector<ImportDossierWrite>* import = nullptr;
+  ImportRequest* import = nullptr;
   // Another component's write: borrowed (SharedWriter::Write), or owned
   // with `later_done` (WriteLater: the writer deletes the item after
   // calling `later_done` instead of notifying `done`).
@@ -779,10 +896,13 @@ absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& wri
 }
 
 absl::StatusOr<std::vector<absl::Status>> SqliteDossierStore::ImportDossiers(
-    const std::vector<ImportDossierWrite>& writes) {
+    std::vector<ImportDossierWrite> writes) {
   if (writes.empty()) return std::vector<absl::Status>();
+  // Checks and serialization on this thread: the writer thread is the one
+  // every write of the daemon waits for.
+  ImportRequest request = MakeImportRequest(std::move(writes));
   PendingWrite pending;
-  pending.import = &writes;
+  pending.import = &request;
   absl::StatusOr<Dossier> done = Submit(pending);
   if (!done.ok()) return done.status();
   return std::move(pending.import_results);
@@ -887,14 +1007,14 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
         continue;
       }
       if (write->import != nullptr) {
-        write->import_results.reserve(write->import->size());
-        for (const ImportDossierWrite& record : *write->import) {
-          write->import_results.push_back(
-              transaction.ok() ? ImportInSavepoint(connection, record, counters, transaction)
-                               : transaction);
+        absl::StatusOr<std::vector<absl::Status>> results =
+            ApplyImportRequest(connection, *write->import, counters, transaction);
+        if (results.ok()) {
+          write->import_results = *std::move(results);
+          write->result = Dossier();
+        } else {
+          write->result = results.status();
         }
-        write->result = transaction.ok() ? absl::StatusOr<Dossier>(Dossier())
-                                         : absl::StatusOr<Dossier>(transaction);
         continue;
       }
       write->result =

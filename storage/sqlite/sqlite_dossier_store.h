@@ -223,13 +223,16 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // Besides the DossierStore errors: UNAVAILABLE if the store is closing.
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
-  // Queues the whole vector as ONE item for the writer: its records join
-  // that batch's transaction, each in its own SAVEPOINT, and their counter
-  // deltas merge with the batch's (one upsert per counter row). Blocks
-  // until the batch committed. Besides the DossierStore errors: UNAVAILABLE
-  // if the store is closing.
+  // Checks and serializes the records on the calling thread, then queues
+  // the whole vector as ONE item for the writer: its records join that
+  // batch's transaction under one SAVEPOINT (a record found present or
+  // different has written nothing), and their counter deltas merge with
+  // the batch's (one upsert per counter row). Blocks until the batch
+  // committed. Besides the DossierStore errors: UNAVAILABLE if the store
+  // is closing; an error of the database in one record fails the whole
+  // call (the request is rolled back, the batch's other writes stay).
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
-      const std::vector<ImportDossierWrite>& writes) override;
+      std::vector<ImportDossierWrite> writes) override;
   absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) override;
   absl::StatusOr<DossierPage> List(const DossierQuery& query) override;
   absl::StatusOr<std::optional<RecordedRequest>> FindRequest(

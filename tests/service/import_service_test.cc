@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
@@ -375,6 +376,123 @@ TEST_F(ImportServiceTest, OversizedAndEmptyBatchesEndTheStream) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("1001"));
   EXPECT_EQ(*store_->LastRevision(), 0);
+}
+
+// Each request is one transaction and is audited on its own, with its
+// counts: a daemon that dies mid-stream leaves every committed request in
+// the audit log.
+TEST_F(ImportServiceTest, EveryRequestIsAuditedWithItsCounts) {
+  const Dossier a = OldDossier("000.31.01.H15-200102-0021", testing::kCommune,
+                               VnTime(2020, 1, 2, 9), /*returned=*/true);
+  const Dossier b = OldDossier("000.31.01.H15-200102-0022", testing::kCommune,
+                               VnTime(2020, 1, 2, 10), /*returned=*/false);
+  Dossier bad = b;
+  bad.set_code("000.31.01.H15-200102-0023");
+  bad.clear_history();
+  std::vector<ImportDossiersResponse> answers;
+  ASSERT_TRUE(Import(admin_.get(), {{a}, {a, b, bad}}, &answers).ok());
+  ASSERT_EQ(answers.size(), 2u);
+
+  absl::StatusOr<storage::AuditPage> page = auth_->store()->ListAudit({.limit = 100});
+  ASSERT_TRUE(page.ok()) << page.status();
+  std::vector<std::string> notes;
+  for (const AuditRecord& record : page->records) {
+    if (record.rpc() != "ImportDossiers") continue;
+    EXPECT_EQ(record.principal_id(), "admin.tinh");
+    EXPECT_EQ(record.result_code(), 0);
+    notes.push_back(record.message());
+  }
+  EXPECT_THAT(notes, ::testing::ElementsAre(
+                         "request 1: 1 imported, 0 already present, 0 failed",
+                         "request 2: 1 imported, 1 already present, 1 failed"));
+}
+
+// The caller is checked again for every request: a token revoked during a
+// long import stops it at the next request, which writes nothing.
+TEST_F(ImportServiceTest, ARevokedTokenStopsTheStreamAtTheNextRequest) {
+  std::vector<std::string> roots;
+  for (const Agency& agency : catalogue_->agencies()) {
+    if (agency.parent_code().empty()) roots.push_back(agency.code());
+  }
+  absl::StatusOr<storage::CreatedToken> token = auth_->store()->CreateToken(
+      {.principal = testing::AllRolesPrincipal(roots, "admin.nhapkhau"),
+       .label = "import",
+       .created = VnTime(2019, 1, 1, 8),
+       .expires = absl::Now() + absl::Hours(24)});
+  ASSERT_TRUE(token.ok()) << token.status();
+  auto stub = AdminService::NewStub(testing::AuthorizedChannel(server_->address(), token->secret));
+  const Dossier first = OldDossier("000.31.01.H15-200102-0031", testing::kCommune,
+                                   VnTime(2020, 1, 2, 9), true);
+  const Dossier second = OldDossier("000.31.01.H15-200102-0032", testing::kCommune,
+                                    VnTime(2020, 1, 2, 9), true);
+
+  grpc::ClientContext context;
+  auto stream = stub->ImportDossiers(&context);
+  ImportDossiersRequest request;
+  *request.add_dossiers() = first;
+  ASSERT_TRUE(stream->Write(request));
+  ImportDossiersResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.imported(), 1);
+
+  ASSERT_TRUE(auth_->store()->RevokeToken(token->info.id(), absl::Now()).ok());
+  request.Clear();
+  *request.add_dossiers() = second;
+  stream->Write(request);  // may already fail if the daemon ended the stream
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_TRUE(store_->Get(first.code()).ok());
+  EXPECT_EQ(store_->Get(second.code()).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(*store_->LastRevision(), 1);
+}
+
+// A client that sends every request before reading any answer (as
+// onestopctl does) gets the answers in request order, and a code repeated
+// in a later request meets the earlier request's dossier, as if the
+// requests ran one after the other.
+TEST_F(ImportServiceTest, PipelinedRequestsAnswerInOrderAndRepeatedCodesSeeEarlierRequests) {
+  auto old = [](int number, const std::string& summary = "") {
+    Dossier d = OldDossier(absl::StrFormat("000.31.01.H15-200102-%04d", number),
+                           testing::kCommune, VnTime(2020, 1, 2, 9), number % 2 == 0);
+    if (!summary.empty()) d.set_summary(summary);
+    return d;
+  };
+  // Request k carries k + 1 new dossiers (numbers 100k + 0..k); request 2
+  // repeats one of request 1 changed, request 3 one of request 2 as it is.
+  std::vector<std::vector<Dossier>> batches(8);
+  for (int k = 0; k < 8; ++k) {
+    for (int j = 0; j <= k; ++j) batches[k].push_back(old(100 * (k + 1) + j));
+  }
+  batches[2].push_back(old(200, "Nội dung khác"));
+  batches[3].push_back(old(300));
+
+  grpc::ClientContext context;
+  auto stream = admin_->ImportDossiers(&context);
+  for (const std::vector<Dossier>& batch : batches) {
+    ImportDossiersRequest request;
+    for (const Dossier& d : batch) *request.add_dossiers() = d;
+    ASSERT_TRUE(stream->Write(request));
+  }
+  stream->WritesDone();
+  std::vector<ImportDossiersResponse> answers;
+  ImportDossiersResponse response;
+  while (stream->Read(&response)) answers.push_back(response);
+  const grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  ASSERT_EQ(answers.size(), batches.size());
+  for (int k = 0; k < 8; ++k) {
+    EXPECT_EQ(answers[k].imported(), k + 1) << "request " << k;
+  }
+  ASSERT_EQ(answers[2].failures_size(), 1);
+  EXPECT_EQ(answers[2].failures(0).index(), 3);
+  EXPECT_EQ(answers[2].failures(0).code(), "000.31.01.H15-200102-0200");
+  EXPECT_EQ(answers[2].failures(0).status_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(answers[3].already_present(), 1);
+  EXPECT_EQ(answers[3].failed(), 0);
+  EXPECT_EQ(MustGet("000.31.01.H15-200102-0200").summary(), old(200).summary());
+  EXPECT_EQ(*store_->LastRevision(), 36);  // 1 + 2 + … + 8 imported, one event each
 }
 
 }  // namespace
