@@ -12,9 +12,9 @@
 
 namespace onestop::storage {
 
+using ::google::protobuf::internal::WireFormatLite;
 using ::onestop::v1::Dossier;
 using ::onestop::v1::DossierEvent;
-using ::google::protobuf::internal::WireFormatLite;
 using ::onestop::v1::HistoryEntry;
 
 absl::Status ValidateImportWrite(const ImportDossierWrite& write) {

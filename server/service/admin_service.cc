@@ -308,7 +308,7 @@ class AdminServiceImpl::Import final
       EndWith(batches_.front()->status);
     }
     if (end_.has_value()) {
-      if (running_ == 0 && !writing_ && stepping_ == 0) {
+      if (running_ == 0 && auditing_ == 0 && !writing_ && stepping_ == 0) {
         finished_ = true;
         actions.finish = context_->IsCancelled()
                              ? absl::CancelledError("the client cancelled the import")
@@ -332,7 +332,7 @@ class AdminServiceImpl::Import final
       reading_ = true;
       actions.read = true;
     }
-    if (read_closed_ && batches_.empty() && !writing_ && running_ == 0) {
+    if (read_closed_ && batches_.empty() && !writing_ && running_ == 0 && auditing_ == 0) {
       if (batches_read_ > 0) {
         EndWith(absl::OkStatus());
         return Advance();
@@ -368,11 +368,35 @@ class AdminServiceImpl::Import final
     return service_->executor_->TrySubmit(std::move(task));
   }
 
-  // On the executor: one request, start to answer.
+  // The audit record of one request the manager processed.
+  struct Audit {
+    core::Principal principal;
+    auth::CallInfo call;
+    absl::Status outcome;
+  };
+
+  // On the executor: one request, start to answer. The outcome of every
+  // request the manager processed is audited on its own before it is
+  // answered, so a crash mid-stream leaves every committed request in the
+  // audit log. The append waits for the writer's current transaction (the
+  // next request's): the request gives up its running slot first, so that
+  // the one after it is prepared meanwhile.
   void RunBatch(Batch& batch) {
-    absl::Status status = Process(batch);
+    std::optional<Audit> audit;
+    absl::Status status = Process(batch, audit);
+    if (audit.has_value()) {
+      Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        --running_;
+        ++auditing_;
+      });
+      service_->guard_->RecordOutcome(audit->principal, audit->call, audit->outcome);
+    }
     Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      --running_;
+      if (audit.has_value()) {
+        --auditing_;
+      } else {
+        --running_;
+      }
       batch.done = true;
       any_failed_ = any_failed_ || !status.ok();
       batch.status = std::move(status);
@@ -380,11 +404,10 @@ class AdminServiceImpl::Import final
   }
 
   // Checks the caller again for every request (a token revoked during a
-  // long import stops it at the next request, audited), imports the
-  // request's records and fills its response. The outcome of every request
-  // the manager saw is audited on its own, so a crash mid-stream leaves
-  // every committed request in the audit log.
-  absl::Status Process(Batch& batch) {
+  // long import stops it at the next request, audited as a denial),
+  // imports the request's records and fills its response; `audit` gets the
+  // record to append once the manager has processed the request.
+  absl::Status Process(Batch& batch, std::optional<Audit>& audit) {
     if (context_->IsCancelled()) return absl::CancelledError("the client cancelled the import");
     auth::CallInfo call{.rpc = "ImportDossiers"};
     ONESTOP_ASSIGN_OR_RETURN(
@@ -402,7 +425,7 @@ class AdminServiceImpl::Import final
         service_->manager_->Import(std::move(records), principal);
     if (!results.ok()) {
       call.note = absl::StrCat("request ", batch.number, ": nothing imported");
-      service_->guard_->RecordOutcome(principal, call, results.status());
+      audit = Audit{principal, std::move(call), results.status()};
       return results.status();
     }
     onestop::v1::ImportDossiersResponse& response = batch.response;
@@ -425,7 +448,7 @@ class AdminServiceImpl::Import final
     call.note = absl::StrCat("request ", batch.number, ": ", response.imported(), " imported, ",
                              response.already_present(), " already present, ",
                              response.failed(), " failed");
-    service_->guard_->RecordOutcome(principal, call, absl::OkStatus());
+    audit = Audit{principal, std::move(call), absl::OkStatus()};
     batch.request.Clear();  // its dossiers were moved out: free the shells now
     return absl::OkStatus();
   }
@@ -450,7 +473,8 @@ class AdminServiceImpl::Import final
   // Read and not yet answered, in stream order.
   std::deque<std::unique_ptr<Batch>> batches_ ABSL_GUARDED_BY(mu_);
   int64_t batches_read_ ABSL_GUARDED_BY(mu_) = 0;  // -1 once an empty stream is checked
-  int running_ ABSL_GUARDED_BY(mu_) = 0;           // executor tasks of this stream
+  int running_ ABSL_GUARDED_BY(mu_) = 0;   // executor tasks of this stream in their slot
+  int auditing_ ABSL_GUARDED_BY(mu_) = 0;  // tasks appending their request's audit record
   int stepping_ ABSL_GUARDED_BY(mu_) = 0;          // threads inside Step's unlocked part
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool read_closed_ ABSL_GUARDED_BY(mu_) = false;

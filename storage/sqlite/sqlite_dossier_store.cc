@@ -153,13 +153,13 @@ absl::StatusOr<int64_t> NextCodeSequence(Connection& connection, const std::stri
   return sequence;
 }
 
-// The statements on every write's path are prepared from these (a cache
-// lookup by SQL text, without building the text again for each row).
 // Most history rows one INSERT statement writes (an import writes a
 // dossier's whole history in ⌈n / 8⌉ statements rather than n).
 constexpr int kMaxHistoryRowsPerInsert = 8;
 
-// The INSERT of `rows` (1..kMaxHistoryRowsPerInsert) history rows.
+// The INSERT of `rows` (1..kMaxHistoryRowsPerInsert) history rows, and
+// below of one event. Built once: preparing them on every write's path is
+// then a cache lookup by SQL text, without building the text again.
 const std::string& InsertHistorySql(int rows) {
   static const auto* const sql = [] {
     auto* texts = new std::array<std::string, kMaxHistoryRowsPerInsert + 1>();
@@ -611,7 +611,6 @@ absl::StatusOr<Dossier> ApplyInSavepoint(Connection& connection, const CreateDos
 }
 
 // Reads what is stored under `code` for CompareWithStored.
-
 absl::StatusOr<StoredImportView> ReadStoredForImport(Connection& connection,
                                                      const std::string& code) {
   ONESTOP_ASSIGN_OR_RETURN(
@@ -656,6 +655,7 @@ struct ImportRequest {
   CounterRows counters;
 };
 
+// Checks `write` and, if it passes, serializes its rows.
 ReadyImport MakeReadyImport(ImportDossierWrite write) {
   ReadyImport ready;
   ready.checked = ValidateImportWrite(write);
@@ -677,6 +677,8 @@ ReadyImport MakeReadyImport(ImportDossierWrite write) {
   return ready;
 }
 
+// Makes every record ready and merges the counter deltas of those that
+// passed their checks.
 ImportRequest MakeImportRequest(std::vector<ImportDossierWrite> writes) {
   ImportRequest request;
   request.records.reserve(writes.size());

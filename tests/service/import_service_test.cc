@@ -495,5 +495,32 @@ TEST_F(ImportServiceTest, PipelinedRequestsAnswerInOrderAndRepeatedCodesSeeEarli
   EXPECT_EQ(*store_->LastRevision(), 36);  // 1 + 2 + … + 8 imported, one event each
 }
 
+// A request that fails ends the stream, but only after every request
+// before it has been answered, even when they were all sent at once.
+TEST_F(ImportServiceTest, AFailedRequestEndsTheStreamAfterTheEarlierAnswers) {
+  const Dossier first = OldDossier("000.31.01.H15-200102-0041", testing::kCommune,
+                                   VnTime(2020, 1, 2, 9), true);
+  const Dossier later = OldDossier("000.31.01.H15-200102-0042", testing::kCommune,
+                                   VnTime(2020, 1, 2, 9), true);
+  grpc::ClientContext context;
+  auto stream = admin_->ImportDossiers(&context);
+  ImportDossiersRequest request;
+  *request.add_dossiers() = first;
+  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Write(ImportDossiersRequest()));  // empty: INVALID_ARGUMENT
+  request.Clear();
+  *request.add_dossiers() = later;
+  stream->Write(request);  // may fail: the daemon may have ended the stream
+  stream->WritesDone();
+  std::vector<ImportDossiersResponse> answers;
+  ImportDossiersResponse response;
+  while (stream->Read(&response)) answers.push_back(response);
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].imported(), 1);
+  EXPECT_EQ(MustGet(first.code()).etag(), 6);
+}
+
 }  // namespace
 }  // namespace onestop
