@@ -520,6 +520,49 @@ TEST_F(ReportTest, SubtreeRollupsEqualTheSumOfTheirParts) {
   EXPECT_EQ(Total(dossiers, communes).received_total(), 8);
 }
 
+// ContributionChange merges two ordered lists in one pass: its result must
+// be what adding them up key by key gives, ordered, one entry per key, no
+// all-zero entry (the store relies on the shape).
+TEST_F(ReportTest, ContributionChangeIsOrderedMergedAndEqualsTheDifference) {
+  const v1::Dossier received = Received(kApr1, absl::CivilDay(2020, 4, 10));
+  const v1::Dossier finished = Finished(received, absl::CivilDay(2020, 4, 16));
+  const v1::Dossier elsewhere = Received(kApr1 + 3, absl::CivilDay(2020, 4, 20), kCommune2);
+  for (const auto& [before, after] :
+       std::vector<std::pair<const v1::Dossier*, const v1::Dossier*>>{
+           {nullptr, &received}, {&received, &finished}, {&finished, &received},
+           {&received, &received}, {&received, &elsewhere}}) {
+    std::map<std::pair<std::string, absl::CivilDay>, SlotValues> expected;
+    for (const SeriesDelta& d : Contributions(*after, *catalogue_)) {
+      expected[{d.series, d.day}] = d.values;
+    }
+    if (before != nullptr) {
+      for (const SeriesDelta& d : Contributions(*before, *catalogue_)) {
+        SlotValues& v = expected[{d.series, d.day}];
+        for (int i = 0; i < kReportSlots; ++i) v[i] -= d.values[i];
+      }
+    }
+    for (auto it = expected.begin(); it != expected.end();) {
+      bool zero = true;
+      for (int64_t v : it->second) zero = zero && v == 0;
+      it = zero ? expected.erase(it) : std::next(it);
+    }
+    const std::vector<SeriesDelta> change = ContributionChange(before, *after, *catalogue_);
+    std::map<std::pair<std::string, absl::CivilDay>, SlotValues> got;
+    for (size_t i = 0; i < change.size(); ++i) {
+      if (i > 0) {
+        EXPECT_LT(std::tie(change[i - 1].series, change[i - 1].day),
+                  std::tie(change[i].series, change[i].day));
+      }
+      bool zero = true;
+      for (int64_t v : change[i].values) zero = zero && v == 0;
+      EXPECT_FALSE(zero) << change[i].series;
+      got[{change[i].series, change[i].day}] = change[i].values;
+    }
+    EXPECT_EQ(got, expected);
+  }
+  EXPECT_TRUE(ContributionChange(&received, received, *catalogue_).empty());
+}
+
 TEST_F(ReportTest, ContributionChangesAlongAHistoryAddUpToTheFinalContribution) {
   v1::Dossier d = Received(kApr1, absl::CivilDay(2020, 4, 10));
   std::vector<v1::Dossier> states = {d};
