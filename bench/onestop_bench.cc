@@ -7,9 +7,10 @@
 //              chain at the largest, GetDossier at 1 in flight
 //   submit     onestopd on a fresh database: durable SubmitDossier at each
 //              --in_flight, then the full lifecycle at the largest
-//   read       dossier_loader fills a database with --dossiers dossiers, then
-//              onestopd starts on it: start time, RSS, file size, GetDossier
-//              and a 50-row ListDossiers page at 1 and 16 in flight
+//   read       a database is filled with --dossiers dossiers (--read_fill:
+//              onestopd's ImportDossiers, or dossier_loader), then onestopd
+//              starts on it: start time, RSS, file size, GetDossier and a
+//              50-row ListDossiers page at 1 and 16 in flight
 //   pg         not in the default: onestopd on PostgreSQL (issue #11), one
 //              and then two daemons (--pg_daemons) on one fresh database each,
 //              the load generator's channels spread over the daemons: durable
@@ -92,6 +93,9 @@ ABSL_FLAG(int, threads, 32, "Server executor threads (onestopd --threads).");
 ABSL_FLAG(std::string, agency, "000.00.01.H15", "Receiving agency of the dossiers.");
 ABSL_FLAG(std::string, procedure, "2.000488", "Procedure of the dossiers.");
 ABSL_FLAG(int64_t, dossiers, 3000000, "Stored dossiers for the read phase.");
+ABSL_FLAG(std::string, read_fill, "import",
+          "How the read phase fills its database: import (onestopd's ImportDossiers) or "
+          "loader (dossier_loader: every lifecycle step as a write; hours at 3 million).");
 ABSL_FLAG(int64_t, import_dossiers, 200000, "Dossiers the import phase streams.");
 ABSL_FLAG(int, import_batch, 1000, "Dossiers per ImportDossiers request (1-1000).");
 // The pg phase (onestopd on PostgreSQL).
@@ -342,36 +346,39 @@ void FillImportRecord(int64_t i, Dossier& d) {
   *d.mutable_returned_time() = at(times[5]);
 }
 
-bool ImportPhase(const std::string& dir) {
-  const std::string db = dir + "/import.db";
-  testing::DaemonProcess daemon;
-  if (StartDaemon(daemon, db) < 0) return false;
-  std::string admin;
-  {
-    std::ifstream file(db + ".admin.token");
-    std::getline(file, admin);
-  }
-  const int64_t total = absl::GetFlag(FLAGS_import_dossiers);
-  const int batch = std::clamp(absl::GetFlag(FLAGS_import_batch), 1, 1000);
+// What StreamImport saw: the answers' counts and the first failed record.
+struct ImportOutcome {
+  int64_t imported = 0;
+  int64_t present = 0;
+  int64_t failed = 0;
+  std::string first_failure;
+  grpc::Status status;
+  double seconds = 0;
+};
+
+// Streams records 0 … total-1 (FillImportRecord) to `address`'s
+// ImportDossiers, `batch` per request, reading the answers on a second
+// thread so the daemon never waits for this client.
+ImportOutcome StreamImport(const std::string& address, const std::string& admin_token,
+                           int64_t total, int batch) {
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(daemon.address(), grpc::InsecureChannelCredentials(),
-                                           args);
+  auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   auto stub = AdminService::NewStub(channel);
   grpc::ClientContext context;
-  context.AddMetadata("authorization", "Bearer " + admin);
+  context.AddMetadata("authorization", "Bearer " + admin_token);
   const auto start = std::chrono::steady_clock::now();
   auto stream = stub->ImportDossiers(&context);
-  std::atomic<int64_t> imported{0}, present{0}, failed{0};
-  std::string first_failure;
+  ImportOutcome outcome;
   std::thread reader([&] {
     ImportDossiersResponse response;
     while (stream->Read(&response)) {
-      imported += response.imported();
-      present += response.already_present();
-      failed += response.failed();
-      if (first_failure.empty() && response.failures_size() > 0) {
-        first_failure = response.failures(0).code() + ": " + response.failures(0).message();
+      outcome.imported += response.imported();
+      outcome.present += response.already_present();
+      outcome.failed += response.failed();
+      if (outcome.first_failure.empty() && response.failures_size() > 0) {
+        outcome.first_failure =
+            response.failures(0).code() + ": " + response.failures(0).message();
       }
     }
   });
@@ -385,30 +392,84 @@ bool ImportPhase(const std::string& dir) {
   }
   stream->WritesDone();
   reader.join();
-  const grpc::Status status = stream->Finish();
-  const double seconds =
+  outcome.status = stream->Finish();
+  outcome.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!outcome.status.ok()) {
+    std::fprintf(stderr, "onestop_bench: import: %d %s\n",
+                 static_cast<int>(outcome.status.error_code()),
+                 outcome.status.error_message().c_str());
+  }
+  if (!outcome.first_failure.empty()) {
+    std::fprintf(stderr, "onestop_bench: import: first failed record %s\n",
+                 outcome.first_failure.c_str());
+  }
+  return outcome;
+}
+
+std::string ReadAdminToken(const std::string& db) {
+  std::string admin;
+  std::ifstream file(db + ".admin.token");
+  std::getline(file, admin);
+  return admin;
+}
+
+bool ImportPhase(const std::string& dir) {
+  const std::string db = dir + "/import.db";
+  testing::DaemonProcess daemon;
+  if (StartDaemon(daemon, db) < 0) return false;
+  const int64_t total = absl::GetFlag(FLAGS_import_dossiers);
+  const int batch = std::clamp(absl::GetFlag(FLAGS_import_batch), 1, 1000);
+  const ImportOutcome outcome = StreamImport(daemon.address(), ReadAdminToken(db), total, batch);
   const int64_t bytes = FileBytes(db) + FileBytes(db + "-wal");
   daemon.Stop();
-  if (!status.ok()) {
-    std::fprintf(stderr, "onestop_bench: import: %d %s\n", static_cast<int>(status.error_code()),
-                 status.error_message().c_str());
-    return false;
-  }
-  if (!first_failure.empty()) {
-    std::fprintf(stderr, "onestop_bench: import: first failed record %s\n",
-                 first_failure.c_str());
-  }
+  if (!outcome.status.ok()) return false;
   std::printf(
       "{\"kind\":\"import\",\"server\":\"onestopd\",\"dossiers\":%lld,\"batch\":%d,"
       "\"imported\":%lld,\"already_present\":%lld,\"failed\":%lld,\"seconds\":%.3f,"
       "\"dossiers_per_second\":%.1f,\"db_mb\":%.1f}\n",
-      static_cast<long long>(total), batch, static_cast<long long>(imported.load()),
-      static_cast<long long>(present.load()), static_cast<long long>(failed.load()), seconds,
-      seconds > 0 ? static_cast<double>(imported.load()) / seconds : 0.0,
+      static_cast<long long>(total), batch, static_cast<long long>(outcome.imported),
+      static_cast<long long>(outcome.present), static_cast<long long>(outcome.failed),
+      outcome.seconds,
+      outcome.seconds > 0 ? static_cast<double>(outcome.imported) / outcome.seconds : 0.0,
       static_cast<double>(bytes) / (1 << 20));
   std::fflush(stdout);
-  return imported.load() == total;
+  return outcome.imported == total;
+}
+
+// Fills `db` with `n` dossiers for the read phase; writes a sample of their
+// codes to `codes_path`. --read_fill=import: through onestopd's
+// ImportDossiers (6 history entries each, one feed event each), then a
+// clean stop; --read_fill=loader: dossier_loader (6 writes each through
+// DossierManager, so also 6 feed events each; hours at 3 million).
+bool FillReadDatabase(const std::string& db, const std::string& codes_path, int64_t n) {
+  if (absl::GetFlag(FLAGS_read_fill) == "loader") {
+    testing::ProcessResult load = testing::RunProcess(
+        {absl::GetFlag(FLAGS_loader), "--db=" + db, "--config=" + absl::GetFlag(FLAGS_config),
+         absl::StrCat("--dossiers=", n), "--codes_out=" + codes_path});
+    if (load.exit_code != 0) {
+      std::fprintf(stderr, "onestop_bench: dossier_loader failed: %s\n", load.err.c_str());
+      return false;
+    }
+    std::fputs(load.out.c_str(), stdout);
+    return true;
+  }
+  testing::DaemonProcess daemon;
+  if (StartDaemon(daemon, db) < 0) return false;
+  const ImportOutcome outcome = StreamImport(daemon.address(), ReadAdminToken(db), n, 1000);
+  daemon.Stop();
+  if (!outcome.status.ok() || outcome.imported != n) return false;
+  std::ofstream codes(codes_path);
+  const int64_t stride = std::max<int64_t>(1, n / 100000);
+  Dossier record;
+  for (int64_t i = 0; i < n; i += stride) {
+    FillImportRecord(i, record);
+    codes << record.code() << "\n";
+  }
+  std::printf("{\"kind\":\"read_fill\",\"via\":\"import\",\"dossiers\":%lld,\"seconds\":%.2f}\n",
+              static_cast<long long>(n), outcome.seconds);
+  std::fflush(stdout);
+  return static_cast<bool>(codes);
 }
 
 bool ReadPhase(const std::string& dir) {
@@ -416,14 +477,7 @@ bool ReadPhase(const std::string& dir) {
   const std::string codes_path = dir + "/codes.txt";
   const int64_t n = absl::GetFlag(FLAGS_dossiers);
   const auto load_start = std::chrono::steady_clock::now();
-  testing::ProcessResult load = testing::RunProcess(
-      {absl::GetFlag(FLAGS_loader), "--db=" + db, "--config=" + absl::GetFlag(FLAGS_config),
-       absl::StrCat("--dossiers=", n), "--codes_out=" + codes_path});
-  if (load.exit_code != 0) {
-    std::fprintf(stderr, "onestop_bench: dossier_loader failed: %s\n", load.err.c_str());
-    return false;
-  }
-  std::fputs(load.out.c_str(), stdout);
+  if (!FillReadDatabase(db, codes_path, n)) return false;
   const double load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   auto codes = std::make_shared<std::vector<std::string>>();
@@ -434,7 +488,11 @@ bool ReadPhase(const std::string& dir) {
   }
 
   testing::DaemonProcess daemon;
-  const double start_seconds = StartDaemon(daemon, db);
+  // The start a large province would configure: the header check instead of
+  // quick_check, which reads every page (docs/OPERATIONS.md).
+  const double start_seconds = onestop::bench::StartDaemon(
+      daemon, absl::GetFlag(FLAGS_onestopd), absl::GetFlag(FLAGS_config), db,
+      absl::GetFlag(FLAGS_threads), "", {"--integrity-check=header"});
   if (start_seconds < 0) return false;
   const auto [rss_start_kb, hwm_start_kb] = MemoryKb(daemon.pid());
   bool ok = true;

@@ -1140,39 +1140,58 @@ absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) 
     return absl::InvalidArgumentError(
         absl::StrCat("page size must be at least 1, got ", query.page_size));
   }
-  std::string sql = "SELECT position, code, etag, body FROM dossiers WHERE 1 = 1";
-  std::vector<std::variant<int64_t, std::string>> params;
-  if (!query.agency_codes.empty()) {
-    const std::string marks = absl::StrJoin(
-        std::vector<absl::string_view>(query.agency_codes.size(), "?"), ", ");
-    absl::StrAppend(&sql, " AND (receiving_agency IN (", marks, ") OR holder_agency IN (", marks,
-                    "))");
-    for (int pass = 0; pass < 2; ++pass) {
-      for (const std::string& code : query.agency_codes) params.emplace_back(code);
-    }
-  }
+  // The filters other than the agencies, each " AND …", and their values.
+  std::string filters;
+  std::vector<std::variant<int64_t, std::string>> filter_params;
   if (query.status != onestop::v1::DOSSIER_STATUS_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND status = ?");
-    params.emplace_back(static_cast<int64_t>(query.status));
+    absl::StrAppend(&filters, " AND status = ?");
+    filter_params.emplace_back(static_cast<int64_t>(query.status));
   }
   if (!query.procedure_code.empty()) {
-    absl::StrAppend(&sql, " AND procedure_code = ?");
-    params.emplace_back(query.procedure_code);
+    absl::StrAppend(&filters, " AND procedure_code = ?");
+    filter_params.emplace_back(query.procedure_code);
   }
   if (query.open_and_due_before.has_value()) {
-    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us < ?");
-    params.emplace_back(absl::ToUnixMicros(*query.open_and_due_before));
+    absl::StrAppend(&filters, " AND ", kOpenStatusSql, " AND due_time_us < ?");
+    filter_params.emplace_back(absl::ToUnixMicros(*query.open_and_due_before));
   }
   if (query.open_and_due_not_before.has_value()) {
-    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us >= ?");
-    params.emplace_back(absl::ToUnixMicros(*query.open_and_due_not_before));
+    absl::StrAppend(&filters, " AND ", kOpenStatusSql, " AND due_time_us >= ?");
+    filter_params.emplace_back(absl::ToUnixMicros(*query.open_and_due_not_before));
   }
   if (query.before_position > 0) {
-    absl::StrAppend(&sql, " AND position < ?");
-    params.emplace_back(query.before_position);
+    absl::StrAppend(&filters, " AND position < ?");
+    filter_params.emplace_back(query.before_position);
   }
-  absl::StrAppend(&sql, " ORDER BY position DESC LIMIT ?");
-  params.emplace_back(static_cast<int64_t>(query.page_size) + 1);
+  const int64_t limit = static_cast<int64_t>(query.page_size) + 1;
+  std::string sql;
+  std::vector<std::variant<int64_t, std::string>> params;
+  if (query.agency_codes.empty()) {
+    sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE 1 = 1", filters,
+                       " ORDER BY position DESC LIMIT ?");
+    params = std::move(filter_params);
+    params.emplace_back(limit);
+  } else {
+    // "receiving OR holder agency" as two index-ordered branches, each cut
+    // at the page size, then merged: with a plain OR SQLite collects every
+    // matching row before sorting (seconds for a desk with millions of
+    // dossiers; measured at 3 M), while each branch here walks its
+    // (agency, position) index newest first and stops after `limit` rows.
+    const std::string marks = absl::StrJoin(
+        std::vector<absl::string_view>(query.agency_codes.size(), "?"), ", ");
+    const auto branch = [&](absl::string_view column) {
+      for (const std::string& code : query.agency_codes) params.emplace_back(code);
+      params.insert(params.end(), filter_params.begin(), filter_params.end());
+      params.emplace_back(limit);
+      return absl::StrCat("SELECT position FROM (SELECT position FROM dossiers WHERE ", column,
+                          " IN (", marks, ")", filters, " ORDER BY position DESC LIMIT ?)");
+    };
+    const std::string receiving = branch("receiving_agency");
+    const std::string holding = branch("holder_agency");
+    sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE position IN (",
+                       receiving, " UNION ALL ", holding, ") ORDER BY position DESC LIMIT ?");
+    params.emplace_back(limit);
+  }
 
   ReadLease lease(*this);
   Connection& connection = lease.connection();
