@@ -685,39 +685,52 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
   ONESTOP_RETURN_IF_ERROR(CheckText(query.procedure_code, "procedure code"));
   // A bounded number of statement shapes (one per combination of filters),
   // so each connection's prepared-statement cache stays small.
-  std::string sql = "SELECT position, code, etag, body FROM dossiers WHERE TRUE";
   std::vector<Param> params;
   auto next = [&params](Param param) {
     params.push_back(std::move(param));
     return absl::StrCat("$", params.size());
   };
-  if (!query.agency_codes.empty()) {
-    const std::string codes = next(Param::TextArray(query.agency_codes));
-    absl::StrAppend(&sql, " AND (receiving_agency = ANY(", codes,
-                    "::text[]) OR holder_agency = ANY(", codes, "::text[]))");
-  }
+  // The filters other than the agencies, each " AND …".
+  std::string filters;
   if (query.status != onestop::v1::DOSSIER_STATUS_UNSPECIFIED) {
-    absl::StrAppend(&sql, " AND status = ", next(Param::Int64(query.status)), "::bigint");
+    absl::StrAppend(&filters, " AND status = ", next(Param::Int64(query.status)), "::bigint");
   }
   if (!query.procedure_code.empty()) {
-    absl::StrAppend(&sql, " AND procedure_code = ", next(Param::Text(query.procedure_code)),
+    absl::StrAppend(&filters, " AND procedure_code = ", next(Param::Text(query.procedure_code)),
                     "::text");
   }
   if (query.open_and_due_before.has_value()) {
-    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us < ",
+    absl::StrAppend(&filters, " AND ", kOpenStatusSql, " AND due_time_us < ",
                     next(Param::Int64(absl::ToUnixMicros(*query.open_and_due_before))), "::bigint");
   }
   if (query.open_and_due_not_before.has_value()) {
-    absl::StrAppend(&sql, " AND ", kOpenStatusSql, " AND due_time_us >= ",
+    absl::StrAppend(&filters, " AND ", kOpenStatusSql, " AND due_time_us >= ",
                     next(Param::Int64(absl::ToUnixMicros(*query.open_and_due_not_before))),
                     "::bigint");
   }
   if (query.before_position > 0) {
-    absl::StrAppend(&sql, " AND position < ", next(Param::Int64(query.before_position)),
+    absl::StrAppend(&filters, " AND position < ", next(Param::Int64(query.before_position)),
                     "::bigint");
   }
-  absl::StrAppend(&sql, " ORDER BY position DESC LIMIT ",
-                  next(Param::Int64(static_cast<int64_t>(query.page_size) + 1)), "::bigint");
+  const std::string limit =
+      absl::StrCat(next(Param::Int64(static_cast<int64_t>(query.page_size) + 1)), "::bigint");
+  std::string sql;
+  if (query.agency_codes.empty()) {
+    sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE TRUE", filters,
+                       " ORDER BY position DESC LIMIT ", limit);
+  } else {
+    // As in the SQLite store: "receiving OR holder agency" as two branches
+    // that each walk their (agency, position) index newest first and stop
+    // at the page size, instead of an OR that gathers every matching row.
+    const std::string codes = absl::StrCat(next(Param::TextArray(query.agency_codes)), "::text[]");
+    const auto branch = [&](absl::string_view column) {
+      return absl::StrCat("(SELECT position FROM dossiers WHERE ", column, " = ANY(", codes, ")",
+                          filters, " ORDER BY position DESC LIMIT ", limit, ")");
+    };
+    sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE position IN (",
+                       branch("receiving_agency"), " UNION ALL ", branch("holder_agency"),
+                       ") ORDER BY position DESC LIMIT ", limit);
+  }
 
   ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool_->Acquire());
   ONESTOP_ASSIGN_OR_RETURN(pg::Result rows, lease->Exec(sql, params, "listing dossiers"));
