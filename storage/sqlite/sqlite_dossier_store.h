@@ -261,6 +261,10 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   void WriteLater(absl::AnyInvocable<absl::Status(sqlite_internal::Connection&)> apply,
                   absl::AnyInvocable<void(absl::Status) &&> done) override;
 
+  // How long queued WriteLater items alone wait for an awaited write to
+  // share its batch before the writer commits them by themselves.
+  static constexpr absl::Duration kLaterWritesWait = absl::Milliseconds(5);
+
   // Events deleted per transaction by CompactEvents.
   static constexpr int64_t kCompactionChunk = 10000;
 
@@ -290,7 +294,7 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
                      std::unique_ptr<sqlite_internal::Connection> writer,
                      std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
-                     int max_batch_writes, int64_t last_revision);
+                     int max_batch_writes, int64_t last_revision, Durability durability);
 
   // Queues `write`, blocks until the writer has answered it, and returns
   // its result.
@@ -306,6 +310,9 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   bool HasWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
     return !queue_.empty() || closing_;
   }
+  bool HasAwaitedWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+    return queued_awaited_ > 0 || closing_;
+  }
   bool HasIdleReader() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_) {
     return !idle_readers_.empty();
   }
@@ -314,6 +321,9 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // ":memory:".
   const std::unique_ptr<sqlite_internal::LockFile> lock_;
   const int max_batch_writes_;
+  // The durability of every batch with a write someone waits for (a batch
+  // of WriteLater items only commits with NORMAL: see RunBatch).
+  const Durability durability_;
   // The highest committed revision: read at Open, then set by the writer
   // after each COMMIT (LastRevision answers from it).
   std::atomic<int64_t> last_revision_;
@@ -336,6 +346,8 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
   // Queued plus in the running batch.
   int64_t unanswered_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  // Queued writes whose caller waits (all but WriteLater items).
+  int64_t queued_awaited_ ABSL_GUARDED_BY(queue_mu_) = 0;
 
   mutable absl::Mutex stats_mu_;
   CommitStats stats_ ABSL_GUARDED_BY(stats_mu_);

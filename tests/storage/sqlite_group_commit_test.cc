@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -374,6 +375,33 @@ TEST_F(GroupCommitTest, SharedWritesJoinTheBatchAndFailAlone) {
   EXPECT_EQ(stats.last_batch_size, 3);
   EXPECT_EQ(stats.failed_writes, 1);
   EXPECT_EQ(stats.failed_batches, 0);
+}
+
+// WriteLater items (queued audit records) are committed and answered
+// through `done`; a batch of them alone commits with synchronous=NORMAL,
+// and the connection is back to FULL for the next durable write.
+TEST_F(GroupCommitTest, LaterWritesCommitAndLeaveTheConnectionDurable) {
+  std::unique_ptr<SqliteDossierStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb other(path_);
+  ASSERT_THAT(other.Exec("CREATE TABLE side (v TEXT NOT NULL)"), IsOk());
+  absl::Notification done;
+  absl::Status outcome = absl::UnknownError("not run");
+  store->WriteLater(
+      [](sqlite_internal::Connection& connection) {
+        return connection.Exec("INSERT INTO side (v) VALUES ('later')", "test");
+      },
+      [&](absl::Status status) {
+        outcome = status;
+        done.Notify();
+      });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  EXPECT_THAT(outcome, IsOk());
+  EXPECT_EQ(other.Query("SELECT v FROM side"), "later");
+  ASSERT_THAT(store->Create(NewDossier()), IsOk());
+  absl::StatusOr<SqliteSettings> settings = store->Settings();
+  ASSERT_THAT(settings, IsOk());
+  EXPECT_EQ(settings->synchronous, 2);  // FULL
 }
 
 // A COMMIT that fails — here a deferred foreign-key violation, which SQLite
