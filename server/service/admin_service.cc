@@ -389,7 +389,7 @@ class AdminServiceImpl::Import final
         --running_;
         ++auditing_;
       });
-      service_->guard_->RecordOutcome(audit->principal, audit->call, audit->outcome);
+      service_->guard_->RecordOutcomeAndWait(audit->principal, audit->call, audit->outcome);
     }
     Step([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       if (audit.has_value()) {

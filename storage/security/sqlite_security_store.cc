@@ -289,7 +289,7 @@ absl::StatusOr<std::vector<onestop::v1::TokenInfo>> SqliteSecurityStore::ListTok
 absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::RevokeToken(const std::string& id,
                                                                         absl::Time now) {
   onestop::v1::TokenInfo revoked;
-  ONESTOP_RETURN_IF_ERROR(RunWrite(
+  const absl::Status written = RunWrite(
       [&](Connection& connection) -> absl::Status {
         ONESTOP_ASSIGN_OR_RETURN(
             Statement update,
@@ -301,12 +301,16 @@ absl::StatusOr<onestop::v1::TokenInfo> SqliteSecurityStore::RevokeToken(const st
         ONESTOP_ASSIGN_OR_RETURN(revoked, ReadToken(connection, id));
         return absl::OkStatus();
       },
-      /*audit=*/false));
-  // After the commit: a lookup that started before it cannot cache the
-  // token any more (see token_cache_).
-  absl::MutexLock lock(&cache_mu_);
-  ++cache_generation_;
-  token_cache_.clear();
+      /*audit=*/false);
+  // After the commit — and after a failure too, in case the revocation
+  // committed although an error was reported: a lookup that started
+  // before this point cannot cache the token any more (see token_cache_).
+  {
+    absl::MutexLock lock(&cache_mu_);
+    ++cache_generation_;
+    token_cache_.clear();
+  }
+  ONESTOP_RETURN_IF_ERROR(written);
   return revoked;
 }
 

@@ -117,8 +117,8 @@ class SqliteSecurityStore final : public SecurityStore {
   // Tokens that authenticated, by secret hash: a repeat Authenticate skips
   // SQL and parsing. Exact because this store makes every change to its
   // file's tokens (the dossier store's lock file keeps other daemons out):
-  // RevokeToken clears the cache after its commit and bumps the
-  // generation, and a lookup caches its row only if no revocation began
+  // RevokeToken clears the cache and bumps the generation after its commit
+  // (or failure), and a lookup caches its row only if no revocation ended
   // since it started. Expiry is checked on every hit.
   struct CachedToken {
     onestop::v1::Principal principal;

@@ -881,11 +881,12 @@ struct SqliteDossierStore::PendingWrite {
   const UpdateDossierWrite* update = nullptr;
   ImportRequest* import = nullptr;
   // Another component's write: borrowed (SharedWriter::Write), or owned
-  // with `later_done` (WriteLater: the writer deletes the item after
-  // calling `later_done` instead of notifying `done`).
+  // (WriteLater: `owned` is set; nobody waits, and the writer deletes the
+  // item after calling `later_done` instead of notifying `done`).
   const absl::FunctionRef<absl::Status(Connection&)>* shared = nullptr;
   absl::AnyInvocable<absl::Status(Connection&)> later;
   absl::AnyInvocable<void(absl::Status) &&> later_done;
+  bool owned = false;
   // Set by the writer before it notifies `done` (for an import: `result`'s
   // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
@@ -931,6 +932,8 @@ void SqliteDossierStore::WriteLater(absl::AnyInvocable<absl::Status(Connection&)
   auto pending = std::make_unique<PendingWrite>();
   pending->later = std::move(apply);
   pending->later_done = std::move(done);
+  if (!pending->later_done) pending->later_done = [](absl::Status) {};
+  pending->owned = true;
   if (absl::Status queued = Enqueue(pending.get()); !queued.ok()) {
     std::move(pending->later_done)(queued);
     return;
@@ -943,7 +946,7 @@ absl::Status SqliteDossierStore::Enqueue(PendingWrite* write) {
   if (closing_) return absl::UnavailableError("the dossier store is closing; retry");
   queue_.push_back(write);
   ++unanswered_;
-  if (!write->later_done) ++queued_awaited_;
+  if (!write->owned) ++queued_awaited_;
   return absl::OkStatus();
 }
 
@@ -973,7 +976,7 @@ void SqliteDossierStore::WriterLoop() {
       if (queue_.empty()) return;  // closing, and every write answered
       // Everything that queued up meanwhile (e.g. during the last fsync).
       while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_writes_) {
-        if (!queue_.front()->later_done) --queued_awaited_;
+        if (!queue_.front()->owned) --queued_awaited_;
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
@@ -985,7 +988,7 @@ void SqliteDossierStore::WriterLoop() {
     }
     // A caller may return (destroying its PendingWrite) as soon as notified.
     for (PendingWrite* write : batch) {
-      if (write->later_done) {
+      if (write->owned) {
         std::move(write->later_done)(write->result.status());
         delete write;
       } else {
@@ -1010,7 +1013,7 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     // waits for it. At one call in flight this spares every call a second
     // fsync (the previous call's audit batch ahead of it in the writer).
     const bool later_only = std::all_of(batch.begin(), batch.end(), [](const PendingWrite* w) {
-      return static_cast<bool>(w->later_done);
+      return w->owned;
     });
     absl::Status transaction = SetSynchronous(connection, later_only ? Durability::kNormal
                                                                       : durability_);

@@ -3,11 +3,13 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <google/protobuf/text_format.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/service/auth/access_guard.h"
 #include "server/service/auth/authenticator.h"
 #include "server/service/auth/limits.h"
 #include "server/service/auth/principals.h"
@@ -233,6 +235,79 @@ TEST_F(AuthenticatorTest, RevocationIsSeenByTheNextCall) {
   ASSERT_THAT(store_->RevokeToken(id_, clock_.Now()), IsOk());
   EXPECT_THAT(authenticator.AuthenticateBearer("Bearer " + secret_),
               StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
+}
+
+// The store's audit appends, with AppendAuditLater held back until the
+// test releases it: an append the writer has queued but not yet committed.
+class HeldBackAudit final : public storage::SecurityStore {
+ public:
+  explicit HeldBackAudit(storage::SecurityStore* base) : base_(base) {}
+  absl::StatusOr<storage::CreatedToken> CreateToken(const storage::NewToken& token) override {
+    return base_->CreateToken(token);
+  }
+  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
+                                                      absl::Time now) override {
+    return base_->Authenticate(secret, now);
+  }
+  absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
+      const storage::TokenQuery& query) override {
+    return base_->ListTokens(query);
+  }
+  absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
+                                                     absl::Time now) override {
+    return base_->RevokeToken(id, now);
+  }
+  absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override {
+    return base_->AppendAudit(record);
+  }
+  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+                        absl::AnyInvocable<void(absl::Status) &&> done) override {
+    held_.push_back(record);
+    done_.push_back(std::move(done));
+  }
+  absl::StatusOr<storage::AuditPage> ListAudit(const storage::AuditQuery& query) override {
+    return base_->ListAudit(query);
+  }
+  void Release() {
+    for (size_t i = 0; i < held_.size(); ++i) std::move(done_[i])(base_->AppendAudit(held_[i]).status());
+    held_.clear();
+    done_.clear();
+  }
+  size_t held() const { return held_.size(); }
+
+ private:
+  storage::SecurityStore* const base_;
+  std::vector<onestop::v1::AuditRecord> held_;
+  std::vector<absl::AnyInvocable<void(absl::Status) &&>> done_;
+};
+
+// RecordOutcome answers before its record is committed; RecordOutcomeAndWait
+// (each ImportDossiers request) only once it is in the log.
+TEST_F(AuthenticatorTest, RecordOutcomeQueuesAndRecordOutcomeAndWaitCommits) {
+  onestop::config::v1::Config config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
+  auto built = core::Catalogue::Build(config);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
+  const auto catalogue = std::get<std::shared_ptr<const core::Catalogue>>(built);
+  HeldBackAudit audit(store_.get());
+  Authenticator authenticator(store_.get(), &clock_, {});
+  AccessGuard guard(&authenticator, &audit, [catalogue] { return catalogue; }, &clock_);
+  const core::Principal admin{"admin", {core::Grant{core::Role::kAdmin, "000.00.00.H15"}}, {}};
+  auto logged = [&] {
+    auto page = store_->ListAudit({.limit = 100});
+    return page.ok() ? page->records.size() : size_t{999};
+  };
+
+  guard.RecordOutcome(admin, {.rpc = "HandOverDossier", .dossier_code = "X-1"},
+                      absl::OkStatus());
+  EXPECT_EQ(audit.held(), 1u);
+  EXPECT_EQ(logged(), 0u);
+  guard.RecordOutcomeAndWait(admin, {.rpc = "ImportDossiers", .note = "request 1"},
+                             absl::OkStatus());
+  EXPECT_EQ(audit.held(), 1u);
+  EXPECT_EQ(logged(), 1u);
+  audit.Release();
+  EXPECT_EQ(logged(), 2u);
 }
 
 }  // namespace

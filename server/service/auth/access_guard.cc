@@ -15,7 +15,7 @@ AccessGuard::AccessGuard(const Authenticator* authenticator, storage::SecuritySt
       clock_(clock) {}
 
 void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
-                         const absl::Status& result) const {
+                         const absl::Status& result, bool wait) const {
   onestop::v1::AuditRecord record;
   *record.mutable_time() = ToProtoTime(clock_->Now());
   record.set_principal_id(principal_id);
@@ -24,15 +24,20 @@ void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
   record.set_agency_code(call.agency_code);
   record.set_result_code(static_cast<int32_t>(result.code()));
   record.set_message(result.ok() ? call.note : std::string(result.message()));
-  // The call's answer does not wait for its audit record (SecurityStore::
-  // AppendAuditLater); a failed append is logged.
-  audit_->AppendAuditLater(record, [rpc = call.rpc, principal_id](absl::Status appended) {
+  auto log_failure = [rpc = call.rpc, principal_id](const absl::Status& appended) {
     if (!appended.ok()) {
       LogError("audit append failed", {{"rpc", rpc},
                                        {"principal", principal_id},
                                        {"error", std::string(appended.message())}});
     }
-  });
+  };
+  if (wait) {
+    log_failure(audit_->AppendAudit(record).status());
+    return;
+  }
+  // The call's answer does not wait for its audit record (SecurityStore::
+  // AppendAuditLater); a failed append is logged.
+  audit_->AppendAuditLater(record, std::move(log_failure));
 }
 
 absl::StatusOr<core::Principal> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
@@ -79,6 +84,11 @@ absl::StatusOr<core::Principal> AccessGuard::Check(
 void AccessGuard::RecordOutcome(const core::Principal& principal, const CallInfo& call,
                                 const absl::Status& result) const {
   Append(principal.id, call, result);
+}
+
+void AccessGuard::RecordOutcomeAndWait(const core::Principal& principal, const CallInfo& call,
+                                       const absl::Status& result) const {
+  Append(principal.id, call, result, /*wait=*/true);
 }
 
 }  // namespace onestop::service::auth

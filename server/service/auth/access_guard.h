@@ -77,13 +77,19 @@ class AccessGuard {
                                     core::Permission permission,
                                     const std::string& agency_code, const CallInfo& call) const;
 
-  // Appends the outcome of a mutating call (OK or its error).
+  // Queues the outcome of a mutating call (OK or its error) for the audit
+  // log; the caller does not wait for it (SecurityStore::AppendAuditLater).
   void RecordOutcome(const core::Principal& principal, const CallInfo& call,
                      const absl::Status& result) const;
+  // The same, returning once the record is committed (or its append
+  // failed and was logged): for a caller that promises the record exists
+  // before it answers (each ImportDossiers request).
+  void RecordOutcomeAndWait(const core::Principal& principal, const CallInfo& call,
+                            const absl::Status& result) const;
 
  private:
   void Append(const std::string& principal_id, const CallInfo& call,
-              const absl::Status& result) const;
+              const absl::Status& result, bool wait = false) const;
 
   const Authenticator* const authenticator_;
   storage::SecurityStore* const audit_;
