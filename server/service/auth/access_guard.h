@@ -8,10 +8,13 @@
 //   absl::Status result = …the write, as principal->id…;
 //   guard->RecordOutcome(*principal, {.rpc = …}, result);
 //
-// Every denial (UNAUTHENTICATED, PERMISSION_DENIED) is appended to the
-// audit log before it is returned; RecordOutcome appends a mutating call's
-// result. An audit append that fails is logged (JSON line, no personal
-// data) and does not change the call's answer.
+// Every denial (UNAUTHENTICATED, PERMISSION_DENIED) is queued for the
+// audit log before it is returned, and RecordOutcome queues a mutating
+// call's result (SecurityStore::AppendAuditLater: the call does not wait
+// for the commit; a ListAudit that starts afterwards sees the record).
+// RecordOutcomeAndWait returns once the record is committed. An audit
+// append that fails is logged (JSON line, no personal data) and does not
+// change the call's answer.
 //
 // Thread safety: thread-safe. Blocking (SQLite): call on the executor.
 #ifndef ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
