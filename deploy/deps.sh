@@ -9,7 +9,7 @@ ONESTOP_PACKAGES=(
   libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libcli11-dev
   tzdata libcpp-httplib-dev python3 python3-grpcio python3-protobuf openssl
   golang-github-gogo-googleapis-dev libxlsxwriter-dev
-  libpq-dev postgresql-15 nginx-light
+  libpq-dev postgresql-15 nginx-light libtcmalloc-minimal4
 )
 
 # Only for the fuzz stage of deploy/test.sh (libFuzzer ships in

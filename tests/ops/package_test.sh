@@ -44,10 +44,39 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libgrpc++1.51 libprotobuf32 libsqlite3-0 libabsl20220623 libcpp-httplib0.11; do
   check "deb depends on $lib" grep -q "$lib" <<<"$depends"
 done
+# The package that installed library PATH (dpkg knows each file by one of its
+# names: the link, its target, or either without /usr on a merged-/usr system).
+package_owning() {
+  local real; real=$(readlink -f "$1")
+  for candidate in "$1" "$real" "${1#/usr}" "${real#/usr}" "/usr$1" "/usr$real"; do
+    if dpkg -S "$candidate" >/dev/null 2>&1; then
+      dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1; return
+    fi
+  done
+}
+depend_names=$(tr ',' '\n' <<<"$depends" | awk '{print $1}')
 # Every Debian package named in Depends exists on this system (dpkg -s).
-for pkg in $(tr ',' '\n' <<<"$depends" | awk '{print $1}'); do
+for pkg in $depend_names; do
   check "Depends names a real package: $pkg" dpkg -s "$pkg"
 done
+# Every library the shipped binaries load directly (ELF NEEDED) comes from a
+# package named in Depends: a missing one installs cleanly and then fails to
+# start (libpq5 and libxlsxwriter4 once were).
+dpkg-deb -x "$deb" "$tmp/x"
+for bin in onestopd onestopctl; do
+  exe=$(find "$tmp/x" -path "*/bin/$bin" | head -1)
+  for soname in $(readelf -d "$exe" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    path=$(ldd "$exe" | awk -v s="$soname" '$1 == s {print $3}')
+    pkg=$(package_owning "$path")
+    if [ -z "$pkg" ]; then echo "FAIL: $bin loads $soname ($path), which no package owns"; fail=1; continue; fi
+    check "Depends names $pkg ($bin loads $soname)" grep -qxF "$pkg" <<<"$depend_names"
+  done
+done
+# The allocator the package promises is the one onestopd loads.
+if grep -qxF libtcmalloc-minimal4 <<<"$depend_names"; then
+  check "onestopd loads tcmalloc (Depends names it)" \
+    grep -q 'NEEDED.*libtcmalloc_minimal' <(readelf -d "$(find "$tmp/x" -path '*/bin/onestopd' | head -1)")
+fi
 dpkg-deb -e "$deb" "$tmp/control"
 check "deb has a postinst" test -x "$tmp/control/postinst"
 check "postinst creates the onestop user" grep -q "adduser --system" "$tmp/control/postinst"
@@ -55,7 +84,6 @@ check "postinst creates the onestop user" grep -q "adduser --system" "$tmp/contr
 for path in $(grep -oE '/[a-z/._-]*(sysusers\.d|share/onestop)/[a-z0-9._-]+' "$tmp/control/postinst" | sort -u); do
   check "postinst names $path, which the deb ships" grep -qxF ".$path" "$tmp/contents"
 done
-dpkg-deb -x "$deb" "$tmp/x"
 unit=$(find "$tmp/x" -name onestopd.service | head -1)
 exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 check "the deb's unit starts $exec_path, which the deb ships" test -x "$tmp/x$exec_path"
