@@ -425,19 +425,28 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
   return sqlite_internal::MigrateSchema(connection, options.path);
 }
 
+// Binds a dossier row's filter columns and body, in the order
+// `receiving_agency, holder_agency, procedure_code, status, due_time_us,
+// submitted_time_us, body`, from parameter `first` on: `body` is the stored
+// serialization of `dossier`. Shared by the row's INSERT and UPDATE.
+void BindFilterColumnsAndBody(const Dossier& dossier, absl::string_view body, int first,
+                              Statement& statement) {
+  statement.BindTextOrNull(first, dossier.receiving_agency_code());
+  statement.BindTextOrNull(first + 1, dossier.holder_agency_code());
+  statement.BindTextOrNull(first + 2, dossier.procedure_code());
+  statement.BindInt64(first + 3, dossier.status());
+  statement.BindOptionalInt64(first + 4, DueTimeMicros(dossier));
+  statement.BindOptionalInt64(first + 5, SubmittedTimeMicros(dossier));
+  statement.BindBlob(first + 6, body);
+}
+
 // Binds the columns of an `INSERT INTO dossiers (code, etag,
 // receiving_agency, holder_agency, procedure_code, status, due_time_us,
-// submitted_time_us, body)`: `body` is the stored serialization of `dossier`.
+// submitted_time_us, body)`.
 void BindDossierRow(const Dossier& dossier, absl::string_view body, Statement& insert) {
   insert.BindText(1, dossier.code());
   insert.BindInt64(2, dossier.etag());
-  insert.BindTextOrNull(3, dossier.receiving_agency_code());
-  insert.BindTextOrNull(4, dossier.holder_agency_code());
-  insert.BindTextOrNull(5, dossier.procedure_code());
-  insert.BindInt64(6, dossier.status());
-  insert.BindOptionalInt64(7, DueTimeMicros(dossier));
-  insert.BindOptionalInt64(8, SubmittedTimeMicros(dossier));
-  insert.BindBlob(9, body);
+  BindFilterColumnsAndBody(dossier, body, 3, insert);
 }
 
 // Applies one Create inside the caller's open transaction (and savepoint):
@@ -495,13 +504,7 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
           "UPDATE dossiers SET etag = etag + 1, receiving_agency = ?, holder_agency = ?, "
           "procedure_code = ?, status = ?, due_time_us = ?, submitted_time_us = ?, body = ? "
           "WHERE code = ? AND etag = ? RETURNING position"));
-  update.BindTextOrNull(1, dossier.receiving_agency_code());
-  update.BindTextOrNull(2, dossier.holder_agency_code());
-  update.BindTextOrNull(3, dossier.procedure_code());
-  update.BindInt64(4, dossier.status());
-  update.BindOptionalInt64(5, DueTimeMicros(dossier));
-  update.BindOptionalInt64(6, SubmittedTimeMicros(dossier));
-  update.BindBlob(7, dossier.SerializeAsString());
+  BindFilterColumnsAndBody(dossier, dossier.SerializeAsString(), 1, update);
   update.BindText(8, code);
   update.BindInt64(9, write.expected_etag);
   ONESTOP_ASSIGN_OR_RETURN(const bool updated, update.Step("updating the dossier"));

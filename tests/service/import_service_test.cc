@@ -103,6 +103,19 @@ Dossier OldDossier(const std::string& code, const std::string& agency, absl::Tim
   return d;
 }
 
+// Number `number` of the commune's returned dossiers received on 2 January
+// 2020: code "000.31.01.H15-200102-NNNN".
+Dossier CommuneDossier(int number) {
+  return OldDossier(absl::StrFormat("000.31.01.H15-200102-%04d", number), testing::kCommune,
+                    VnTime(2020, 1, 2, 9), /*returned=*/true);
+}
+
+ImportDossiersRequest RequestOf(const Dossier& dossier) {
+  ImportDossiersRequest request;
+  *request.add_dossiers() = dossier;
+  return request;
+}
+
 class ImportServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -421,24 +434,18 @@ TEST_F(ImportServiceTest, ARevokedTokenStopsTheStreamAtTheNextRequest) {
        .expires = absl::Now() + absl::Hours(24)});
   ASSERT_TRUE(token.ok()) << token.status();
   auto stub = AdminService::NewStub(testing::AuthorizedChannel(server_->address(), token->secret));
-  const Dossier first = OldDossier("000.31.01.H15-200102-0031", testing::kCommune,
-                                   VnTime(2020, 1, 2, 9), true);
-  const Dossier second = OldDossier("000.31.01.H15-200102-0032", testing::kCommune,
-                                    VnTime(2020, 1, 2, 9), true);
+  const Dossier first = CommuneDossier(31);
+  const Dossier second = CommuneDossier(32);
 
   grpc::ClientContext context;
   auto stream = stub->ImportDossiers(&context);
-  ImportDossiersRequest request;
-  *request.add_dossiers() = first;
-  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Write(RequestOf(first)));
   ImportDossiersResponse response;
   ASSERT_TRUE(stream->Read(&response));
   EXPECT_EQ(response.imported(), 1);
 
   ASSERT_TRUE(auth_->store()->RevokeToken(token->info.id(), absl::Now()).ok());
-  request.Clear();
-  *request.add_dossiers() = second;
-  stream->Write(request);  // may already fail if the daemon ended the stream
+  stream->Write(RequestOf(second));  // may already fail if the daemon ended the stream
   EXPECT_FALSE(stream->Read(&response));
   const grpc::Status status = stream->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
@@ -453,8 +460,7 @@ TEST_F(ImportServiceTest, ARevokedTokenStopsTheStreamAtTheNextRequest) {
 // requests ran one after the other.
 TEST_F(ImportServiceTest, PipelinedRequestsAnswerInOrderAndRepeatedCodesSeeEarlierRequests) {
   auto old = [](int number, const std::string& summary = "") {
-    Dossier d = OldDossier(absl::StrFormat("000.31.01.H15-200102-%04d", number),
-                           testing::kCommune, VnTime(2020, 1, 2, 9), number % 2 == 0);
+    Dossier d = CommuneDossier(number);
     if (!summary.empty()) d.set_summary(summary);
     return d;
   };
@@ -498,19 +504,13 @@ TEST_F(ImportServiceTest, PipelinedRequestsAnswerInOrderAndRepeatedCodesSeeEarli
 // A request that fails ends the stream, but only after every request
 // before it has been answered, even when they were all sent at once.
 TEST_F(ImportServiceTest, AFailedRequestEndsTheStreamAfterTheEarlierAnswers) {
-  const Dossier first = OldDossier("000.31.01.H15-200102-0041", testing::kCommune,
-                                   VnTime(2020, 1, 2, 9), true);
-  const Dossier later = OldDossier("000.31.01.H15-200102-0042", testing::kCommune,
-                                   VnTime(2020, 1, 2, 9), true);
+  const Dossier first = CommuneDossier(41);
+  const Dossier later = CommuneDossier(42);
   grpc::ClientContext context;
   auto stream = admin_->ImportDossiers(&context);
-  ImportDossiersRequest request;
-  *request.add_dossiers() = first;
-  ASSERT_TRUE(stream->Write(request));
+  ASSERT_TRUE(stream->Write(RequestOf(first)));
   ASSERT_TRUE(stream->Write(ImportDossiersRequest()));  // empty: INVALID_ARGUMENT
-  request.Clear();
-  *request.add_dossiers() = later;
-  stream->Write(request);  // may fail: the daemon may have ended the stream
+  stream->Write(RequestOf(later));  // may fail: the daemon may have ended the stream
   stream->WritesDone();
   std::vector<ImportDossiersResponse> answers;
   ImportDossiersResponse response;
