@@ -719,13 +719,18 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
     sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE TRUE", filters,
                        " ORDER BY position DESC LIMIT ", limit);
   } else {
-    // As in the SQLite store: "receiving OR holder agency" as two branches
-    // that each walk their (agency, position) index newest first and stop
-    // at the page size, instead of an OR that gathers every matching row.
+    // As in the SQLite store: "the receiving or the holding agency is one
+    // of the codes" as one branch per (column, code) — a LATERAL subquery
+    // per code of the array — each walking its (agency, position) index
+    // newest first and stopping at the page size: bounded by
+    // 2 × codes × limit index entries, where `= ANY(codes)` or an OR makes
+    // PostgreSQL 15 gather every matching row of those agencies and sort.
     const std::string codes = absl::StrCat(next(Param::TextArray(query.agency_codes)), "::text[]");
     const auto branch = [&](absl::string_view column) {
-      return absl::StrCat("(SELECT position FROM dossiers WHERE ", column, " = ANY(", codes, ")",
-                          filters, " ORDER BY position DESC LIMIT ", limit, ")");
+      return absl::StrCat("(SELECT branch.position FROM unnest(", codes,
+                          ") AS agency(code) CROSS JOIN LATERAL (SELECT position FROM dossiers "
+                          "WHERE ", column, " = agency.code", filters,
+                          " ORDER BY position DESC LIMIT ", limit, ") AS branch)");
     };
     sql = absl::StrCat("SELECT position, code, etag, body FROM dossiers WHERE position IN (",
                        branch("receiving_agency"), " UNION ALL ", branch("holder_agency"),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -614,6 +615,39 @@ TEST_P(DossierStoreConformanceTest, ListFiltersByAnyOfSeveralAgencies) {
   EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, IsEmpty())));
   query.agency_codes = {};  // no filter
   EXPECT_THAT(store().List(query), IsOkAndHolds(::testing::ResultOf(Codes, SizeIs(4))));
+}
+
+// A district's list names the district and its communes (SubtreeCodes):
+// every page holds the newest dossiers received or held at any of them,
+// each once, and the pages follow each other without gap or repeat.
+TEST_P(DossierStoreConformanceTest, ListPagesThroughManyAgenciesNewestFirst) {
+  std::set<std::string> district = {"D"};
+  for (int c = 1; c <= 11; ++c) district.insert(absl::StrCat("C", c));
+  std::vector<std::string> expected;  // newest first
+  for (int i = 1; i <= 60; ++i) {
+    const std::string receiving = i % 5 == 0 ? "X" : absl::StrCat("C", i % 12);  // C0: outside
+    const std::string holder = i % 3 == 0 ? "D" : (i % 4 == 0 ? "Y" : receiving);
+    ASSERT_THAT(store().Create(MakeCreate(MakeDossier({.receiving = receiving, .holder = holder}))),
+                IsOk());
+    if (district.count(receiving) > 0 || district.count(holder) > 0) {
+      expected.insert(expected.begin(), Code(i));
+    }
+  }
+  ASSERT_GT(expected.size(), 30u);
+  ASSERT_LT(expected.size(), 60u);
+  DossierQuery query;
+  query.agency_codes.assign(district.begin(), district.end());
+  query.page_size = 7;
+  std::vector<std::string> listed;
+  for (int pages = 0; pages < 20; ++pages) {
+    absl::StatusOr<DossierPage> page = store().List(query);
+    ASSERT_THAT(page, IsOk());
+    for (const std::string& code : Codes(*page)) listed.push_back(code);
+    if (!page->more) break;
+    EXPECT_THAT(page->dossiers, SizeIs(7));
+    query.before_position = page->last_position;
+  }
+  EXPECT_THAT(listed, ::testing::ElementsAreArray(expected));
 }
 
 TEST_P(DossierStoreConformanceTest, ListFiltersByStatusAndProcedure) {
