@@ -722,8 +722,8 @@ absl::StatusOr<DossierPage> PostgresDossierStore::List(const DossierQuery& query
     // As in the SQLite store: "the receiving or the holding agency is one
     // of the codes" as one branch per (column, code) — a LATERAL subquery
     // per code of the array — each walking its (agency, position) index
-    // newest first and stopping at the page size: bounded by
-    // 2 × codes × limit index entries, where `= ANY(codes)` or an OR makes
+    // newest first and stopping at the page size: by agency alone bounded
+    // by 2 × codes × limit index entries, where `= ANY(codes)` or an OR makes
     // PostgreSQL 15 gather every matching row of those agencies and sort.
     const std::string codes = absl::StrCat(next(Param::TextArray(query.agency_codes)), "::text[]");
     const auto branch = [&](absl::string_view column) {

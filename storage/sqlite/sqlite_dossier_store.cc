@@ -18,7 +18,6 @@
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "absl/synchronization/notification.h"
@@ -1242,9 +1241,10 @@ absl::StatusOr<DossierPage> SqliteDossierStore::List(const DossierQuery& query) 
   // "The receiving or the holding agency is one of the codes" as one
   // branch per (column, code), each walking its (agency, position) index
   // newest first and stopping after `limit` entries; then the newest `limit`
-  // positions of all branches are read. The work is bounded by
-  // 2 × codes × limit index entries whatever the agencies hold: a desk's
-  // list (one code) and a district's (the district and its communes) alike.
+  // positions of all branches are read. Filtered by agency alone, the work
+  // is bounded by 2 × codes × limit index entries whatever the agencies
+  // hold: a desk's list (one code) and a district's (the district and its
+  // communes) alike; other filters make a branch walk on to a page of matches.
   // An OR or IN over the codes instead makes SQLite collect every matching
   // row before sorting (seconds for a desk with millions of dossiers,
   // measured at 3 M). One read transaction: every branch sees one snapshot.

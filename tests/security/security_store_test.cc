@@ -240,18 +240,18 @@ TEST_P(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
 TEST_P(SecurityStoreTest, NoLookupAfterARevocationSucceedsWhileOthersRace) {
   const CreatedToken created = Create("clerk.lienson");
   std::atomic<bool> stop{false};
-  std::atomic<int> lookups_done{0};
+  std::atomic<int> running{0};
   std::vector<std::thread> lookups;
   for (int t = 0; t < 4; ++t) {
     lookups.emplace_back([&] {
-      while (!stop.load()) {
-        store_->Authenticate(created.secret, kT0).IgnoreError();
-        lookups_done.fetch_add(1);
-      }
+      // Each thread counts itself once it has cached the token.
+      store_->Authenticate(created.secret, kT0).IgnoreError();
+      running.fetch_add(1);
+      while (!stop.load()) store_->Authenticate(created.secret, kT0).IgnoreError();
     });
   }
-  // The revocation races lookups that are already running (and caching).
-  while (lookups_done.load() < 8) std::this_thread::yield();
+  // The revocation races all four lookups, each already past its first.
+  while (running.load() < 4) std::this_thread::yield();
   ASSERT_THAT(store_->RevokeToken(created.info.id(), kT0), IsOk());
   for (int i = 0; i < 200; ++i) {
     EXPECT_THAT(store_->Authenticate(created.secret, kT0),

@@ -103,11 +103,11 @@ Dossier OldDossier(const std::string& code, const std::string& agency, absl::Tim
   return d;
 }
 
-// Number `number` of the commune's returned dossiers received on 2 January
-// 2020: code "000.31.01.H15-200102-NNNN".
-Dossier CommuneDossier(int number) {
+// Number `number` of the commune's dossiers received on 2 January 2020
+// (code "000.31.01.H15-200102-NNNN"), returned or still processing.
+Dossier CommuneDossier(int number, bool returned = true) {
   return OldDossier(absl::StrFormat("000.31.01.H15-200102-%04d", number), testing::kCommune,
-                    VnTime(2020, 1, 2, 9), /*returned=*/true);
+                    VnTime(2020, 1, 2, 9), returned);
 }
 
 ImportDossiersRequest RequestOf(const Dossier& dossier) {
@@ -331,8 +331,7 @@ TEST_F(ImportServiceTest, NonAdminsArePermissionDeniedAndChangeNothing) {
   std::vector<ImportDossiersResponse> answers;
   const grpc::Status status =
       Import(clerk_admin_.get(),
-             {{OldDossier("000.31.01.H15-200102-0009", testing::kCommune, VnTime(2020, 1, 2, 9),
-                          true)}},
+             {{CommuneDossier(9)}},
              &answers);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_THAT(status.error_message(), HasSubstr("clerk.lienson"));
@@ -358,8 +357,7 @@ TEST_F(ImportServiceTest, AnImporterScopedToOneDeskCannotWriteIntoAnothersBooks)
   Dossier foreign = OldDossier("000.31.02.H15-200102-0007", testing::kOtherCommune,
                                VnTime(2020, 1, 2, 9), true);
   foreign.set_holder_agency_code(testing::kCommune);
-  const Dossier own =
-      OldDossier("000.31.01.H15-200102-0008", testing::kCommune, VnTime(2020, 1, 2, 9), true);
+  const Dossier own = CommuneDossier(8);
   std::vector<ImportDossiersResponse> answers;
   const grpc::Status status = Import(stub.get(), {{foreign, own}}, &answers);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -460,7 +458,7 @@ TEST_F(ImportServiceTest, ARevokedTokenStopsTheStreamAtTheNextRequest) {
 // requests ran one after the other.
 TEST_F(ImportServiceTest, PipelinedRequestsAnswerInOrderAndRepeatedCodesSeeEarlierRequests) {
   auto old = [](int number, const std::string& summary = "") {
-    Dossier d = CommuneDossier(number);
+    Dossier d = CommuneDossier(number, /*returned=*/number % 2 == 0);
     if (!summary.empty()) d.set_summary(summary);
     return d;
   };
