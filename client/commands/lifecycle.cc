@@ -31,30 +31,113 @@ CLI::App* AddVerb(CLI::App& app, const std::string& name,
   return cmd;
 }
 
-struct NoteArgs {
-  DossierTarget target;
-  std::string note;
+// A verb whose request carries one text besides the dossier: a --note for
+// the history (optional) or a --reason (required).
+template <typename Request, typename Response>
+struct TextVerb {
+  const char* name;
+  const char* description;
+  const char* example;
+  const char* flag;  // "--note" or "--reason"
+  const char* flag_help;
+  bool required;
+  void (*set_text)(Request&, std::string);
+  DossierRpc<Request, Response> rpc;
 };
 
-struct ReasonArgs {
-  DossierTarget target;
-  std::string reason;
-};
+template <typename Request, typename Response>
+void RegisterTextVerb(CLI::App& app, CommandRegistry& registry,
+                      const TextVerb<Request, Response>& verb) {
+  struct Args {
+    DossierTarget target;
+    std::string text;
+  };
+  auto args = std::make_shared<Args>();
+  CLI::App* cmd = AddVerb(app, verb.name, verb.description, verb.example, args->target);
+  CLI::Option* option = cmd->add_option(verb.flag, args->text, verb.flag_help);
+  if (verb.required) option->required();
+  registry.Add(cmd, [args, verb](CommandContext& ctx) {
+    Request request;
+    verb.set_text(request, args->text);
+    return RunMutation(ctx, args->target, std::move(request), verb.rpc);
+  });
+}
+
+using Stub = v1::DossierService::StubInterface;
+
+template <typename Request>
+void SetNote(Request& request, std::string text) {
+  request.set_note(std::move(text));
+}
+
+template <typename Request>
+void SetReason(Request& request, std::string text) {
+  request.set_reason(std::move(text));
+}
 
 void RegisterAccept(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<NoteArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "accept",
-      "Receive a NEW dossier at the desk (Form 01): sets received and due times",
+  RegisterTextVerb(app, registry, TextVerb<v1::AcceptDossierRequest, v1::AcceptDossierResponse>{
+      "accept", "Receive a NEW dossier at the desk (Form 01): sets received and due times",
       "onestopctl accept 000.00.31.H15-200106-0001 --note \"Đủ thành phần\"",
-      args->target);
-  cmd->add_option("--note", args->note, "Note for the history");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::AcceptDossierRequest request;
-    request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::AcceptDossier);
-  });
+      "--note", "Note for the history", false, &SetNote, &Stub::AcceptDossier});
+}
+
+void RegisterRefuse(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry, TextVerb<v1::RefuseDossierRequest, v1::RefuseDossierResponse>{
+      "refuse", "Refuse to receive the dossier (Form 03)",
+      "onestopctl refuse 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Không thuộc thẩm quyền giải quyết\"",
+      "--reason", "Reason given to the applicant", true, &SetReason, &Stub::RefuseDossier});
+}
+
+void RegisterReady(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry,
+                   TextVerb<v1::MarkResultReadyRequest, v1::MarkResultReadyResponse>{
+      "ready", "The decided result is at the receiving desk (RESULT_READY)",
+      "onestopctl ready 000.00.31.H15-200106-0001", "--note", "Note for the history", false,
+      &SetNote, &Stub::MarkResultReady});
+}
+
+void RegisterWithdraw(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry,
+                   TextVerb<v1::WithdrawDossierRequest, v1::WithdrawDossierResponse>{
+      "withdraw", "The citizen withdraws the dossier before a decision (WITHDRAWN)",
+      "onestopctl withdraw 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Công dân xin rút hồ sơ\"",
+      "--reason", "The citizen's reason", true, &SetReason, &Stub::WithdrawDossier});
+}
+
+void RegisterStop(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry,
+                   TextVerb<v1::StopProcessingRequest, v1::StopProcessingResponse>{
+      "stop", "An officer stops processing (STOPPED, Form 05)",
+      "onestopctl stop 000.00.31.H15-200106-0001 \\\n"
+      "      --reason \"Có quyết định của Tòa án\"",
+      "--reason", "Why processing stops", true, &SetReason, &Stub::StopProcessing});
+}
+
+void RegisterRequestPayment(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry,
+                   TextVerb<v1::RequestPaymentRequest, v1::RequestPaymentResponse>{
+      "request-payment",
+      "Notify a tax or fee to pay (FINANCIAL_OBLIGATION); the legal clock "
+      "stops until confirm-payment",
+      "onestopctl request-payment 000.00.31.H15-200117-0001 \\\n"
+      "      --note \"Thông báo nộp lệ phí trước bạ số 123/TB-CCT\"",
+      "--note", "Note for the history (e.g. the notice number and amount)", false, &SetNote,
+      &Stub::RequestPayment});
+}
+
+void RegisterConfirmPayment(CLI::App& app, CommandRegistry& registry) {
+  RegisterTextVerb(app, registry,
+                   TextVerb<v1::ConfirmPaymentRequest, v1::ConfirmPaymentResponse>{
+      "confirm-payment",
+      "The obligation is paid (PROCESSING): the clock resumes and the due "
+      "time moves forward by the working time paused",
+      "onestopctl confirm-payment 000.00.31.H15-200117-0001 \\\n"
+      "      --note \"Biên lai số 0004567\"",
+      "--note", "Note for the history (e.g. the receipt number)", false, &SetNote,
+      &Stub::ConfirmPayment});
 }
 
 void RegisterRequestSupplement(CLI::App& app, CommandRegistry& registry) {
@@ -117,23 +200,6 @@ void RegisterSupply(CLI::App& app, CommandRegistry& registry) {
     }
     return RunMutation(ctx, args->target, std::move(request),
                        &v1::DossierService::StubInterface::SupplyDocuments);
-  });
-}
-
-void RegisterRefuse(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<ReasonArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "refuse", "Refuse to receive the dossier (Form 03)",
-      "onestopctl refuse 000.00.31.H15-200106-0001 \\\n"
-      "      --reason \"Không thuộc thẩm quyền giải quyết\"",
-      args->target);
-  cmd->add_option("--reason", args->reason, "Reason given to the applicant")
-      ->required();
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::RefuseDossierRequest request;
-    request.set_reason(args->reason);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::RefuseDossier);
   });
 }
 
@@ -200,21 +266,6 @@ void RegisterDecide(CLI::App& app, CommandRegistry& registry) {
   });
 }
 
-void RegisterReady(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<NoteArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "ready",
-      "The decided result is at the receiving desk (RESULT_READY)",
-      "onestopctl ready 000.00.31.H15-200106-0001", args->target);
-  cmd->add_option("--note", args->note, "Note for the history");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::MarkResultReadyRequest request;
-    request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::MarkResultReady);
-  });
-}
-
 void RegisterReturn(CLI::App& app, CommandRegistry& registry) {
   struct Args {
     DossierTarget target;
@@ -237,79 +288,6 @@ void RegisterReturn(CLI::App& app, CommandRegistry& registry) {
     request.set_note(args->note);
     return RunMutation(ctx, args->target, std::move(request),
                        &v1::DossierService::StubInterface::ReturnResult);
-  });
-}
-
-void RegisterWithdraw(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<ReasonArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "withdraw",
-      "The citizen withdraws the dossier before a decision (WITHDRAWN)",
-      "onestopctl withdraw 000.00.31.H15-200106-0001 \\\n"
-      "      --reason \"Công dân xin rút hồ sơ\"",
-      args->target);
-  cmd->add_option("--reason", args->reason, "The citizen's reason")
-      ->required();
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::WithdrawDossierRequest request;
-    request.set_reason(args->reason);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::WithdrawDossier);
-  });
-}
-
-void RegisterStop(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<ReasonArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "stop", "An officer stops processing (STOPPED, Form 05)",
-      "onestopctl stop 000.00.31.H15-200106-0001 \\\n"
-      "      --reason \"Có quyết định của Tòa án\"",
-      args->target);
-  cmd->add_option("--reason", args->reason, "Why processing stops")
-      ->required();
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::StopProcessingRequest request;
-    request.set_reason(args->reason);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::StopProcessing);
-  });
-}
-
-void RegisterRequestPayment(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<NoteArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "request-payment",
-      "Notify a tax or fee to pay (FINANCIAL_OBLIGATION); the legal clock "
-      "stops until confirm-payment",
-      "onestopctl request-payment 000.00.31.H15-200117-0001 \\\n"
-      "      --note \"Thông báo nộp lệ phí trước bạ số 123/TB-CCT\"",
-      args->target);
-  cmd->add_option("--note", args->note,
-                  "Note for the history (e.g. the notice number and amount)");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::RequestPaymentRequest request;
-    request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::RequestPayment);
-  });
-}
-
-void RegisterConfirmPayment(CLI::App& app, CommandRegistry& registry) {
-  auto args = std::make_shared<NoteArgs>();
-  CLI::App* cmd = AddVerb(
-      app, "confirm-payment",
-      "The obligation is paid (PROCESSING): the clock resumes and the due "
-      "time moves forward by the working time paused",
-      "onestopctl confirm-payment 000.00.31.H15-200117-0001 \\\n"
-      "      --note \"Biên lai số 0004567\"",
-      args->target);
-  cmd->add_option("--note", args->note,
-                  "Note for the history (e.g. the receipt number)");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::ConfirmPaymentRequest request;
-    request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::ConfirmPayment);
   });
 }
 

@@ -84,6 +84,29 @@ class FakeDossierService final : public v1::DossierService::Service {
     response->mutable_dossier()->set_code(request->code());
     return grpc::Status::OK;
   }
+  // The verbs that carry a --reason: the fake records it and answers the
+  // dossier with the status the verb leads to.
+  grpc::Status RefuseDossier(grpc::ServerContext*, const v1::RefuseDossierRequest* request,
+                             v1::RefuseDossierResponse* response) override {
+    reasons.push_back(request->reason());
+    response->mutable_dossier()->set_code(request->code());
+    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_REFUSED);
+    return grpc::Status::OK;
+  }
+  grpc::Status WithdrawDossier(grpc::ServerContext*, const v1::WithdrawDossierRequest* request,
+                               v1::WithdrawDossierResponse* response) override {
+    reasons.push_back(request->reason());
+    response->mutable_dossier()->set_code(request->code());
+    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_WITHDRAWN);
+    return grpc::Status::OK;
+  }
+  grpc::Status StopProcessing(grpc::ServerContext*, const v1::StopProcessingRequest* request,
+                              v1::StopProcessingResponse* response) override {
+    reasons.push_back(request->reason());
+    response->mutable_dossier()->set_code(request->code());
+    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_STOPPED);
+    return grpc::Status::OK;
+  }
   grpc::Status RescheduleDossier(grpc::ServerContext*,
                                  const v1::RescheduleDossierRequest* request,
                                  v1::RescheduleDossierResponse* response) override {
@@ -105,6 +128,7 @@ class FakeDossierService final : public v1::DossierService::Service {
 
   bool abort_next = false;
   bool reschedule_refused = false;
+  std::vector<std::string> reasons;
   v1::RequestPaymentRequest last_request_payment;
   v1::ConfirmPaymentRequest last_confirm_payment;
   v1::RescheduleDossierRequest last_reschedule;
@@ -251,6 +275,21 @@ TEST_F(CommandTest, PaymentVerbsSendTheirNotes) {
   ASSERT_TRUE(Run("confirm-payment X-1 --etag 8 --note \"Biên lai 0004567\"").ok());
   EXPECT_EQ(service_.last_confirm_payment.etag(), 8);
   EXPECT_EQ(service_.last_confirm_payment.note(), "Biên lai 0004567");
+}
+
+TEST_F(CommandTest, ReasonVerbsNeedAReasonAndSendIt) {
+  for (const std::string verb : {"refuse", "withdraw", "stop"}) {
+    EXPECT_THROW(Run(verb + " X-1"), CLI::RequiredError) << verb;
+  }
+  EXPECT_TRUE(service_.reasons.empty());
+  ASSERT_TRUE(Run("refuse X-1 --reason \"Không thuộc thẩm quyền\"").ok());
+  EXPECT_THAT(out_.str(), HasSubstr("REFUSED"));
+  ASSERT_TRUE(Run("withdraw X-1 --reason \"Công dân xin rút\"").ok());
+  EXPECT_THAT(out_.str(), HasSubstr("WITHDRAWN"));
+  ASSERT_TRUE(Run("stop X-1 --reason \"Có quyết định của Tòa án\"").ok());
+  EXPECT_THAT(out_.str(), HasSubstr("STOPPED"));
+  EXPECT_THAT(service_.reasons, ::testing::ElementsAre("Không thuộc thẩm quyền", "Công dân xin rút",
+                                                       "Có quyết định của Tòa án"));
 }
 
 TEST_F(CommandTest, RescheduleReadsLocalTimeAndSendsTheReason) {
