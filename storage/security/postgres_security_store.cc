@@ -1,8 +1,10 @@
 #include "storage/security/postgres_security_store.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "server/util/proto_time.h"
 #include "server/util/status_macros.h"
 #include "storage/postgres/pg_util.h"
@@ -106,9 +108,17 @@ absl::StatusOr<onestop::v1::TokenInfo> TokenFromRow(const Result& rows, int row)
 }  // namespace
 
 PostgresSecurityStore::PostgresSecurityStore(std::unique_ptr<ConnectionPool> pool)
-    : pool_(std::move(pool)) {}
+    : pool_(std::move(pool)) {
+  audit_thread_ = std::thread([this] { AuditLoop(); });
+}
 
-PostgresSecurityStore::~PostgresSecurityStore() = default;
+PostgresSecurityStore::~PostgresSecurityStore() {
+  {
+    absl::MutexLock lock(&audit_mu_);
+    audit_closing_ = true;
+  }
+  audit_thread_.join();  // after appending everything queued
+}
 
 absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> PostgresSecurityStore::Open(
     const PostgresSecurityStoreOptions& options) {
@@ -216,19 +226,91 @@ absl::StatusOr<onestop::v1::TokenInfo> PostgresSecurityStore::RevokeToken(const 
 
 absl::StatusOr<int64_t> PostgresSecurityStore::AppendAudit(
     const onestop::v1::AuditRecord& record) {
+  absl::Notification appended;
+  absl::StatusOr<int64_t> sequence = absl::UnknownError("not yet appended");
+  EnqueueAudit({record, [&](absl::StatusOr<int64_t> result) {
+                  sequence = std::move(result);
+                  appended.Notify();
+                }});
+  appended.WaitForNotification();
+  return sequence;
+}
+
+void PostgresSecurityStore::AppendAuditLater(const onestop::v1::AuditRecord& record,
+                                             absl::AnyInvocable<void(absl::Status) &&> done) {
+  EnqueueAudit({record, [done = std::move(done)](absl::StatusOr<int64_t> result) mutable {
+                  std::move(done)(result.status());
+                }});
+}
+
+void PostgresSecurityStore::EnqueueAudit(QueuedAudit queued) {
+  absl::MutexLock lock(&audit_mu_);
+  audit_queue_.push_back(std::move(queued));
+  ++audit_queued_;
+}
+
+void PostgresSecurityStore::AuditLoop() {
+  std::vector<QueuedAudit> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&audit_mu_);
+      audit_mu_.Await(absl::Condition(this, &PostgresSecurityStore::HasAuditWorkOrClosing));
+      if (audit_queue_.empty()) return;  // closing, and nothing left
+      while (!audit_queue_.empty() && static_cast<int>(batch.size()) < kMaxAuditBatch) {
+        batch.push_back(std::move(audit_queue_.front()));
+        audit_queue_.pop_front();
+      }
+    }
+    absl::StatusOr<std::vector<int64_t>> sequences = AppendBatch(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::move(batch[i].done)(sequences.ok() ? absl::StatusOr<int64_t>((*sequences)[i])
+                                              : absl::StatusOr<int64_t>(sequences.status()));
+    }
+    {
+      absl::MutexLock lock(&audit_mu_);
+      audit_answered_ += static_cast<int64_t>(batch.size());
+    }
+    batch.clear();
+  }
+}
+
+absl::StatusOr<std::vector<int64_t>> PostgresSecurityStore::AppendBatch(
+    const std::vector<QueuedAudit>& batch) {
+  // Column arrays, every text field escaped (stored_text.h): never cut at a
+  // NUL, never refused; the numbers travel as decimal text.
+  std::vector<std::vector<std::string>> columns(7);
+  for (const QueuedAudit& queued : batch) {
+    const onestop::v1::AuditRecord& record = queued.record;
+    columns[0].push_back(absl::StrCat(ToMicros(FromProtoTime(record.time()))));
+    columns[1].push_back(EscapeAuditText(record.principal_id()));
+    columns[2].push_back(EscapeAuditText(record.rpc()));
+    columns[3].push_back(EscapeAuditText(record.dossier_code()));
+    columns[4].push_back(EscapeAuditText(record.agency_code()));
+    columns[5].push_back(absl::StrCat(record.result_code()));
+    columns[6].push_back(EscapeAuditText(record.message()));
+  }
+  std::vector<Param> params;
+  for (const std::vector<std::string>& column : columns) {
+    params.push_back(Param::TextArray(column));
+  }
   ONESTOP_ASSIGN_OR_RETURN(ConnectionPool::Lease c, pool_->Acquire());
-  // One statement in its own (implicit) transaction: see the header. Every
-  // text field escaped (stored_text.h): never cut at a NUL, never refused.
-  return c->QueryInt64(
-      "SELECT onestop_audit_append($1::bigint, $2::text, $3::text, $4::text, $5::text, "
-      "$6::bigint::integer, $7::text)",
-      {Param::Int64(ToMicros(FromProtoTime(record.time()))),
-       Param::Text(EscapeAuditText(record.principal_id())),
-       Param::Text(EscapeAuditText(record.rpc())),
-       Param::Text(EscapeAuditText(record.dossier_code())),
-       Param::Text(EscapeAuditText(record.agency_code())), Param::Int64(record.result_code()),
-       Param::Text(EscapeAuditText(record.message()))},
-      "appending to the audit log");
+  // One statement in its own (implicit) transaction (see the header): the
+  // function runs once per record, in the arrays' order, each seeing the
+  // rows the previous calls inserted, under one advisory-lock hold.
+  ONESTOP_ASSIGN_OR_RETURN(
+      Result rows,
+      c->Exec("SELECT onestop_audit_append(t::bigint, p, r, d, a, c::integer, m) "
+              "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+              "$6::text[], $7::text[]) WITH ORDINALITY AS x(t, p, r, d, a, c, m, n) ORDER BY n",
+              params, "appending to the audit log"));
+  if (rows.rows() != static_cast<int>(batch.size())) {
+    return absl::InternalError(absl::StrCat("appending ", batch.size(),
+                                            " audit records returned ", rows.rows(), " rows"));
+  }
+  std::vector<int64_t> sequences;
+  sequences.reserve(batch.size());
+  for (int row = 0; row < rows.rows(); ++row) sequences.push_back(rows.Int64(row, 0));
+  return sequences;
 }
 
 absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& query) {
@@ -237,6 +319,12 @@ absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& que
   }
   if (query.after_sequence < 0) {
     return absl::InvalidArgumentError("after_sequence must not be negative");
+  }
+  {
+    // Every record queued before this call is appended (or failed) first.
+    absl::MutexLock lock(&audit_mu_);
+    AuditBarrier barrier{this, audit_queued_};
+    audit_mu_.Await(absl::Condition(&AuditBarrier::Reached, &barrier));
   }
   // Two statement texts, so the planner uses (principal_id, sequence) for a
   // principal's records and the primary key otherwise.

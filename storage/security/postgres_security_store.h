@@ -25,17 +25,19 @@
 //   is one `UPDATE … SET revoked_us = COALESCE(revoked_us, now)`, so two
 //   concurrent revocations keep the first time.
 // - Audit sequences stay unique and gap-free (previous maximum + 1) with
-//   concurrent appenders: AppendAudit is ONE statement, `SELECT
-//   onestop_audit_append(…)`, a PL/pgSQL function that takes a
-//   transaction-level advisory lock (pg_advisory_xact_lock, key
-//   kAuditLockKey), then inserts MAX(sequence) + 1 — a fresh READ COMMITTED
-//   snapshot taken after the lock, so it sees the previous holder's row (a
-//   lock is released only after its commit is visible). A failed append
-//   releases the lock without a row, so the next takes the same number: no
-//   gap. Cost: appends are serialised across all daemons, but the
-//   serialised part is one index probe (MAX on the primary key), one insert
-//   and the commit, all inside the server, no client round trip while the
-//   lock is held; and the commit does not wait for its WAL flush
+//   concurrent appenders: each batch of appends (see AppendAudit) is ONE
+//   statement calling `onestop_audit_append(…)` once per record, a
+//   PL/pgSQL function that takes a transaction-level advisory lock
+//   (pg_advisory_xact_lock, key kAuditLockKey; a second call in the same
+//   transaction already holds it), then inserts MAX(sequence) + 1 — a fresh
+//   READ COMMITTED snapshot taken after the lock, so it sees the previous
+//   holder's row (a lock is released only after its commit is visible) and
+//   the earlier calls of its own statement. A failed batch releases the
+//   lock without a row, so the next takes the same number: no gap. Cost:
+//   appends are serialised across all daemons, but the serialised part is
+//   one index probe (MAX on the primary key) and one insert per record and
+//   the commit, all inside the server, no client round trip while the lock
+//   is held; and the commit does not wait for its WAL flush
 //   (synchronous_commit = off for that transaction only), so the lock is
 //   held for tens of microseconds, not an fsync. The durability is the
 //   SQLite store's (SecurityDurability): an audit record is durable after
@@ -59,10 +61,15 @@
 #define ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/security/security_store.h"
 
@@ -104,13 +111,60 @@ class PostgresSecurityStore final : public SecurityStore {
       const TokenQuery& query) override;
   absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
                                                      absl::Time now) override;
+  // Both append through the store's audit thread, which takes every record
+  // queued so far (up to kMaxAuditBatch) and appends them in ONE statement —
+  // one transaction, one advisory-lock hold, the records in call order — so
+  // under load the appends of many calls share a round trip and a commit.
+  // AppendAudit waits for its record's batch; AppendAuditLater returns at
+  // once and `done` runs on the audit thread. A batch that fails fails each
+  // of its records (nothing of it is stored). ListAudit first waits for the
+  // records queued before it; the destructor appends what is still queued.
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
+  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+                        absl::AnyInvocable<void(absl::Status) &&> done) override;
   absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
 
+  // Most records one audit statement appends.
+  static constexpr int kMaxAuditBatch = 256;
+
  private:
+  struct QueuedAudit {
+    onestop::v1::AuditRecord record;
+    // Gets the record's sequence, or the batch's error.
+    absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&> done;
+  };
+
   explicit PostgresSecurityStore(std::unique_ptr<pg::ConnectionPool> pool);
 
+  // What ListAudit waits for: every record queued before it answered.
+  struct AuditBarrier {
+    PostgresSecurityStore* store;
+    int64_t queued;
+    static bool Reached(AuditBarrier* barrier) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return barrier->store->audit_answered_ >= barrier->queued;  // under audit_mu_
+    }
+  };
+
+  void EnqueueAudit(QueuedAudit queued);
+  bool HasAuditWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(audit_mu_) {
+    return !audit_queue_.empty() || audit_closing_;
+  }
+  // The audit thread: appends batches until closing and drained.
+  void AuditLoop();
+  // Appends `batch` in one statement; the sequences in batch order.
+  absl::StatusOr<std::vector<int64_t>> AppendBatch(const std::vector<QueuedAudit>& batch);
+
   std::unique_ptr<pg::ConnectionPool> pool_;
+
+  absl::Mutex audit_mu_;
+  std::deque<QueuedAudit> audit_queue_ ABSL_GUARDED_BY(audit_mu_);
+  // Records ever queued, and ever answered (appended or failed): ListAudit
+  // waits until the second reaches the first's value at its start.
+  int64_t audit_queued_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  int64_t audit_answered_ ABSL_GUARDED_BY(audit_mu_) = 0;
+  bool audit_closing_ ABSL_GUARDED_BY(audit_mu_) = false;
+  // Started last in the constructor, joined first in the destructor.
+  std::thread audit_thread_;
 };
 
 }  // namespace onestop::storage

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -617,6 +618,48 @@ TEST_F(PgSecurityStoreTest, ConcurrentAppendsFromTwoDaemonsAreGapFree) {
     after = page->next_after_sequence;
   } while (after != 0);
   EXPECT_EQ(expected, kTotal);
+}
+
+// Records queued with AppendAuditLater on both daemons, and still queued
+// when the stores close, are all appended — gap-free, each daemon's in its
+// call order — and every `done` has run by then.
+TEST_F(PgSecurityStoreTest, QueuedAppendsFromTwoDaemonsAllLandBeforeClose) {
+  constexpr int kPerDaemon = 600;  // more than one batch each
+  std::atomic<int> done_ok{0};
+  for (int i = 0; i < kPerDaemon; ++i) {
+    for (PostgresSecurityStore* store : {a_.get(), b_.get()}) {
+      onestop::v1::AuditRecord record =
+          Record(store == a_.get() ? "daemon.a" : "daemon.b", "HandOverDossier", 0);
+      record.set_message(absl::StrCat(i));
+      store->AppendAuditLater(record, [&](absl::Status status) {
+        if (status.ok()) done_ok.fetch_add(1);
+      });
+    }
+  }
+  a_.reset();
+  b_.reset();
+  EXPECT_EQ(done_ok.load(), 2 * kPerDaemon);
+  auto reopened = PostgresSecurityStore::Open({.uri = uri_});
+  ASSERT_THAT(reopened, IsOk());
+  std::vector<onestop::v1::AuditRecord> records;
+  int64_t after = 0;
+  while (true) {
+    auto page = (*reopened)->ListAudit({.after_sequence = after, .limit = 1000});
+    ASSERT_THAT(page, IsOk());
+    records.insert(records.end(), page->records.begin(), page->records.end());
+    if (page->next_after_sequence == 0) break;
+    after = page->next_after_sequence;
+  }
+  ASSERT_THAT(records, SizeIs(2 * kPerDaemon));
+  std::map<std::string, int> next_message;
+  for (size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].sequence(), static_cast<int64_t>(i) + 1);
+    int& expected = next_message[records[i].principal_id()];
+    EXPECT_EQ(records[i].message(), absl::StrCat(expected)) << records[i].principal_id();
+    ++expected;
+  }
+  EXPECT_EQ(next_message["daemon.a"], kPerDaemon);
+  EXPECT_EQ(next_message["daemon.b"], kPerDaemon);
 }
 
 TEST_F(PgSecurityStoreTest, OnlyTheSecretsHashIsStored) {
