@@ -1,6 +1,7 @@
 #include "storage/security/token_secret.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sys/random.h>
 
@@ -56,8 +57,16 @@ bool LooksLikeTokenSecret(absl::string_view secret) {
 }
 
 std::string Sha256(absl::string_view data) {
+  // Every authenticated call hashes its token. OpenSSL 3's SHA256() looks
+  // the algorithm up (EVP_MD_fetch) on each call; fetch it once instead.
+  static const EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  unsigned int size = 0;
+  if (kSha256 == nullptr ||
+      EVP_Digest(data.data(), data.size(), digest, &size, kSha256, nullptr) != 1 ||
+      size != sizeof(digest)) {
+    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  }
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -520,6 +521,16 @@ TEST_F(SqliteSecurityStoreTest, ReopensAndLeavesTheDossierSchemaVersionAlone) {
   auto store = SqliteSecurityStore::Open({.path = path_});
   ASSERT_THAT(store, IsOk());
   EXPECT_THAT((*store)->Authenticate(created->secret, kT0), IsOk());
+}
+
+// The token hash is SHA-256 (FIPS 180-2 test vectors), on every call.
+TEST(TokenHashTest, IsSha256) {
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(absl::BytesToHexString(security_internal::Sha256("abc")),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(absl::BytesToHexString(security_internal::Sha256("")),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  }
 }
 
 TEST(SqliteSecurityStoreOpenTest, RefusesADatabaseTheDossierStoreHasNotInitialised) {
