@@ -244,9 +244,18 @@ void PostgresSecurityStore::AppendAuditLater(const onestop::v1::AuditRecord& rec
 }
 
 void PostgresSecurityStore::EnqueueAudit(QueuedAudit queued) {
-  absl::MutexLock lock(&audit_mu_);
-  audit_queue_.push_back(std::move(queued));
-  ++audit_queued_;
+  {
+    absl::MutexLock lock(&audit_mu_);
+    // A full queue (PostgreSQL slower than the calls) holds the caller
+    // back, as when every call appended its own record.
+    audit_mu_.Await(absl::Condition(this, &PostgresSecurityStore::HasAuditRoomOrClosing));
+    if (!audit_closing_) {
+      audit_queue_.push_back(std::move(queued));
+      ++audit_queued_;
+      return;
+    }
+  }
+  std::move(queued.done)(absl::UnavailableError("the audit log is closing"));
 }
 
 void PostgresSecurityStore::AuditLoop() {
@@ -262,6 +271,16 @@ void PostgresSecurityStore::AuditLoop() {
       }
     }
     absl::StatusOr<std::vector<int64_t>> sequences = AppendBatch(batch);
+    if (!sequences.ok()) {
+      // The database is failing: what is queued meanwhile fails with the
+      // same error now, rather than one batch per timeout (a slow shutdown,
+      // and callers held back by a full queue).
+      absl::MutexLock lock(&audit_mu_);
+      while (!audit_queue_.empty()) {
+        batch.push_back(std::move(audit_queue_.front()));
+        audit_queue_.pop_front();
+      }
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       std::move(batch[i].done)(sequences.ok() ? absl::StatusOr<int64_t>((*sequences)[i])
                                               : absl::StatusOr<int64_t>(sequences.status()));
@@ -324,7 +343,12 @@ absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& que
     // Every record queued before this call is appended (or failed) first.
     absl::MutexLock lock(&audit_mu_);
     AuditBarrier barrier{this, audit_queued_};
-    audit_mu_.Await(absl::Condition(&AuditBarrier::Reached, &barrier));
+    if (!audit_mu_.AwaitWithTimeout(absl::Condition(&AuditBarrier::Reached, &barrier),
+                                    kAuditBarrierTimeout)) {
+      return absl::UnavailableError(
+          "the audit log is still being written (the database is slow or unreachable); "
+          "try again");
+    }
   }
   // Two statement texts, so the planner uses (principal_id, sequence) for a
   // principal's records and the primary key otherwise.

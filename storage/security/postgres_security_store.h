@@ -39,12 +39,14 @@
 //   the commit, all inside the server, no client round trip while the lock
 //   is held; and the commit does not wait for its WAL flush
 //   (synchronous_commit = off for that transaction only), so the lock is
-//   held for tens of microseconds, not an fsync. The durability is the
+//   held for tens of microseconds per record (a full batch of 256: a few
+//   milliseconds), never for an fsync. The durability is the
 //   SQLite store's (SecurityDurability): an audit record is durable after
 //   the WAL writer's next flush (wal_writer_delay, 200 ms by default) or
 //   the next synchronous commit of anything on the server; a crash of the
 //   PostgreSQL server can lose the newest records — a suffix, never a
-//   record in the middle (WAL is replayed in order). The dossier's own
+//   record in the middle (WAL is replayed in order) — and a crash of a
+//   daemon the records still in its queue (see AppendAudit). The dossier's own
 //   history names the principal of every write regardless. Tokens commit
 //   synchronously (the server's setting). An alternative, an `audit_head`
 //   row updated in the same transaction, serialises the same way but adds
@@ -56,7 +58,7 @@
 // - Migrations are serialised across daemons by pg::MigrateComponent.
 //
 // Thread safety: thread-safe; each call borrows one connection from the
-// store's pool for its duration.
+// store's pool for its duration, and the audit thread one per batch.
 #ifndef ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
 #define ONESTOP_STORAGE_SECURITY_POSTGRES_SECURITY_STORE_H_
 
@@ -117,8 +119,14 @@ class PostgresSecurityStore final : public SecurityStore {
   // under load the appends of many calls share a round trip and a commit.
   // AppendAudit waits for its record's batch; AppendAuditLater returns at
   // once and `done` runs on the audit thread. A batch that fails fails each
-  // of its records (nothing of it is stored). ListAudit first waits for the
-  // records queued before it; the destructor appends what is still queued.
+  // of its records (nothing of it is stored) and every record queued by then.
+  // Up to kMaxAuditQueue records wait; a call that finds the queue full waits
+  // for room, and one made while the store closes gets UNAVAILABLE. A
+  // daemon that dies loses its queued records (answered calls'; as on
+  // SQLite, docs/SECURITY.md). ListAudit first waits (up to
+  // kAuditBarrierTimeout, then UNAVAILABLE) for the records this daemon
+  // queued before it — another daemon's are listed once its thread has
+  // appended them. The destructor appends what is still queued.
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
   void AppendAuditLater(const onestop::v1::AuditRecord& record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override;
@@ -126,6 +134,11 @@ class PostgresSecurityStore final : public SecurityStore {
 
   // Most records one audit statement appends.
   static constexpr int kMaxAuditBatch = 256;
+  // Most records queued: a call that finds the queue full waits for room.
+  static constexpr size_t kMaxAuditQueue = 8192;
+  // How long ListAudit waits for the records queued before it (then
+  // UNAVAILABLE).
+  static constexpr absl::Duration kAuditBarrierTimeout = absl::Seconds(30);
 
  private:
   struct QueuedAudit {
@@ -148,6 +161,9 @@ class PostgresSecurityStore final : public SecurityStore {
   void EnqueueAudit(QueuedAudit queued);
   bool HasAuditWorkOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(audit_mu_) {
     return !audit_queue_.empty() || audit_closing_;
+  }
+  bool HasAuditRoomOrClosing() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(audit_mu_) {
+    return audit_queue_.size() < kMaxAuditQueue || audit_closing_;
   }
   // The audit thread: appends batches until closing and drained.
   void AuditLoop();

@@ -414,6 +414,31 @@ TEST_P(SecurityStoreTest, AuditKeepsNulAndInvalidUtf8EscapedOnBothBackends) {
   EXPECT_EQ(of_clerk->records[0].sequence(), 2);
 }
 
+// Characters special to SQL and to PostgreSQL array literals (where the
+// queued records travel as text[]) are stored as given.
+TEST_P(SecurityStoreTest, AuditKeepsQuotesBracesCommasEmptyAndNullTextAsGiven) {
+  const std::vector<std::string> texts = {"NULL", "", "{a,b}", "say \"hi\", then '; --",
+                                          " lead and trail ", "null"};
+  for (const std::string& text : texts) {
+    onestop::v1::AuditRecord record = Record(text, text, 0);
+    record.set_dossier_code(text);
+    record.set_agency_code(text);
+    record.set_message(text);
+    store_->AppendAuditLater(record, [](absl::Status) {});
+  }
+  auto page = store_->ListAudit({.limit = 100});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_THAT(page->records, SizeIs(texts.size()));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const onestop::v1::AuditRecord& stored = page->records[i];
+    EXPECT_EQ(stored.principal_id(), texts[i]);
+    EXPECT_EQ(stored.rpc(), texts[i]);
+    EXPECT_EQ(stored.dossier_code(), texts[i]);
+    EXPECT_EQ(stored.agency_code(), texts[i]);
+    EXPECT_EQ(stored.message(), texts[i]);
+  }
+}
+
 TEST_P(SecurityStoreTest, TokenLabelsAndPrincipalIdsMustBeStorableText) {
   using namespace std::string_literals;
   for (const std::string& bad : {"desk\0 2"s, "desk\xff"s, "desk\xc0\xaf"s /* overlong */}) {
@@ -698,6 +723,35 @@ TEST_F(PgSecurityStoreTest, AuditRefusesTruncate) {
   EXPECT_THAT((*c)->ExecScript("TRUNCATE audit", "test"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("append-only")));
   EXPECT_THAT(b_->ListAudit({.limit = 10}), IsOk());
+}
+
+// A batch that fails fails every record queued behind it at once, with
+// the database's error, and nothing of them is stored; appends work again
+// once the database does.
+TEST_F(PgSecurityStoreTest, AFailingBatchFailsTheQueueAtOnceAndNothingIsStored) {
+  auto c = pg::Connection::Open(uri_);
+  ASSERT_THAT(c, IsOk());
+  // The audit table refuses inserts for now (a failing database, as far as
+  // the appends can tell).
+  ASSERT_THAT((*c)->ExecScript("ALTER TABLE audit ADD CONSTRAINT onestop_test_refuse "
+                               "CHECK (sequence < 0) NOT VALID",
+                               "test"),
+              IsOk());
+  constexpr int kRecords = 300;
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kRecords; ++i) {
+    a_->AppendAuditLater(Record("clerk", "AcceptDossier", 0), [&](absl::Status status) {
+      if (!status.ok()) failed.fetch_add(1);
+    });
+  }
+  EXPECT_FALSE(a_->AppendAudit(Record("clerk", "AcceptDossier", 0)).ok());
+  EXPECT_EQ(failed.load(), kRecords);  // all answered before the waited one
+  ASSERT_THAT((*c)->ExecScript("ALTER TABLE audit DROP CONSTRAINT onestop_test_refuse", "test"),
+              IsOk());
+  EXPECT_THAT(a_->AppendAudit(Record("clerk", "AcceptDossier", 0)), IsOkAndHolds(1));
+  auto page = b_->ListAudit({.limit = 1000});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(page->records, SizeIs(1));
 }
 
 TEST(PgSecurityStoreOpenTest, ErrorsNameTheRedactedUri) {
