@@ -86,26 +86,24 @@ class FakeDossierService final : public v1::DossierService::Service {
   }
   // The verbs that carry a --reason: the fake records it and answers the
   // dossier with the status the verb leads to.
+  template <typename Request, typename Response>
+  grpc::Status RecordReason(const Request& request, Response& response, v1::DossierStatus status) {
+    reasons.push_back(request.reason());
+    response.mutable_dossier()->set_code(request.code());
+    response.mutable_dossier()->set_status(status);
+    return grpc::Status::OK;
+  }
   grpc::Status RefuseDossier(grpc::ServerContext*, const v1::RefuseDossierRequest* request,
                              v1::RefuseDossierResponse* response) override {
-    reasons.push_back(request->reason());
-    response->mutable_dossier()->set_code(request->code());
-    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_REFUSED);
-    return grpc::Status::OK;
+    return RecordReason(*request, *response, v1::DOSSIER_STATUS_REFUSED);
   }
   grpc::Status WithdrawDossier(grpc::ServerContext*, const v1::WithdrawDossierRequest* request,
                                v1::WithdrawDossierResponse* response) override {
-    reasons.push_back(request->reason());
-    response->mutable_dossier()->set_code(request->code());
-    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_WITHDRAWN);
-    return grpc::Status::OK;
+    return RecordReason(*request, *response, v1::DOSSIER_STATUS_WITHDRAWN);
   }
   grpc::Status StopProcessing(grpc::ServerContext*, const v1::StopProcessingRequest* request,
                               v1::StopProcessingResponse* response) override {
-    reasons.push_back(request->reason());
-    response->mutable_dossier()->set_code(request->code());
-    response->mutable_dossier()->set_status(v1::DOSSIER_STATUS_STOPPED);
-    return grpc::Status::OK;
+    return RecordReason(*request, *response, v1::DOSSIER_STATUS_STOPPED);
   }
   grpc::Status RescheduleDossier(grpc::ServerContext*,
                                  const v1::RescheduleDossierRequest* request,

@@ -19,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -358,12 +359,14 @@ TEST_P(SecurityStoreTest, AuditAppendsAndPagesInOrderWithFilters) {
 // returned sees them all, even before any `done` ran.
 TEST_P(SecurityStoreTest, AuditAppendedLaterKeepsCallOrderAndIsListedAtOnce) {
   constexpr int kRecords = 50;
-  std::atomic<int> done_ok{0};
-  std::atomic<int> done_failed{0};
+  absl::Mutex mu;
+  int done_ok = 0;
+  int done_failed = 0;
   for (int i = 0; i < kRecords; ++i) {
     store_->AppendAuditLater(Record(absl::StrCat("officer.", i), "HandOverDossier", 0),
                              [&](absl::Status status) {
-                               (status.ok() ? done_ok : done_failed).fetch_add(1);
+                               absl::MutexLock lock(&mu);
+                               ++(status.ok() ? done_ok : done_failed);
                              });
   }
   auto page = store_->ListAudit({.limit = 1000});
@@ -375,11 +378,13 @@ TEST_P(SecurityStoreTest, AuditAppendedLaterKeepsCallOrderAndIsListedAtOnce) {
   }
   // `done` runs after the commit, possibly on the writer thread: wait for
   // it rather than assume it ran.
-  for (int spins = 0; done_ok.load() + done_failed.load() < kRecords && spins < 10000; ++spins) {
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  EXPECT_EQ(done_ok.load(), kRecords);
-  EXPECT_EQ(done_failed.load(), 0);
+  absl::MutexLock lock(&mu);
+  const auto all_done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return done_ok + done_failed == kRecords;
+  };
+  mu.AwaitWithTimeout(absl::Condition(&all_done), absl::Seconds(10));
+  EXPECT_EQ(done_ok, kRecords);
+  EXPECT_EQ(done_failed, 0);
 }
 
 TEST_P(SecurityStoreTest, AuditKeepsNulAndInvalidUtf8EscapedOnBothBackends) {
