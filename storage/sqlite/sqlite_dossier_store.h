@@ -175,6 +175,7 @@ struct SqliteSettings {
   bool foreign_keys = false;
   int64_t busy_timeout_ms = 0;
   int schema_version = 0;  // PRAGMA user_version
+  int temp_store = 0;      // 2 = MEMORY (the savepoint journals; see Configure)
 };
 
 class SqliteDossierStore final : public DossierStore, public sqlite_internal::SharedWriter {
@@ -223,14 +224,15 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // Besides the DossierStore errors: UNAVAILABLE if the store is closing.
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
-  // Checks and serializes the records on the calling thread, then queues
-  // the whole vector as ONE item for the writer: its records join that
-  // batch's transaction under one SAVEPOINT (a record found present or
-  // different has written nothing), and their counter deltas merge with
-  // the batch's (one upsert per counter row). Blocks until the batch
-  // committed. Besides the DossierStore errors: UNAVAILABLE if the store
-  // is closing; an error of the database in one record fails the whole
-  // call (the request is rolled back, the batch's other writes stay).
+  // Checks and serializes the records and merges their counter deltas on
+  // the calling thread, then queues the whole vector as ONE item for the
+  // writer, which commits it in a transaction of its own (never batched
+  // with other writes, so it needs no savepoint: see ApplyImportRequest in
+  // the .cc). A record found present or different has written nothing.
+  // Blocks until that transaction committed. Besides the DossierStore
+  // errors: UNAVAILABLE if the store is closing; an error of the database
+  // in one record fails the whole call (its transaction is rolled back;
+  // the writes queued before and after it commit in their own batches).
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
       std::vector<ImportDossierWrite> writes) override;
   absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) override;

@@ -334,6 +334,93 @@ TEST_F(GroupCommitTest, AFailingWriteIsRolledBackAloneAndTheRestOfItsBatchCommit
   EXPECT_EQ(other.Query("SELECT count(*) FROM requests"), "1");
 }
 
+// A historical dossier under kPrefix with one history entry (what
+// ImportDossiers needs: code = prefix + number, history 1..n, etag n).
+ImportDossierWrite OldDossier(int sequence, const std::string& procedure_code = "") {
+  ImportDossierWrite write;
+  write.dossier.set_code(Code(sequence));
+  write.dossier.set_receiving_agency_code("H12.23");
+  write.dossier.set_holder_agency_code("H12.23");
+  write.dossier.set_procedure_code(procedure_code);
+  write.dossier.set_status(onestop::v1::DOSSIER_STATUS_RETURNED);
+  write.dossier.set_etag(1);
+  onestop::v1::HistoryEntry* entry = write.dossier.add_history();
+  entry->set_sequence(1);
+  entry->set_action(onestop::v1::ACTION_KIND_SUBMIT);
+  entry->set_to_status(onestop::v1::DOSSIER_STATUS_RETURNED);
+  entry->mutable_time()->set_seconds(1577836800);
+  write.code_prefix = kPrefix;
+  write.code_sequence = sequence;
+  return write;
+}
+
+// An import request commits in a transaction of its own (it has no
+// savepoint to fail alone in): queued between creates it splits their
+// batch, and one whose record hits a database error fails as a whole —
+// none of its records stored, no revision used — while the writes queued
+// before and after it commit.
+TEST_F(GroupCommitTest, AnImportRequestCommitsAloneAndAFailingOneWritesNothing) {
+  std::unique_ptr<SqliteDossierStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb other(path_);
+  ASSERT_THAT(other.Exec("CREATE TRIGGER fail_marked AFTER INSERT ON dossiers "
+                         "WHEN NEW.procedure_code = 'fail' "
+                         "BEGIN SELECT RAISE(ABORT, 'injected'); END"),
+              IsOk());
+  HoldTheWriter(*store, other);  // the plug: revision 1
+
+  // Queued one after the other, in this order: create, create, import
+  // (2 records), create, failing import (2 records), create.
+  std::vector<std::thread> threads;
+  absl::StatusOr<Dossier> creates[4];
+  absl::StatusOr<std::vector<absl::Status>> good_import = absl::UnknownError("not run");
+  absl::StatusOr<std::vector<absl::Status>> bad_import = absl::UnknownError("not run");
+  int queued = 0;
+  auto queue = [&](std::function<void()> write) {
+    threads.emplace_back(std::move(write));
+    ++queued;
+    ASSERT_TRUE(WaitUntil([&] { return store->GetCommitStats().queued_writes == queued; }));
+  };
+  queue([&] { creates[0] = store->Create(NewDossier()); });
+  queue([&] { creates[1] = store->Create(NewDossier()); });
+  queue([&] { good_import = store->ImportDossiers({OldDossier(501), OldDossier(502)}); });
+  queue([&] { creates[2] = store->Create(NewDossier()); });
+  queue([&] {
+    bad_import = store->ImportDossiers({OldDossier(601), OldDossier(602, "fail")});
+  });
+  queue([&] { creates[3] = store->Create(NewDossier()); });
+  ReleaseWhenQueued(*store, other, queued);
+  for (std::thread& thread : threads) thread.join();
+
+  for (const absl::StatusOr<Dossier>& created : creates) EXPECT_THAT(created, IsOk());
+  ASSERT_THAT(good_import, IsOk());
+  EXPECT_THAT(*good_import, ::testing::ElementsAre(IsOk(), IsOk()));
+  EXPECT_THAT(bad_import, StatusIs(absl::StatusCode::kInternal));
+
+  // plug; [create, create]; [import]; [create]; [failing import]; [create]
+  const CommitStats stats = store->GetCommitStats();
+  EXPECT_EQ(stats.batches, 6);
+  EXPECT_EQ(stats.max_batch_size, 2);
+  EXPECT_EQ(stats.failed_batches, 1);
+  EXPECT_EQ(stats.failed_writes, 1);
+
+  EXPECT_THAT(store->Get(Code(501)), IsOk());
+  EXPECT_THAT(store->Get(Code(502)), IsOk());
+  EXPECT_THAT(store->Get(Code(601)), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store->Get(Code(602)), StatusIs(absl::StatusCode::kNotFound));
+  // 1 plug + 4 creates + 2 imported records, contiguous.
+  absl::StatusOr<std::vector<DossierEvent>> events = store->ReadEvents(0, 100);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_THAT(*events, SizeIs(7));
+  for (int i = 0; i < 7; ++i) EXPECT_EQ((*events)[i].revision(), i + 1);
+  // The good import raised the sequence past 502, so the creates after it
+  // got 503 and 504; the failed one raised nothing.
+  EXPECT_EQ(creates[2]->code(), Code(503));
+  EXPECT_EQ(creates[3]->code(), Code(504));
+  EXPECT_EQ(other.Query("SELECT last FROM code_sequences WHERE prefix = 'H12.23-250106-'"),
+            "504");
+}
+
 // SharedWriter::Write (the security store's token and audit writes): other
 // components' writes join a batch as items of their own; one that fails is
 // rolled back alone, the dossier writes and the other shared write of the
