@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace onestop::storage {
 namespace {
@@ -88,6 +89,35 @@ absl::Status ValidateCounterDeltas(const std::vector<CounterDelta>& deltas) {
       return absl::InvalidArgumentError(absl::StrCat("counter day ", Format(delta.day),
                                                      " lies outside 1900-01-01..9999-12-31"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RunParams>> RunParamsOfQuery(const CounterQuery& query) {
+  if (absl::Status status = ValidateCounterQuery(query); !status.ok()) return status;
+  std::vector<RunParams> result;
+  result.reserve(query.ranges.size());
+  for (const DayRange& range : query.ranges) {
+    const std::vector<BucketRun> runs = DecomposeDayRange(range);
+    if (runs.size() > kMaxRunsPerRange) {
+      return absl::InternalError("a day range decomposed into too many bucket runs");
+    }
+    RunParams& params = result.emplace_back();
+    for (size_t i = 0; i < kMaxRunsPerRange; ++i) {
+      const bool empty = i >= runs.size();
+      params[3 * i] = empty ? -1 : static_cast<int64_t>(runs[i].grain);
+      params[3 * i + 1] = empty ? 1 : runs[i].first;
+      params[3 * i + 2] = empty ? 0 : runs[i].last;
+    }
+  }
+  return result;
+}
+
+absl::Status ValidateCountQuery(const CountQuery& query) {
+  if (query.due_soon_before < query.due_before) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("count query: due_soon_before (", absl::FormatTime(query.due_soon_before),
+                     ") is before due_before (", absl::FormatTime(query.due_before), ")"));
   }
   return absl::OkStatus();
 }

@@ -4,7 +4,7 @@
 // most ~60 day rows plus the month rows that exist in the range. (A year
 // grain was measured and dropped: it cost a third more writes and saved
 // nothing, since a run costs the rows that exist, not the buckets it spans.) Shared by the
-// backends (SQLite now, PostgreSQL later); pure, no I/O.
+// backends (SQLite and PostgreSQL), with the query checks both make; pure, no I/O.
 //
 // Thread safety: stateless functions.
 #ifndef ONESTOP_STORAGE_COUNTER_BUCKETS_H_
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "storage/dossier_store.h"
 
@@ -49,6 +50,24 @@ absl::Status ValidateDayRange(const DayRange& range);
 // over-long (> 512 bytes) series or a day outside the counter range.
 absl::Status ValidateCounterQuery(const CounterQuery& query);
 absl::Status ValidateCounterDeltas(const std::vector<CounterDelta>& deltas);
+
+// Most runs DecomposeDayRange returns: leading days, whole months, trailing
+// days.
+inline constexpr size_t kMaxRunsPerRange = 3;
+
+// One day range as the parameters of the backends' range-sum statement
+// ("… AND ((grain = ? AND bucket BETWEEN ? AND ?) OR …)", kMaxRunsPerRange
+// times): grain, first and last bucket of each run, padded with empty runs
+// (grain −1, buckets 1..0) that match no row.
+using RunParams = std::array<int64_t, 3 * kMaxRunsPerRange>;
+
+// ValidateCounterQuery, then each of the query's ranges as RunParams, in
+// order.
+absl::StatusOr<std::vector<RunParams>> RunParamsOfQuery(const CounterQuery& query);
+
+// INVALID_ARGUMENT if the query's due_soon_before lies before its
+// due_before (DossierStore::CountDossiers).
+absl::Status ValidateCountQuery(const CountQuery& query);
 
 }  // namespace onestop::storage
 

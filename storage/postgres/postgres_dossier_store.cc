@@ -24,9 +24,6 @@ using ::onestop::v1::Dossier;
 using ::onestop::v1::DossierEvent;
 using ::onestop::v1::HistoryEntry;
 
-// Bucket runs one DayRange can need (DecomposeDayRange: days, months, days).
-constexpr size_t kMaxRunsPerRange = 3;
-
 // Version 1. The tables and columns are a contract with the SQLite →
 // PostgreSQL migration tool (issue #11); the indexes are ours.
 constexpr char kSchemaV1Head[] = R"sql(
@@ -824,20 +821,12 @@ absl::StatusOr<int64_t> PostgresDossierStore::CompactEvents(int64_t before_revis
 
 absl::StatusOr<std::vector<CounterSums>> PostgresDossierStore::SumCounters(
     const CounterQuery& query) {
-  ONESTOP_RETURN_IF_ERROR(ValidateCounterQuery(query));
+  ONESTOP_ASSIGN_OR_RETURN(const std::vector<RunParams> ranges, RunParamsOfQuery(query));
   for (const std::string& series : query.series) {
     ONESTOP_RETURN_IF_ERROR(CheckText(series, "counter series"));
   }
   for (const std::string& prefix : query.series_prefixes) {
     ONESTOP_RETURN_IF_ERROR(CheckText(prefix, "counter series prefix"));
-  }
-  std::vector<std::vector<BucketRun>> runs;
-  runs.reserve(query.ranges.size());
-  for (const DayRange& range : query.ranges) {
-    runs.push_back(DecomposeDayRange(range));
-    if (runs.back().size() > kMaxRunsPerRange) {
-      return absl::InternalError("a day range decomposed into too many bucket runs");
-    }
   }
   ONESTOP_ASSIGN_OR_RETURN(pg::ConnectionPool::Lease lease, pool_->Acquire());
   std::vector<CounterSums> result;
@@ -873,20 +862,10 @@ absl::StatusOr<std::vector<CounterSums>> PostgresDossierStore::SumCounters(
           CounterSums sums;
           sums.series = name;
           bool any = false;
-          for (const std::vector<BucketRun>& range_runs : runs) {
+          for (const RunParams& range : ranges) {
             params.clear();
             params.push_back(Param::Text(name));
-            for (size_t i = 0; i < kMaxRunsPerRange; ++i) {
-              if (i < range_runs.size()) {
-                params.push_back(Param::Int64(static_cast<int64_t>(range_runs[i].grain)));
-                params.push_back(Param::Int64(range_runs[i].first));
-                params.push_back(Param::Int64(range_runs[i].last));
-              } else {  // an empty run
-                params.push_back(Param::Int64(-1));
-                params.push_back(Param::Int64(1));
-                params.push_back(Param::Int64(0));
-              }
-            }
+            for (const int64_t value : range) params.push_back(Param::Int64(value));
             ONESTOP_ASSIGN_OR_RETURN(pg::Result sum,
                                      c.Exec(CounterSumSql(), params, "summing report counters"));
             if (sum.rows() != 1)
@@ -903,11 +882,7 @@ absl::StatusOr<std::vector<CounterSums>> PostgresDossierStore::SumCounters(
 }
 
 absl::StatusOr<DossierCounts> PostgresDossierStore::CountDossiers(const CountQuery& query) {
-  if (query.due_soon_before < query.due_before) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count query: due_soon_before (", absl::FormatTime(query.due_soon_before),
-                     ") is before due_before (", absl::FormatTime(query.due_before), ")"));
-  }
+  ONESTOP_RETURN_IF_ERROR(ValidateCountQuery(query));
   // Infinite instants clamp to the extreme microsecond counts.
   const int64_t due_before = absl::ToUnixMicros(query.due_before);
   const int64_t due_soon_before = absl::ToUnixMicros(query.due_soon_before);

@@ -107,17 +107,21 @@ absl::StatusOr<onestop::v1::TokenInfo> TokenFromRow(const Result& rows, int row)
 
 }  // namespace
 
-PostgresSecurityStore::PostgresSecurityStore(std::unique_ptr<ConnectionPool> pool)
-    : pool_(std::move(pool)) {
+PostgresSecurityStore::PostgresSecurityStore(std::unique_ptr<ConnectionPool> pool,
+                                             absl::Duration audit_barrier_timeout)
+    : pool_(std::move(pool)), audit_barrier_timeout_(audit_barrier_timeout) {
   audit_thread_ = std::thread([this] { AuditLoop(); });
 }
 
-PostgresSecurityStore::~PostgresSecurityStore() {
+PostgresSecurityStore::~PostgresSecurityStore() { Close(); }
+
+void PostgresSecurityStore::Close() {
+  absl::MutexLock close_lock(&close_mu_);
   {
     absl::MutexLock lock(&audit_mu_);
     audit_closing_ = true;
   }
-  audit_thread_.join();  // after appending everything queued
+  if (audit_thread_.joinable()) audit_thread_.join();  // after appending everything queued
 }
 
 absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> PostgresSecurityStore::Open(
@@ -129,7 +133,8 @@ absl::StatusOr<std::unique_ptr<PostgresSecurityStore>> PostgresSecurityStore::Op
                             .statement_timeout = options.statement_timeout,
                             .acquire_timeout = options.acquire_timeout},
                            kComponent, kMigrations));
-  return std::unique_ptr<PostgresSecurityStore>(new PostgresSecurityStore(std::move(pool)));
+  return std::unique_ptr<PostgresSecurityStore>(
+      new PostgresSecurityStore(std::move(pool), options.audit_barrier_timeout));
 }
 
 absl::StatusOr<CreatedToken> PostgresSecurityStore::CreateToken(const NewToken& token) {
@@ -344,7 +349,7 @@ absl::StatusOr<AuditPage> PostgresSecurityStore::ListAudit(const AuditQuery& que
     absl::MutexLock lock(&audit_mu_);
     AuditBarrier barrier{this, audit_queued_};
     if (!audit_mu_.AwaitWithTimeout(absl::Condition(&AuditBarrier::Reached, &barrier),
-                                    kAuditBarrierTimeout)) {
+                                    audit_barrier_timeout_)) {
       return absl::UnavailableError(
           "the audit log is still being written (the database is slow or unreachable); "
           "try again");

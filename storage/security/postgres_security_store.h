@@ -88,6 +88,9 @@ struct PostgresSecurityStoreOptions {
   absl::Duration statement_timeout = absl::Seconds(30);
   // How long a call waits for a free pooled connection (then UNAVAILABLE).
   absl::Duration acquire_timeout = absl::Seconds(10);
+  // How long ListAudit waits for the records this store queued before it
+  // (then UNAVAILABLE): see PostgresSecurityStore::ListAudit.
+  absl::Duration audit_barrier_timeout = absl::Seconds(30);
 };
 
 // The advisory-lock key serialising audit appends (bigint key space;
@@ -123,10 +126,10 @@ class PostgresSecurityStore final : public SecurityStore {
   // Up to kMaxAuditQueue records wait; a call that finds the queue full waits
   // for room, and one made while the store closes gets UNAVAILABLE. A
   // daemon that dies loses its queued records (answered calls'; as on
-  // SQLite, docs/SECURITY.md). ListAudit first waits (up to
-  // kAuditBarrierTimeout, then UNAVAILABLE) for the records this daemon
+  // SQLite, docs/SECURITY.md). ListAudit first waits (up to the options'
+  // audit_barrier_timeout, then UNAVAILABLE) for the records this daemon
   // queued before it — another daemon's are listed once its thread has
-  // appended them. The destructor appends what is still queued.
+  // appended them. Close (or the destructor) appends what is still queued.
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
   void AppendAuditLater(const onestop::v1::AuditRecord& record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override;
@@ -136,9 +139,11 @@ class PostgresSecurityStore final : public SecurityStore {
   static constexpr int kMaxAuditBatch = 256;
   // Most records queued: a call that finds the queue full waits for room.
   static constexpr size_t kMaxAuditQueue = 8192;
-  // How long ListAudit waits for the records queued before it (then
-  // UNAVAILABLE).
-  static constexpr absl::Duration kAuditBarrierTimeout = absl::Seconds(30);
+
+  // Stops taking audit records (appends from then on get UNAVAILABLE),
+  // appends those still queued and returns when they are answered. The
+  // other calls keep working. Idempotent; the destructor calls it.
+  void Close();
 
  private:
   struct QueuedAudit {
@@ -147,7 +152,8 @@ class PostgresSecurityStore final : public SecurityStore {
     absl::AnyInvocable<void(absl::StatusOr<int64_t>) &&> done;
   };
 
-  explicit PostgresSecurityStore(std::unique_ptr<pg::ConnectionPool> pool);
+  PostgresSecurityStore(std::unique_ptr<pg::ConnectionPool> pool,
+                        absl::Duration audit_barrier_timeout);
 
   // What ListAudit waits for: every record queued before it answered.
   struct AuditBarrier {
@@ -171,6 +177,7 @@ class PostgresSecurityStore final : public SecurityStore {
   absl::StatusOr<std::vector<int64_t>> AppendBatch(const std::vector<QueuedAudit>& batch);
 
   std::unique_ptr<pg::ConnectionPool> pool_;
+  const absl::Duration audit_barrier_timeout_;
 
   absl::Mutex audit_mu_;
   std::deque<QueuedAudit> audit_queue_ ABSL_GUARDED_BY(audit_mu_);
@@ -179,8 +186,9 @@ class PostgresSecurityStore final : public SecurityStore {
   int64_t audit_queued_ ABSL_GUARDED_BY(audit_mu_) = 0;
   int64_t audit_answered_ ABSL_GUARDED_BY(audit_mu_) = 0;
   bool audit_closing_ ABSL_GUARDED_BY(audit_mu_) = false;
-  // Started last in the constructor, joined first in the destructor.
+  // Started last in the constructor, joined by Close.
   std::thread audit_thread_;
+  absl::Mutex close_mu_;  // makes Close idempotent and safe from several threads
 };
 
 }  // namespace onestop::storage

@@ -42,10 +42,6 @@ using ::onestop::v1::DossierEvent;
 using ::onestop::v1::HistoryEntry;
 
 static_assert(SqliteDossierStore::kSchemaVersion == sqlite_internal::kLatestSchemaVersion);
-// Bucket runs one DayRange can need (DecomposeDayRange: days, months,
-// days).
-constexpr size_t kMaxRunsPerRange = 3;
-
 static_assert(SqliteDossierStore::kApplicationId == sqlite_internal::kOnestopApplicationId);
 
 // Timestamps are stored as microseconds since the Unix epoch (UTC); finer
@@ -1385,15 +1381,7 @@ absl::StatusOr<int64_t> SqliteDossierStore::CompactEvents(int64_t before_revisio
 }
 
 absl::StatusOr<std::vector<CounterSums>> SqliteDossierStore::SumCounters(const CounterQuery& query) {
-  ONESTOP_RETURN_IF_ERROR(ValidateCounterQuery(query));
-  std::vector<std::vector<BucketRun>> runs;
-  runs.reserve(query.ranges.size());
-  for (const DayRange& range : query.ranges) {
-    runs.push_back(DecomposeDayRange(range));
-    if (runs.back().size() > kMaxRunsPerRange) {
-      return absl::InternalError("a day range decomposed into too many bucket runs");
-    }
-  }
+  ONESTOP_ASSIGN_OR_RETURN(const std::vector<RunParams> ranges, RunParamsOfQuery(query));
   ReadLease lease(*this);
   Connection& connection = lease.connection();
   std::vector<CounterSums> result;
@@ -1439,20 +1427,11 @@ absl::StatusOr<std::vector<CounterSums>> SqliteDossierStore::SumCounters(const C
       CounterSums sums;
       sums.series = name;
       bool any = false;
-      for (const std::vector<BucketRun>& range_runs : runs) {
+      for (const RunParams& range : ranges) {
         sum.Reset();
         sum.BindText(1, name);
-        for (size_t i = 0; i < kMaxRunsPerRange; ++i) {
-          const int base = 2 + static_cast<int>(i) * 3;
-          if (i < range_runs.size()) {
-            sum.BindInt64(base, static_cast<int64_t>(range_runs[i].grain));
-            sum.BindInt64(base + 1, range_runs[i].first);
-            sum.BindInt64(base + 2, range_runs[i].last);
-          } else {  // an empty run
-            sum.BindInt64(base, -1);
-            sum.BindInt64(base + 1, 1);
-            sum.BindInt64(base + 2, 0);
-          }
+        for (size_t i = 0; i < range.size(); ++i) {
+          sum.BindInt64(2 + static_cast<int>(i), range[i]);
         }
         ONESTOP_ASSIGN_OR_RETURN(const bool row, sum.Step("summing report counters"));
         if (!row) return absl::InternalError("summing report counters returned no row");
@@ -1469,11 +1448,7 @@ absl::StatusOr<std::vector<CounterSums>> SqliteDossierStore::SumCounters(const C
 }
 
 absl::StatusOr<DossierCounts> SqliteDossierStore::CountDossiers(const CountQuery& query) {
-  if (query.due_soon_before < query.due_before) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("count query: due_soon_before (", absl::FormatTime(query.due_soon_before),
-                     ") is before due_before (", absl::FormatTime(query.due_before), ")"));
-  }
+  ONESTOP_RETURN_IF_ERROR(ValidateCountQuery(query));
   // Infinite instants clamp to the extreme microsecond counts.
   const int64_t due_before = absl::ToUnixMicros(query.due_before);
   const int64_t due_soon_before = absl::ToUnixMicros(query.due_soon_before);

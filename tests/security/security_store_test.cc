@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -757,6 +758,61 @@ TEST_F(PgSecurityStoreTest, AFailingBatchFailsTheQueueAtOnceAndNothingIsStored) 
   auto page = b_->ListAudit({.limit = 1000});
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->records, SizeIs(1));
+}
+
+// Close appends everything queued and refuses later appends with
+// UNAVAILABLE, answered at once and stored nowhere; reads keep working.
+TEST_F(PgSecurityStoreTest, CloseAppendsTheQueueAndRefusesLaterAppends) {
+  constexpr int kRecords = 50;
+  std::atomic<int> appended{0};
+  for (int i = 0; i < kRecords; ++i) {
+    a_->AppendAuditLater(Record("clerk", "AcceptDossier", 0), [&](absl::Status status) {
+      if (status.ok()) appended.fetch_add(1);
+    });
+  }
+  a_->Close();
+  EXPECT_EQ(appended.load(), kRecords);
+  EXPECT_THAT(a_->AppendAudit(Record("clerk", "AcceptDossier", 0)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("closing")));
+  absl::Status later = absl::UnknownError("not answered");
+  a_->AppendAuditLater(Record("clerk", "AcceptDossier", 0),
+                       [&](absl::Status status) { later = status; });
+  EXPECT_THAT(later, StatusIs(absl::StatusCode::kUnavailable));
+  a_->Close();  // again: nothing to do
+  auto page = a_->ListAudit({.limit = 1000});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(page->records, SizeIs(kRecords));
+}
+
+// ListAudit waits only so long for the records this store queued before
+// it: while another session holds the audit log's lock it gives up with
+// UNAVAILABLE (the record still queued), and lists the record once the lock
+// is released.
+TEST_F(PgSecurityStoreTest, ListAuditGivesUpWhileItsQueuedRecordsCannotBeAppended) {
+  auto store = PostgresSecurityStore::Open(
+      {.uri = uri_, .audit_barrier_timeout = absl::Milliseconds(200)});
+  ASSERT_THAT(store, IsOk());
+  auto other = pg::Connection::Open(uri_);
+  ASSERT_THAT(other, IsOk());
+  const std::string lock = absl::StrCat("SELECT pg_advisory_lock(", kAuditLockKey, ")");
+  const std::string unlock = absl::StrCat("SELECT pg_advisory_unlock(", kAuditLockKey, ")");
+  const absl::Span<const pg::Param> no_params;
+  ASSERT_THAT((*other)->Exec(lock, no_params, "test"), IsOk());
+  absl::Notification appended;
+  absl::Status append_status = absl::UnknownError("not answered");
+  (*store)->AppendAuditLater(Record("clerk", "AcceptDossier", 0), [&](absl::Status status) {
+    append_status = status;
+    appended.Notify();
+  });
+  EXPECT_THAT((*store)->ListAudit({.limit = 10}),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("still being written")));
+  EXPECT_FALSE(appended.HasBeenNotified());
+  ASSERT_THAT((*other)->Exec(unlock, no_params, "test"), IsOk());
+  auto page = (*store)->ListAudit({.limit = 10});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(page->records, SizeIs(1));
+  ASSERT_TRUE(appended.HasBeenNotified());
+  EXPECT_THAT(append_status, IsOk());
 }
 
 TEST(PgSecurityStoreOpenTest, ErrorsNameTheRedactedUri) {
