@@ -330,54 +330,60 @@ void RegisterReschedule(CLI::App& app, CommandRegistry& registry) {
   });
 }
 
-}  // namespace
+// An interlinked verb: the acting agency (--as) and an optional --note.
+template <typename Request, typename Response>
+struct StageVerb {
+  const char* name;
+  const char* description;
+  const char* example;
+  const char* as_help;
+  bool as_required;
+  DossierRpc<Request, Response> rpc;
+};
 
-void RegisterForward(CLI::App& app, CommandRegistry& registry) {
+template <typename Request, typename Response>
+void RegisterStageVerb(CLI::App& app, CommandRegistry& registry,
+                       const StageVerb<Request, Response>& verb) {
   struct Args {
     DossierTarget target;
     std::string as;
     std::string note;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = AddVerb(
-      app, "forward",
-      "Interlinked dossiers: move to the next stage of the route (the server "
-      "fills in the stage's agencies), or back to the receiving desk after the last",
-      "onestopctl forward 000.01.31.H15-200106-0001 --as 000.01.31.H15",
-      args->target);
-  cmd->add_option("--as", args->as,
-                  "The agency handing over (the desk, or the one that finished the stage)");
+  CLI::App* cmd = AddVerb(app, verb.name, verb.description, verb.example, args->target);
+  CLI::Option* as = cmd->add_option("--as", args->as, verb.as_help);
+  if (verb.as_required) as->required();
   cmd->add_option("--note", args->note, "Note for the history");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::ForwardDossierRequest request;
+  registry.Add(cmd, [args, verb](CommandContext& ctx) {
+    Request request;
     request.set_acting_agency_code(args->as);
     request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::ForwardDossier);
+    return RunMutation(ctx, args->target, std::move(request), verb.rpc);
   });
 }
 
+}  // namespace
+
+void RegisterForward(CLI::App& app, CommandRegistry& registry) {
+  RegisterStageVerb(
+      app, registry,
+      StageVerb<v1::ForwardDossierRequest, v1::ForwardDossierResponse>{
+          "forward",
+          "Interlinked dossiers: move to the next stage of the route (the server "
+          "fills in the stage's agencies), or back to the receiving desk after the last",
+          "onestopctl forward 000.01.31.H15-200106-0001 --as 000.01.31.H15",
+          "The agency handing over (the desk, or the one that finished the stage)",
+          /*as_required=*/false, &Stub::ForwardDossier});
+}
+
 void RegisterCompleteStage(CLI::App& app, CommandRegistry& registry) {
-  struct Args {
-    DossierTarget target;
-    std::string as;
-    std::string note;
-  };
-  auto args = std::make_shared<Args>();
-  CLI::App* cmd = AddVerb(
-      app, "complete-stage",
-      "Interlinked dossiers: the acting agency's task in the current stage is done",
-      "onestopctl complete-stage 000.01.31.H15-200106-0001 --as 000.31.02.H15",
-      args->target);
-  cmd->add_option("--as", args->as, "The agency whose task is done")->required();
-  cmd->add_option("--note", args->note, "Note for the history");
-  registry.Add(cmd, [args](CommandContext& ctx) {
-    v1::CompleteStageRequest request;
-    request.set_acting_agency_code(args->as);
-    request.set_note(args->note);
-    return RunMutation(ctx, args->target, std::move(request),
-                       &v1::DossierService::StubInterface::CompleteStage);
-  });
+  RegisterStageVerb(
+      app, registry,
+      StageVerb<v1::CompleteStageRequest, v1::CompleteStageResponse>{
+          "complete-stage",
+          "Interlinked dossiers: the acting agency's task in the current stage is done",
+          "onestopctl complete-stage 000.01.31.H15-200106-0001 --as 000.31.02.H15",
+          "The agency whose task is done", /*as_required=*/true, &Stub::CompleteStage});
 }
 
 void RegisterLifecycle(CLI::App& app, CommandRegistry& registry) {
