@@ -285,12 +285,13 @@ class DossierStore {
     return absl::UnimplementedError("this store keeps no report counters");
   }
 
-  // Imports historical dossiers (issue #8). Each record is written on its
-  // own (a savepoint or its own statement), many records per transaction:
-  // its dossier row, its history rows, ONE change-feed event with the next
-  // revision (action ACTION_KIND_IMPORT, the dossier without history, the
-  // last history entry as `entry` and its time as `time`), its code
-  // sequence bump and its counter deltas. Returns one status per record, in
+  // Imports historical dossiers (issue #8): one transaction per call on
+  // both backends, many records in it; a record found present or different
+  // writes nothing. Each imported record writes its dossier row, its
+  // history rows, ONE change-feed event with the next revision (action
+  // ACTION_KIND_IMPORT, the dossier without history, the last history entry
+  // as `entry` and its time as `time`), its code sequence bump and its
+  // counter deltas. Returns one status per record, in
   // order:
   //   OK               imported
   //   ALREADY_EXISTS   a dossier with this code is stored and is identical:

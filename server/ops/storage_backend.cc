@@ -31,7 +31,9 @@ void CollectCommitStats(const storage::CommitStats& stats, MetricsWriter& out) {
               "Writes carried by group commits; divided by batches: the mean batch size.", {},
               static_cast<double>(stats.writes));
   out.Counter("onestop_storage_commit_failed_batches_total",
-              "Group commits whose transaction failed as a whole.", {},
+              "Group commits whose transaction failed as a whole (an import request "
+              "failing with a database error included: it is a batch of its own).",
+              {},
               static_cast<double>(stats.failed_batches));
   out.Counter("onestop_storage_commit_seconds_total",
               "Time spent in COMMIT (the fsync), summed over batches.", {},

@@ -423,11 +423,14 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
   // Each write of a batch runs in a savepoint, whose sub-journal holds the
   // original of every page the write changes (~14 pages a submit). SQLite
   // keeps it in memory up to 64 KiB and then moves it to a temporary file
-  // for the rest of the transaction: two pwrite()s per page from then on,
-  // ~27 syscalls a submit. In memory it is a memcpy, and it is freed when
-  // each savepoint is released. Set after the migration, whose
-  // index builds may sort more than memory should hold. Only the writer:
-  // readers never need a journal.
+  // for the rest of the transaction: one larger write (16 pages or more,
+  // e.g. with B-tree page splits) was enough to send every later write of
+  // the batch to the file, two pwrite()s per page, ~27 syscalls a submit.
+  // In memory it is a memcpy, freed at each savepoint's release or
+  // statement's end (the largest: a CompactEvents chunk's DELETE of 10,000
+  // events, ~10 MB). Set after the
+  // migration, whose index builds may sort more than memory should hold.
+  // Only the writer: readers never need a journal.
   ONESTOP_RETURN_IF_ERROR(
       connection.Exec("PRAGMA temp_store = MEMORY", "keeping the savepoint journal in memory"));
   return absl::OkStatus();
@@ -1054,7 +1057,13 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
         continue;
       }
       if (write->import != nullptr) {
-        // Alone in its batch (WriterLoop): its error is the transaction's.
+        // Alone in its batch (WriterLoop): its error is the transaction's,
+        // and rolling that back must not take other writes with it.
+        if (batch.size() != 1) {
+          write->result = absl::InternalError("an import request must be a batch of its own");
+          transaction = write->result.status();
+          continue;
+        }
         absl::StatusOr<std::vector<absl::Status>> results =
             ApplyImportRequest(connection, *write->import, counters);
         if (results.ok()) {

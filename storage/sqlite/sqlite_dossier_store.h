@@ -30,8 +30,9 @@
 // Group commit (issue #8, docs/PERFORMANCE.md). One writer thread owns the
 // write connection. Create/Update validate their argument, enqueue the
 // write and block until it is answered. The writer takes everything queued
-// (at most SqliteOptions::max_batch_writes), runs `BEGIN IMMEDIATE`, applies
-// each write inside its own `SAVEPOINT` — a write that fails (stale etag,
+// (at most SqliteOptions::max_batch_writes; an ImportDossiers request is
+// always a batch of its own, see ImportDossiers), runs `BEGIN IMMEDIATE`,
+// applies each write inside its own `SAVEPOINT` — a write that fails (stale etag,
 // duplicate request id, constraint, …) is rolled back to its savepoint and
 // answered with its own error, the others are unaffected — then `COMMIT`s
 // once (one fsync for the whole batch) and only then answers every write
@@ -146,7 +147,8 @@ struct CommitStats {
   int64_t failed_writes = 0;
   // Batches whose transaction failed as a whole (BEGIN, COMMIT, or a
   // rollback by SQLite): every write in it that had not failed on its own
-  // got that error.
+  // got that error. An ImportDossiers request that fails with a database
+  // error counts too: it is a batch of its own.
   int64_t failed_batches = 0;
   // Writes in the most recent batch, and in the largest so far.
   int last_batch_size = 0;

@@ -808,11 +808,13 @@ TEST_F(PgSecurityStoreTest, ListAuditGivesUpWhileItsQueuedRecordsCannotBeAppende
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("still being written")));
   EXPECT_FALSE(appended.HasBeenNotified());
   ASSERT_THAT((*other)->Exec(unlock, no_params, "test"), IsOk());
+  // Appended once the lock is free (waited for here, not within the
+  // store's short barrier: the test must not depend on the machine's pace).
+  ASSERT_TRUE(appended.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_THAT(append_status, IsOk());
   auto page = (*store)->ListAudit({.limit = 10});
   ASSERT_THAT(page, IsOk());
   EXPECT_THAT(page->records, SizeIs(1));
-  ASSERT_TRUE(appended.HasBeenNotified());
-  EXPECT_THAT(append_status, IsOk());
 }
 
 TEST(PgSecurityStoreOpenTest, ErrorsNameTheRedactedUri) {
