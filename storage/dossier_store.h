@@ -291,8 +291,7 @@ class DossierStore {
   // history rows, ONE change-feed event with the next revision (action
   // ACTION_KIND_IMPORT, the dossier without history, the last history entry
   // as `entry` and its time as `time`), its code sequence bump and its
-  // counter deltas. Returns one status per record, in
-  // order:
+  // counter deltas. Returns one status per record, in order:
   //   OK               imported
   //   ALREADY_EXISTS   a dossier with this code is stored and is identical:
   //                    same etag, same stored body and the same history

@@ -428,9 +428,9 @@ absl::Status Configure(Connection& connection, const SqliteOptions& options) {
   // the batch to the file, two pwrite()s per page, ~27 syscalls a submit.
   // In memory it is a memcpy, freed at each savepoint's release or
   // statement's end (the largest: a CompactEvents chunk's DELETE of 10,000
-  // events, ~10 MB). Set after the
-  // migration, whose index builds may sort more than memory should hold.
-  // Only the writer: readers never need a journal.
+  // events, ~10 MB). Set after the migration, whose index builds may sort
+  // more than memory should hold. Only the writer: readers never need a
+  // journal.
   ONESTOP_RETURN_IF_ERROR(
       connection.Exec("PRAGMA temp_store = MEMORY", "keeping the savepoint journal in memory"));
   return absl::OkStatus();
@@ -723,6 +723,8 @@ absl::Status ApplyImport(Connection& connection, const ReadyImport& record, int6
       "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
       "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT (code) DO NOTHING");
+  // No RETURNING: it would give every insert a statement journal (see
+  // ApplyImportRequest); the new row's position is the last rowid.
   {
     ONESTOP_ASSIGN_OR_RETURN(Statement insert, connection.Prepare(*insert_sql));
     BindDossierRow(d, record.body, insert);
@@ -763,7 +765,8 @@ absl::Status RaiseCodeSequence(Connection& connection, absl::string_view prefix,
 // the caller rolls the transaction back. No savepoint: one around a whole
 // request made SQLite copy every page the request touched into its
 // sub-journal (two pwrite()s per page to a temporary file, ~40 % of the
-// writer's time), and a record refused as present or different has written
+// writer's time; an INSERT … RETURNING does the same in a statement journal
+// of its own, hence none in ApplyImport), and a record refused as present or different has written
 // nothing, so records need none of their own. Events are numbered on from
 // one MAX(revision), and each prefix's code sequence is raised once. Returns
 // one status per record and adds the imported records' counter deltas to
