@@ -193,6 +193,13 @@ class AdminServiceImpl::Import final
  public:
   Import(AdminServiceImpl* service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
+    // Requests are authenticated on executor threads, two at a time, and
+    // gRPC builds the context's metadata map and auth context lazily on
+    // first use, without a lock (MetadataMap::FillMap marks the map filled
+    // before filling it): build both here, before any thread can race, so
+    // that every later read is a read only.
+    context_->client_metadata();
+    context_->auth_context();
     Step([] {});
   }
 
