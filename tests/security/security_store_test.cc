@@ -817,6 +817,46 @@ TEST_F(PgSecurityStoreTest, ListAuditGivesUpWhileItsQueuedRecordsCannotBeAppende
   EXPECT_THAT(page->records, SizeIs(1));
 }
 
+// A full queue (PostgreSQL slower than the calls) holds the caller back
+// until the audit thread has made room, and loses nothing: while another
+// session holds the audit log's lock, more records than the queue and one
+// batch can take leave the last caller waiting; once the lock is released
+// every record is appended.
+TEST_F(PgSecurityStoreTest, AFullAuditQueueHoldsTheCallerBackUntilThereIsRoom) {
+  auto other = pg::Connection::Open(uri_);
+  ASSERT_THAT(other, IsOk());
+  const absl::Span<const pg::Param> no_params;
+  ASSERT_THAT((*other)->Exec(absl::StrCat("SELECT pg_advisory_lock(", kAuditLockKey, ")"),
+                             no_params, "test"),
+              IsOk());
+  constexpr int kRecords = static_cast<int>(PostgresSecurityStore::kMaxAuditQueue) +
+                           PostgresSecurityStore::kMaxAuditBatch + 1;
+  std::atomic<int> appended{0};
+  absl::Notification all_queued;
+  std::thread caller([&] {
+    for (int i = 0; i < kRecords; ++i) {
+      a_->AppendAuditLater(Record("clerk", "AcceptDossier", 0), [&](absl::Status status) {
+        if (status.ok()) appended.fetch_add(1);
+      });
+    }
+    all_queued.Notify();
+  });
+  // Held back: the thread's batch and the queue are full, and no record
+  // can be appended while the lock is held.
+  EXPECT_FALSE(all_queued.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  EXPECT_EQ(appended.load(), 0);
+  ASSERT_THAT((*other)->Exec(absl::StrCat("SELECT pg_advisory_unlock(", kAuditLockKey, ")"),
+                             no_params, "test"),
+              IsOk());
+  caller.join();
+  a_->Close();  // appends what is still queued
+  EXPECT_EQ(appended.load(), kRecords);
+  auto last = b_->ListAudit({.after_sequence = kRecords - 1, .limit = 10});
+  ASSERT_THAT(last, IsOk());
+  ASSERT_THAT(last->records, SizeIs(1));
+  EXPECT_EQ(last->records[0].sequence(), kRecords);
+}
+
 TEST(PgSecurityStoreOpenTest, ErrorsNameTheRedactedUri) {
   EXPECT_THAT(PostgresSecurityStore::Open({.uri = ""}),
               StatusIs(absl::StatusCode::kInvalidArgument));
