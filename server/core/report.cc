@@ -311,6 +311,25 @@ std::vector<Flow> FlowsOf(const Facts& f, v1::Channel channel) {
   return flows;
 }
 
+// Facts and dimensions are everything a contribution depends on.
+bool SameFacts(const Facts& a, const Facts& b) {
+  auto pause = [](const Pause& p) { return std::tie(p.start, p.end, p.supplement); };
+  auto stage = [](const StageResult& r) { return std::tie(r.agency, r.day, r.outcome); };
+  if (a.pauses.size() != b.pauses.size() || a.stages.size() != b.stages.size()) return false;
+  for (size_t i = 0; i < a.pauses.size(); ++i) {
+    if (pause(a.pauses[i]) != pause(b.pauses[i])) return false;
+  }
+  for (size_t i = 0; i < a.stages.size(); ++i) {
+    if (stage(a.stages[i]) != stage(b.stages[i])) return false;
+  }
+  return std::tie(a.received, a.received_day, a.ending, a.end_day, a.due_day, a.returned_day,
+                  a.resolution, a.resolution_working_days, a.digitised_at_reception,
+                  a.electronic_result) ==
+         std::tie(b.received, b.received_day, b.ending, b.end_day, b.due_day, b.returned_day,
+                  b.resolution, b.resolution_working_days, b.digitised_at_reception,
+                  b.electronic_result);
+}
+
 bool AllZero(const SeriesDelta& d) {
   return std::all_of(d.values.begin(), d.values.end(), [](int64_t v) { return v == 0; });
 }
@@ -336,6 +355,45 @@ void Merge(std::vector<SeriesDelta>& deltas) {
   }
   merged.erase(std::remove_if(merged.begin(), merged.end(), AllZero), merged.end());
   deltas = std::move(merged);
+}
+
+// The contribution of a dossier with these facts, channel and dimensions
+// (Contributions). Flows are first summed per day (most fall on the
+// received day) and each series name is built once: this runs for every
+// write, twice for an update that changes what reports count (profiled).
+std::vector<SeriesDelta> ContributionsOf(const Facts& facts, v1::Channel channel,
+                                         const Dimensions& dims) {
+  std::vector<std::pair<absl::CivilDay, SlotValues>> days;
+  for (const Flow& flow : FlowsOf(facts, channel)) {
+    auto day = std::find_if(days.begin(), days.end(),
+                            [&flow](const auto& d) { return d.first == flow.day; });
+    if (day == days.end()) day = days.insert(days.end(), {flow.day, SlotValues{}});
+    day->second[flow.slot] += flow.value;
+  }
+  std::vector<std::string> flow_series;
+  flow_series.reserve(1 + 3 * dims.scopes.size());
+  flow_series.push_back(absl::StrCat(dims.own, "|*"));
+  for (const std::string& scope : dims.scopes) {
+    flow_series.push_back(absl::StrCat(scope, "|*"));
+    flow_series.push_back(absl::StrCat(scope, "|p|", dims.procedure));
+    flow_series.push_back(absl::StrCat(scope, "|c|", dims.channel));
+  }
+  std::vector<SeriesDelta> deltas;
+  deltas.reserve(days.size() * flow_series.size() + facts.stages.size() * dims.scopes.size());
+  for (const auto& [day, values] : days) {
+    if (std::all_of(values.begin(), values.end(), [](int64_t v) { return v == 0; })) continue;
+    for (const std::string& series : flow_series) deltas.push_back({series, day, values});
+  }
+  for (const StageResult& stage : facts.stages) {
+    for (const std::string& scope : dims.scopes) {
+      SeriesDelta& d = deltas.emplace_back();
+      d.series = absl::StrCat(scope, "|s|", stage.agency);
+      d.day = stage.day;
+      d.values[StageSlot(stage.outcome)] = 1;
+    }
+  }
+  Merge(deltas);
+  return deltas;
 }
 
 // ---- Tallies: what both paths compute per row ----
@@ -658,38 +716,31 @@ std::string ChannelLabelVi(v1::Channel channel) {
 }
 
 std::vector<SeriesDelta> Contributions(const v1::Dossier& dossier, const Catalogue& catalogue) {
-  const Facts facts = FactsOf(dossier, catalogue);
-  const std::vector<Flow> flows = FlowsOf(facts, dossier.channel());
-  const Dimensions dims = DimensionsOf(dossier, catalogue);
-  std::vector<SeriesDelta> deltas;
-  auto add = [&deltas](const std::string& series, absl::CivilDay day, int slot, int64_t value) {
-    SeriesDelta& d = deltas.emplace_back();
-    d.series = series;
-    d.day = day;
-    d.values[slot] = value;
-  };
-  for (const Flow& flow : flows) {
-    add(absl::StrCat(dims.own, "|*"), flow.day, flow.slot, flow.value);
-    for (const std::string& scope : dims.scopes) {
-      add(absl::StrCat(scope, "|*"), flow.day, flow.slot, flow.value);
-      add(absl::StrCat(scope, "|p|", dims.procedure), flow.day, flow.slot, flow.value);
-      add(absl::StrCat(scope, "|c|", dims.channel), flow.day, flow.slot, flow.value);
-    }
-  }
-  for (const StageResult& stage : facts.stages) {
-    for (const std::string& scope : dims.scopes) {
-      add(absl::StrCat(scope, "|s|", stage.agency), stage.day, StageSlot(stage.outcome), 1);
-    }
-  }
-  Merge(deltas);
-  return deltas;
+  return ContributionsOf(FactsOf(dossier, catalogue), dossier.channel(),
+                         DimensionsOf(dossier, catalogue));
 }
 
 std::vector<SeriesDelta> ContributionChange(const v1::Dossier* before, const v1::Dossier& after,
                                             const Catalogue& catalogue) {
-  std::vector<SeriesDelta> added = Contributions(after, catalogue);
+  const Facts after_facts = FactsOf(after, catalogue);
+  std::optional<Facts> before_facts;
+  if (before != nullptr) {
+    before_facts = FactsOf(*before, catalogue);
+    // Most writes (a hand-over, a decision, a note) change nothing a
+    // report counts: the same facts and dimensions give the same
+    // contribution, so the change is empty without fanning either out.
+    if (SameFacts(*before_facts, after_facts) &&
+        before->receiving_agency_code() == after.receiving_agency_code() &&
+        before->procedure_code() == after.procedure_code() &&
+        before->channel() == after.channel()) {
+      return {};
+    }
+  }
+  std::vector<SeriesDelta> added =
+      ContributionsOf(after_facts, after.channel(), DimensionsOf(after, catalogue));
   if (before == nullptr) return added;
-  std::vector<SeriesDelta> removed = Contributions(*before, catalogue);
+  std::vector<SeriesDelta> removed =
+      ContributionsOf(*before_facts, before->channel(), DimensionsOf(*before, catalogue));
   // Both are ordered by (series, day) and merged: one linear pass.
   std::vector<SeriesDelta> change;
   change.reserve(added.size() + removed.size());

@@ -75,6 +75,13 @@ Dossier StorableDossier(const Dossier& dossier, std::string code, int64_t etag) 
   return stored;
 }
 
+// Runs `sql` (one statement, no rows) through the statement cache.
+absl::Status RunCached(Connection& connection, const std::string& sql,
+                       absl::string_view operation) {
+  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(sql));
+  return stmt.Run(operation);
+}
+
 enum class TransactionKind { kRead, kWrite };
 
 // Runs `body` inside a transaction: BEGIN IMMEDIATE for writes (takes the
@@ -83,10 +90,13 @@ enum class TransactionKind { kRead, kWrite };
 // commit fails, rolls back so nothing is changed.
 absl::Status InTransaction(Connection& connection, TransactionKind kind,
                            absl::FunctionRef<absl::Status()> body) {
-  ONESTOP_RETURN_IF_ERROR(connection.Exec(
-      kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "starting a transaction"));
+  // Through the statement cache: every read (GetDossier, a list page) is
+  // one of these, and sqlite3_exec would parse BEGIN and COMMIT each time.
+  ONESTOP_RETURN_IF_ERROR(RunCached(
+      connection, kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN",
+      "starting a transaction"));
   absl::Status status = body();
-  if (status.ok()) status = connection.Exec("COMMIT", "committing a transaction");
+  if (status.ok()) status = RunCached(connection, "COMMIT", "committing a transaction");
   if (!status.ok() && sqlite3_get_autocommit(connection.raw()) == 0) {
     // SQLite may already have rolled back (e.g. on SQLITE_FULL); only roll
     // back a transaction that is still open.
@@ -95,10 +105,12 @@ absl::Status InTransaction(Connection& connection, TransactionKind kind,
   return status;
 }
 
+// `what` (e.g. "dossier ", code) names the row in the error, built only
+// on failure: reads parse every history row and event.
 absl::Status ParseBody(absl::string_view bytes, google::protobuf::Message& message,
-                       absl::string_view what) {
+                       const absl::AlphaNum& what, const absl::AlphaNum& which) {
   if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InternalError(absl::StrCat("database corrupt: cannot parse ", what));
+    return absl::InternalError(absl::StrCat("database corrupt: cannot parse ", what, which));
   }
   return absl::OkStatus();
 }
@@ -253,7 +265,7 @@ absl::Status ReadHistory(Connection& connection, int64_t position, Dossier& doss
     ONESTOP_ASSIGN_OR_RETURN(const bool row, stmt.Step("reading history"));
     if (!row) return absl::OkStatus();
     ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(0), *dossier.add_history(),
-                                      absl::StrCat("history of dossier ", dossier.code())));
+                                      "history of dossier ", dossier.code()));
   }
 }
 
@@ -261,7 +273,7 @@ absl::Status ReadHistory(Connection& connection, int64_t position, Dossier& doss
 absl::Status ReadDossierRow(const Statement& stmt, Dossier& dossier, int64_t& position) {
   position = stmt.ColumnInt64(0);
   const absl::string_view code = stmt.ColumnText(1);
-  ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(3), dossier, absl::StrCat("dossier ", code)));
+  ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(3), dossier, "dossier ", code));
   // The columns are authoritative.
   dossier.set_code(std::string(code));
   dossier.set_etag(stmt.ColumnInt64(2));
@@ -559,13 +571,6 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
 absl::StatusOr<int64_t> ReadLastRevision(Connection& connection) {
   return connection.QueryInt64("SELECT COALESCE(MAX(revision), 0) FROM events",
                                "reading the last revision");
-}
-
-// Runs `sql` (one statement, no rows) through the statement cache.
-absl::Status RunCached(Connection& connection, const std::string& sql,
-                       absl::string_view operation) {
-  ONESTOP_ASSIGN_OR_RETURN(Statement stmt, connection.Prepare(sql));
-  return stmt.Run(operation);
 }
 
 // Sets the connection's synchronous mode outside a transaction.
@@ -1036,7 +1041,7 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     // `transaction` turns bad once the batch can no longer commit; from then
     // on every write that had not failed on its own gets its error.
     if (transaction.ok()) {
-      transaction = connection.Exec("BEGIN IMMEDIATE", "starting a transaction");
+      transaction = RunCached(connection, "BEGIN IMMEDIATE", "starting a transaction");
     }
     // The counter deltas of the batch's successful writes, merged: a
     // batch of submits at one desk on one day touches each counter row
@@ -1089,7 +1094,7 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     }
     if (transaction.ok()) {
       const absl::Time commit_start = absl::Now();
-      transaction = connection.Exec("COMMIT", "committing a transaction");
+      transaction = RunCached(connection, "COMMIT", "committing a transaction");
       commit_time = absl::Now() - commit_start;
     }
     if (transaction.ok()) last_revision_.store(*last_revision, std::memory_order_release);
@@ -1324,7 +1329,7 @@ absl::StatusOr<std::optional<RecordedRequest>> SqliteDossierStore::FindRequest(
   RecordedRequest recorded;
   recorded.fingerprint = std::string(stmt.ColumnBlob(0));
   ONESTOP_RETURN_IF_ERROR(ParseBody(stmt.ColumnBlob(1), recorded.response,
-                                    absl::StrCat("the response of request ", request_id)));
+                                    "the response of request ", request_id));
   return recorded;
 }
 
@@ -1346,7 +1351,7 @@ absl::StatusOr<std::vector<DossierEvent>> SqliteDossierStore::ReadEvents(int64_t
     if (!row) return events;
     DossierEvent& event = events.emplace_back();
     ONESTOP_RETURN_IF_ERROR(
-        ParseBody(stmt.ColumnBlob(1), event, absl::StrCat("event ", stmt.ColumnInt64(0))));
+        ParseBody(stmt.ColumnBlob(1), event, "event ", stmt.ColumnInt64(0)));
     event.set_revision(stmt.ColumnInt64(0));
   }
 }

@@ -527,10 +527,20 @@ TEST_F(ReportTest, ContributionChangeIsOrderedMergedAndEqualsTheDifference) {
   const v1::Dossier received = Received(kApr1, absl::CivilDay(2020, 4, 10));
   const v1::Dossier finished = Finished(received, absl::CivilDay(2020, 4, 16));
   const v1::Dossier elsewhere = Received(kApr1 + 3, absl::CivilDay(2020, 4, 20), kCommune2);
+  // Same facts, another holder: nothing counted changes (the shortcut).
+  v1::Dossier handed_over = received;
+  handed_over.set_holder_agency_code(kCommune2);
+  // Same facts, another channel or procedure: the series change.
+  v1::Dossier online = received;
+  online.set_channel(received.channel() == v1::CHANNEL_ONLINE ? v1::CHANNEL_DIRECT
+                                                               : v1::CHANNEL_ONLINE);
+  v1::Dossier other_procedure = received;
+  other_procedure.set_procedure_code(absl::StrCat(received.procedure_code(), "-other"));
   for (const auto& [before, after] :
        std::vector<std::pair<const v1::Dossier*, const v1::Dossier*>>{
            {nullptr, &received}, {&received, &finished}, {&finished, &received},
-           {&received, &received}, {&received, &elsewhere}}) {
+           {&received, &received}, {&received, &elsewhere}, {&received, &handed_over},
+           {&received, &online}, {&received, &other_procedure}}) {
     std::map<std::pair<std::string, absl::CivilDay>, SlotValues> expected;
     for (const SeriesDelta& d : Contributions(*after, *catalogue_)) {
       expected[{d.series, d.day}] = d.values;
@@ -561,6 +571,9 @@ TEST_F(ReportTest, ContributionChangeIsOrderedMergedAndEqualsTheDifference) {
     EXPECT_EQ(got, expected);
   }
   EXPECT_TRUE(ContributionChange(&received, received, *catalogue_).empty());
+  EXPECT_TRUE(ContributionChange(&received, handed_over, *catalogue_).empty());
+  EXPECT_FALSE(ContributionChange(&received, online, *catalogue_).empty());
+  EXPECT_FALSE(ContributionChange(&received, other_procedure, *catalogue_).empty());
 }
 
 TEST_F(ReportTest, ContributionChangesAlongAHistoryAddUpToTheFinalContribution) {
