@@ -1522,6 +1522,7 @@ absl::StatusOr<SqliteSettings> SqliteDossierStore::Settings() {
                            connection.QueryInt64("PRAGMA temp_store", "reading temp_store"));
   settings.synchronous = static_cast<int>(synchronous);
   settings.temp_store = static_cast<int>(temp_store);
+  settings.memory_statistics = sqlite3_memory_used() != 0;
   settings.foreign_keys = foreign_keys != 0;
   settings.schema_version = static_cast<int>(version);
   return settings;

@@ -178,6 +178,10 @@ struct SqliteSettings {
   int64_t busy_timeout_ms = 0;
   int schema_version = 0;  // PRAGMA user_version
   int temp_store = 0;      // 2 = MEMORY (the savepoint journals; see Configure)
+  // SQLite's process-wide allocation statistics (off in onestop: one global
+  // mutex per allocation; storage/sqlite/sqlite_util.cc). Read from
+  // sqlite3_memory_used(): 0 with this store's connections open means off.
+  bool memory_statistics = false;
 };
 
 class SqliteDossierStore final : public DossierStore, public sqlite_internal::SharedWriter {

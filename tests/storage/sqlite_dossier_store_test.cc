@@ -389,6 +389,7 @@ TEST_F(SqliteDossierStoreTest, FullDurabilityPragmas) {
   EXPECT_TRUE(settings->foreign_keys);
   EXPECT_EQ(settings->busy_timeout_ms, 250);
   EXPECT_EQ(settings->temp_store, 2);  // MEMORY: savepoint journals never go to a file
+  EXPECT_FALSE(settings->memory_statistics);  // no global mutex per allocation
   RawDb raw(path_);
   EXPECT_EQ(raw.Query("PRAGMA journal_mode"), "wal");  // persistent in the file
 }
