@@ -138,9 +138,12 @@ struct UpdateDossierWrite {
   // As for CreateDossierWrite.
   std::vector<CounterDelta> counter_deltas;
   // Optional, not owned, only read during the call: the dossier as the
-  // caller read it (etag == expected_etag). Decorators that derive
-  // counter_deltas from (before, after) use it instead of a Get; stores
-  // ignore it.
+  // caller read it, with its full history (etag == expected_etag).
+  // Decorators that derive counter_deltas from (before, after) use it
+  // instead of a Get. A store may return its history plus the new entry
+  // instead of reading the history back once the conditional write has
+  // succeeded: history is append-only and every write bumps the etag, so
+  // the etag names the history (SQLite does, if the entry counts agree).
   const onestop::v1::Dossier* before = nullptr;
 };
 

@@ -47,7 +47,7 @@ absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Update(
     before = &fetched;
   }
   storage::UpdateDossierWrite with_counters = write;
-  with_counters.before = nullptr;
+  with_counters.before = before;  // its etag is expected_etag: checked above
   for (storage::CounterDelta& d :
        ToCounterDeltas(core::ContributionChange(before, write.dossier, *catalogue_()))) {
     with_counters.counter_deltas.push_back(std::move(d));

@@ -560,7 +560,16 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
   entry.set_sequence(static_cast<int32_t>(next_sequence));
 
   ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
-  ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
+  const Dossier* before = write.before;
+  if (before != nullptr && before->etag() == write.expected_etag &&
+      before->history_size() + 1 == next_sequence) {
+    // The caller's copy is the stored history (UpdateDossierWrite::before):
+    // reading it back was ~15 % of the writer's time in a lifecycle.
+    *dossier.mutable_history() = before->history();
+    *dossier.add_history() = entry;
+  } else {
+    ONESTOP_RETURN_IF_ERROR(ReadHistory(connection, position, dossier));
+  }
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(RecordRequest(connection, *write.idempotency, dossier, entry));
   }
