@@ -72,7 +72,10 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       RpcRecord record;
       record.method = info_->method();
       record.type = info_->type();
-      if (info_->server_context() != nullptr) record.peer = info_->server_context()->peer();
+      // The peer only goes to the log line, and peer() builds a string.
+      if (info_->server_context() != nullptr && metrics_->WouldLog(record.duration, record.type)) {
+        record.peer = info_->server_context()->peer();
+      }
       record.code = methods->GetSendStatus().error_code();
       record.duration = absl::FromChrono(std::chrono::steady_clock::now() - start_);
       record.request_id = std::move(ids_.request_id);
@@ -162,6 +165,11 @@ void GrpcMetrics::RecordStart(absl::string_view method, ServerRpcInfo::Type type
   started_->Add({service, name, std::string(TypeName(type))});
 }
 
+bool GrpcMetrics::WouldLog(absl::Duration duration, ServerRpcInfo::Type type) const {
+  const bool slow = type == ServerRpcInfo::Type::UNARY && duration >= options_.slow_rpc_threshold;
+  return LogEnabled(slow ? LogLevel::kWarning : LogLevel::kDebug);
+}
+
 void GrpcMetrics::RecordEnd(const RpcRecord& record) {
   auto [service, name] = SplitMethod(record.method);
   const std::string type(TypeName(record.type));
@@ -170,6 +178,7 @@ void GrpcMetrics::RecordEnd(const RpcRecord& record) {
   const bool unary = record.type == ServerRpcInfo::Type::UNARY;
   if (unary) latency_->Observe({service, name, type}, absl::ToDoubleSeconds(record.duration));
 
+  if (!WouldLog(record.duration, record.type)) return;
   const bool slow = unary && record.duration >= options_.slow_rpc_threshold;
   const LogLevel level = slow ? LogLevel::kWarning : LogLevel::kDebug;
   const char* message = slow ? "slow rpc" : "rpc";

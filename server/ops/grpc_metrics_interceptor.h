@@ -98,6 +98,10 @@ class GrpcMetrics {
   void RecordStart(absl::string_view method, grpc::experimental::ServerRpcInfo::Type type);
   // Counts, times and logs a finished RPC (called by the interceptor).
   void RecordEnd(const RpcRecord& record);
+  // Whether RecordEnd would log an RPC of this type and duration (a warning
+  // when slow, else a debug line): the interceptor skips the peer string
+  // when it would not.
+  bool WouldLog(absl::Duration duration, grpc::experimental::ServerRpcInfo::Type type) const;
 
   const GrpcMetricsOptions& options() const { return options_; }
 

@@ -1,5 +1,6 @@
 #include "server/util/log.h"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
@@ -14,6 +15,9 @@ namespace {
 
 absl::Mutex g_log_mu;
 LogOptions* g_options ABSL_GUARDED_BY(g_log_mu) = nullptr;
+// g_options->min_level, readable without the mutex: most calls (one debug
+// line per RPC) are filtered out, and need not serialize on g_log_mu.
+std::atomic<int> g_min_level{static_cast<int>(LogOptions().min_level)};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -31,6 +35,11 @@ void ConfigureLogging(LogOptions options) {
   absl::MutexLock lock(&g_log_mu);
   delete g_options;
   g_options = new LogOptions(std::move(options));
+  g_min_level.store(static_cast<int>(g_options->min_level), std::memory_order_relaxed);
+}
+
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
 }
 
 std::string JsonQuote(absl::string_view text) {
@@ -67,6 +76,7 @@ std::string JsonQuote(absl::string_view text) {
 
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields) {
+  if (!LogEnabled(level)) return;
   absl::MutexLock lock(&g_log_mu);
   const LogOptions defaults;
   const LogOptions& options = g_options ? *g_options : defaults;

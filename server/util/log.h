@@ -31,6 +31,10 @@ struct LogOptions {
 // Configures logging; call once from main before any other thread logs.
 void ConfigureLogging(LogOptions options);
 
+// Whether a line at `level` would be written; lets callers skip building
+// fields for a filtered line. Lock-free.
+bool LogEnabled(LogLevel level);
+
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields = {});
 inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) {

@@ -160,6 +160,7 @@ TEST_F(InterceptorTest, FastRpcsLogOnlyAtDebugLevel) {
   EXPECT_THAT(::testing::internal::GetCapturedStderr(),
               AllOf(HasSubstr("\"level\":\"debug\""), HasSubstr("\"msg\":\"rpc\""),
                     HasSubstr("\"rpc\":\"/onestop.v1.AdminService/GetClock\""),
+                    HasSubstr("\"peer\":\"ipv4:127.0.0.1:"),
                     HasSubstr("\"code\":\"OK\""), Not(HasSubstr("slow rpc"))));
 }
 
