@@ -72,12 +72,12 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       RpcRecord record;
       record.method = info_->method();
       record.type = info_->type();
+      record.duration = absl::FromChrono(std::chrono::steady_clock::now() - start_);
       // The peer only goes to the log line, and peer() builds a string.
       if (info_->server_context() != nullptr && metrics_->WouldLog(record.duration, record.type)) {
         record.peer = info_->server_context()->peer();
       }
       record.code = methods->GetSendStatus().error_code();
-      record.duration = absl::FromChrono(std::chrono::steady_clock::now() - start_);
       record.request_id = std::move(ids_.request_id);
       record.dossier_code = std::move(ids_.dossier_code);
       metrics_->RecordEnd(record);

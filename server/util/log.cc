@@ -17,7 +17,7 @@ absl::Mutex g_log_mu;
 LogOptions* g_options ABSL_GUARDED_BY(g_log_mu) = nullptr;
 // g_options->min_level, readable without the mutex: most calls (one debug
 // line per RPC) are filtered out, and need not serialize on g_log_mu.
-std::atomic<int> g_min_level{static_cast<int>(LogOptions().min_level)};
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};  // LogOptions' default
 
 const char* LevelName(LogLevel level) {
   switch (level) {

@@ -131,7 +131,10 @@ TEST_F(InterceptorTest, CountsRpcsByMethodAndCodeAndTimesThem) {
 
 TEST_F(InterceptorTest, SlowRpcsLogAWarningWithRpcPeerCodeAndDuration) {
   GrpcMetricsOptions options;
-  options.slow_rpc_threshold = absl::ZeroDuration();  // every RPC is "slow"
+  // Every RPC is "slow", and the threshold is above zero: the decision must
+  // use the RPC's measured duration (the peer once went missing when it did
+  // not).
+  options.slow_rpc_threshold = absl::Nanoseconds(1);
   Start(options);
   ::testing::internal::CaptureStderr();
   ASSERT_EQ(SetClock().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
