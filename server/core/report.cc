@@ -330,9 +330,10 @@ bool SameFacts(const Facts& a, const Facts& b) {
                   b.electronic_result);
 }
 
-bool AllZero(const SeriesDelta& d) {
-  return std::all_of(d.values.begin(), d.values.end(), [](int64_t v) { return v == 0; });
+bool AllZeroValues(const SlotValues& values) {
+  return std::all_of(values.begin(), values.end(), [](int64_t v) { return v == 0; });
 }
+bool AllZero(const SeriesDelta& d) { return AllZeroValues(d.values); }
 
 // Orders `deltas` by (series, day), adds up entries with the same key and
 // drops all-zero ones. Sorts indexes, not the entries: an entry is a string
@@ -381,7 +382,7 @@ std::vector<SeriesDelta> ContributionsOf(const Facts& facts, v1::Channel channel
   std::vector<SeriesDelta> deltas;
   deltas.reserve(days.size() * flow_series.size() + facts.stages.size() * dims.scopes.size());
   for (const auto& [day, values] : days) {
-    if (std::all_of(values.begin(), values.end(), [](int64_t v) { return v == 0; })) continue;
+    if (AllZeroValues(values)) continue;
     for (const std::string& series : flow_series) deltas.push_back({series, day, values});
   }
   for (const StageResult& stage : facts.stages) {

@@ -165,9 +165,14 @@ void GrpcMetrics::RecordStart(absl::string_view method, ServerRpcInfo::Type type
   started_->Add({service, name, std::string(TypeName(type))});
 }
 
-bool GrpcMetrics::WouldLog(absl::Duration duration, ServerRpcInfo::Type type) const {
+// A slow unary RPC is a warning, any other a debug line.
+LogLevel GrpcMetrics::LevelOf(absl::Duration duration, ServerRpcInfo::Type type) const {
   const bool slow = type == ServerRpcInfo::Type::UNARY && duration >= options_.slow_rpc_threshold;
-  return LogEnabled(slow ? LogLevel::kWarning : LogLevel::kDebug);
+  return slow ? LogLevel::kWarning : LogLevel::kDebug;
+}
+
+bool GrpcMetrics::WouldLog(absl::Duration duration, ServerRpcInfo::Type type) const {
+  return LogEnabled(LevelOf(duration, type));
 }
 
 void GrpcMetrics::RecordEnd(const RpcRecord& record) {
@@ -178,10 +183,9 @@ void GrpcMetrics::RecordEnd(const RpcRecord& record) {
   const bool unary = record.type == ServerRpcInfo::Type::UNARY;
   if (unary) latency_->Observe({service, name, type}, absl::ToDoubleSeconds(record.duration));
 
-  if (!WouldLog(record.duration, record.type)) return;
-  const bool slow = unary && record.duration >= options_.slow_rpc_threshold;
-  const LogLevel level = slow ? LogLevel::kWarning : LogLevel::kDebug;
-  const char* message = slow ? "slow rpc" : "rpc";
+  const LogLevel level = LevelOf(record.duration, record.type);
+  if (!LogEnabled(level)) return;
+  const char* message = level == LogLevel::kWarning ? "slow rpc" : "rpc";
   const std::string duration_ms =
       absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(record.duration));
   // Log takes a fixed field list: spell out the combinations so an absent

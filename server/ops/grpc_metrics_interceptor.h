@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/ops/metrics.h"
+#include "server/util/log.h"
 
 namespace google::protobuf {
 class Message;
@@ -106,6 +107,8 @@ class GrpcMetrics {
   const GrpcMetricsOptions& options() const { return options_; }
 
  private:
+  LogLevel LevelOf(absl::Duration duration, grpc::experimental::ServerRpcInfo::Type type) const;
+
   GrpcMetrics(GrpcMetricsOptions options, CounterFamily* started, CounterFamily* handled,
               HistogramFamily* latency)
       : options_(std::move(options)), started_(started), handled_(handled), latency_(latency) {}

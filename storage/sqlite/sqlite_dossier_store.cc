@@ -780,8 +780,8 @@ absl::Status RaiseCodeSequence(Connection& connection, absl::string_view prefix,
 // request made SQLite copy every page the request touched into its
 // sub-journal (two pwrite()s per page to a temporary file, ~40 % of the
 // writer's time; an INSERT … RETURNING does the same in a statement journal
-// of its own, hence none in ApplyImport), and a record refused as present or different has written
-// nothing, so records need none of their own. Events are numbered on from
+// of its own, hence none in ApplyImport), and a record refused as present
+// or different has written nothing, so records need none of their own. Events are numbered on from
 // one MAX(revision), and each prefix's code sequence is raised once. Returns
 // one status per record and adds the imported records' counter deltas to
 // `counters`.

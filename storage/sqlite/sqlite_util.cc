@@ -128,9 +128,9 @@ namespace {
 // reads the statistics (sqlite3_memory_used, soft heap limits), so they are
 // off. sqlite3_config works only before SQLite initializes, hence at static
 // initialization, before main() or any test can open a database.
-// Measured: +10-30 % submits at 64 in flight, the writer's CPU per submit
-// -19 % (docs/PERFORMANCE.md).
-// SqliteSettings::memory_statistics reports the outcome.
+// Measured in interleaved runs: +18 % submits at 64 in flight, the writer's
+// CPU per submit -19 % (docs/PERFORMANCE.md). SqliteSettings::
+// memory_statistics reports the outcome.
 [[maybe_unused]] const int kMemoryStatisticsConfigured =
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 

@@ -229,6 +229,42 @@ TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) 
             "6");
 }
 
+// A body SQLite stores but protobuf cannot parse is INTERNAL, naming the
+// row it came from (the name is built only on this path).
+TEST_F(SqliteDossierStoreTest, UnparseableBodiesAreInternalAndNameTheRow) {
+  std::string code;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    CreateDossierWrite write;
+    write.dossier.set_receiving_agency_code("H12.23");
+    write.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+    write.code_prefix = "H12.23-200106-";
+    absl::StatusOr<Dossier> created = (*store)->Create(write);
+    ASSERT_THAT(created, IsOk());
+    code = created->code();
+  }
+  {
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("UPDATE history SET body = x'ff'"), IsOk());
+  }
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    EXPECT_THAT((*store)->Get(code),
+                StatusIs(absl::StatusCode::kInternal,
+                         HasSubstr(absl::StrCat("cannot parse history of dossier ", code))));
+  }
+  {
+    RawDb raw(path_);
+    ASSERT_THAT(raw.Exec("UPDATE dossiers SET body = x'ff'"), IsOk());
+  }
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+  ASSERT_THAT(store, IsOk());
+  EXPECT_THAT((*store)->Get(code), StatusIs(absl::StatusCode::kInternal,
+                                            HasSubstr(absl::StrCat("cannot parse dossier ", code))));
+}
+
 TEST_F(SqliteDossierStoreTest, ReopeningDoesNotReapplyMigrations) {
   ASSERT_THAT(Open(), IsOk());
   ASSERT_THAT(Open(), IsOk());  // CREATE TABLE again would fail
