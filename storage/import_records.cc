@@ -5,14 +5,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "google/protobuf/wire_format_lite.h"
 #include "storage/counter_buckets.h"
 
 namespace onestop::storage {
 
-using ::google::protobuf::internal::WireFormatLite;
 using ::onestop::v1::Dossier;
 using ::onestop::v1::DossierEvent;
 using ::onestop::v1::HistoryEntry;
@@ -67,47 +63,10 @@ DossierEvent ImportEvent(const Dossier& body, const HistoryEntry& last) {
   return event;
 }
 
-namespace {
-
-// The wire format's field numbers of DossierEvent (proto/onestop/v1/dossier.proto).
-constexpr int kEventRevisionField = 1;
-constexpr int kEventDossierField = 4;
-constexpr int kEventEntryField = 5;
-
-void AppendLengthDelimited(int field, absl::string_view bytes, std::string& out) {
-  google::protobuf::io::StringOutputStream stream(&out);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-  coded.WriteVarint32(static_cast<uint32_t>(bytes.size()));
-  coded.WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
-}
-
-}  // namespace
-
 std::string ImportEventBytesWithoutRevision(absl::string_view body_bytes,
                                             const HistoryEntry& last,
                                             absl::string_view last_bytes) {
-  // Fields 2 (time) and 3 (action) as the message serializes them, then 4
-  // and 5: the order SerializeAsString uses, so the bytes are the same.
-  DossierEvent head;
-  if (last.has_time()) *head.mutable_time() = last.time();
-  head.set_action(onestop::v1::ACTION_KIND_IMPORT);
-  std::string out = head.SerializeAsString();
-  out.reserve(out.size() + body_bytes.size() + last_bytes.size() + 16);
-  AppendLengthDelimited(kEventDossierField, body_bytes, out);
-  AppendLengthDelimited(kEventEntryField, last_bytes, out);
-  return out;
-}
-
-void PrependRevision(int64_t revision, absl::string_view without_revision, std::string& out) {
-  out.clear();
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.WriteTag(WireFormatLite::MakeTag(kEventRevisionField, WireFormatLite::WIRETYPE_VARINT));
-    coded.WriteVarint64(static_cast<uint64_t>(revision));
-  }
-  out.append(without_revision.data(), without_revision.size());
+  return EventBytesWithoutRevision(body_bytes, last, last_bytes, onestop::v1::ACTION_KIND_IMPORT);
 }
 
 absl::Status CompareWithStored(const ImportDossierWrite& write, const std::string& body,

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "onestop/v1/dossier.pb.h"
 #include "storage/dossier_store.h"
+#include "storage/event_bytes.h"
 
 namespace onestop::storage {
 
@@ -35,17 +36,11 @@ onestop::v1::DossierEvent ImportEvent(const onestop::v1::Dossier& body,
 // from the serializations the store already has (`body_bytes` =
 // ImportedBody serialized, `last_bytes` = `last` serialized) instead of
 // copying the body into an event and serializing it again.
-// PrependRevision(revision, result) is byte for byte the serialization of
-// that event with `revision` set (the revision is field 1, serialized
-// first).
+// EventBytesWithoutRevision with ACTION_KIND_IMPORT; PrependRevision adds
+// the revision (storage/event_bytes.h).
 std::string ImportEventBytesWithoutRevision(absl::string_view body_bytes,
                                             const onestop::v1::HistoryEntry& last,
                                             absl::string_view last_bytes);
-
-// Sets `out` to the event `without_revision` (from
-// ImportEventBytesWithoutRevision) with `revision` (> 0) prepended; `out`
-// is reused so a writer appending many events allocates once.
-void PrependRevision(int64_t revision, absl::string_view without_revision, std::string& out);
 
 // What is stored under the code: etag, serialized body, serialized history
 // entries in sequence order.

@@ -25,6 +25,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "server/util/status_macros.h"
 #include "storage/counter_buckets.h"
+#include "storage/event_bytes.h"
 #include "storage/import_records.h"
 #include "storage/sqlite/lock_file.h"
 #include "storage/sqlite/schema.h"
@@ -236,22 +237,21 @@ absl::Status InsertEvent(Connection& connection, int64_t revision, absl::string_
   return stmt.Run("appending the event");
 }
 
-// Appends the history row of `entry` and the change-feed event for
-// `dossier` (without history) and `entry`, with the next revision.
+// Appends the history row of `entry` and the change-feed event for the
+// dossier `code` and `entry`, with the next revision. `body` is the
+// dossier's stored body (without history), already serialized for its row:
+// the event is assembled from it (storage/event_bytes.h).
 absl::Status AppendHistoryAndEvent(Connection& connection, int64_t position,
-                                   const Dossier& dossier, const HistoryEntry& entry) {
+                                   absl::string_view code, absl::string_view body,
+                                   const HistoryEntry& entry) {
   const std::string entry_bytes = entry.SerializeAsString();
   ONESTOP_RETURN_IF_ERROR(InsertHistory(connection, position, {{entry.sequence(), entry_bytes}}));
   ONESTOP_ASSIGN_OR_RETURN(const int64_t revision, NextRevision(connection));
-  DossierEvent event;
-  event.set_revision(revision);
-  if (entry.has_time()) *event.mutable_time() = entry.time();
-  event.set_action(entry.action());
-  *event.mutable_dossier() = dossier;
-  event.mutable_dossier()->clear_history();
-  *event.mutable_entry() = entry;
-  return InsertEvent(connection, revision, dossier.code(), entry.action(),
-                     event.has_time() ? &event.time() : nullptr, event.SerializeAsString());
+  std::string event;
+  PrependRevision(revision, EventBytesWithoutRevision(body, entry, entry_bytes, entry.action()),
+                  event);
+  return InsertEvent(connection, revision, code, entry.action(),
+                     entry.has_time() ? &entry.time() : nullptr, event);
 }
 
 // Appends the history of the dossier at `position` to `dossier`, oldest
@@ -495,13 +495,15 @@ absl::StatusOr<Dossier> ApplyCreate(Connection& connection, const CreateDossierW
           "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
           "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "RETURNING position"));
-  BindDossierRow(dossier, dossier.SerializeAsString(), insert);
+  const std::string body = dossier.SerializeAsString();
+  BindDossierRow(dossier, body, insert);
   ONESTOP_ASSIGN_OR_RETURN(const bool row, insert.Step("inserting the dossier"));
   if (!row) return absl::InternalError("inserting the dossier returned no position");
   const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("inserting the dossier"));
 
-  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(
+      AppendHistoryAndEvent(connection, position, dossier.code(), body, entry));
   *dossier.add_history() = std::move(entry);
   if (write.idempotency.has_value()) {
     ONESTOP_RETURN_IF_ERROR(
@@ -527,7 +529,8 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
           "UPDATE dossiers SET etag = etag + 1, receiving_agency = ?, holder_agency = ?, "
           "procedure_code = ?, status = ?, due_time_us = ?, submitted_time_us = ?, body = ? "
           "WHERE code = ? AND etag = ? RETURNING position"));
-  BindFilterColumnsAndBody(dossier, dossier.SerializeAsString(), 1, update);
+  const std::string body = dossier.SerializeAsString();
+  BindFilterColumnsAndBody(dossier, body, 1, update);
   update.BindText(8, code);
   update.BindInt64(9, write.expected_etag);
   ONESTOP_ASSIGN_OR_RETURN(const bool updated, update.Step("updating the dossier"));
@@ -559,7 +562,7 @@ absl::StatusOr<Dossier> ApplyUpdate(Connection& connection, const UpdateDossierW
   HistoryEntry entry = write.entry;
   entry.set_sequence(static_cast<int32_t>(next_sequence));
 
-  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, dossier, entry));
+  ONESTOP_RETURN_IF_ERROR(AppendHistoryAndEvent(connection, position, code, body, entry));
   const Dossier* before = write.before;
   if (before != nullptr && before->etag() == write.expected_etag &&
       before->history_size() + 1 == next_sequence) {
