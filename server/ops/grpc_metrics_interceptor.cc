@@ -5,6 +5,9 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/interceptor.h>
 
+#include <array>
+#include <tuple>
+#include <atomic>
 #include <chrono>
 #include <utility>
 
@@ -52,9 +55,10 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   MetricsInterceptor(GrpcMetrics* metrics, ServerRpcInfo* info)
       : metrics_(metrics),
         info_(info),
+        series_(metrics->SeriesOf(info->method(), info->type())),
         start_(std::chrono::steady_clock::now()),
         inspect_(absl::StartsWith(info->method(), metrics->options().inspected_method_prefix)) {
-    metrics_->RecordStart(info->method(), info->type());
+    metrics_->RecordStart(series_);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -80,7 +84,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
       record.code = methods->GetSendStatus().error_code();
       record.request_id = std::move(ids_.request_id);
       record.dossier_code = std::move(ids_.dossier_code);
-      metrics_->RecordEnd(record);
+      metrics_->RecordEnd(series_, record);
     }
     methods->Proceed();
   }
@@ -88,6 +92,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
  private:
   GrpcMetrics* const metrics_;
   ServerRpcInfo* const info_;
+  const GrpcMetrics::MethodSeries& series_;
   const std::chrono::steady_clock::time_point start_;
   const bool inspect_;
   // Hook points of one RPC run one at a time: no lock needed.
@@ -160,10 +165,48 @@ GrpcMetrics::NewInterceptorFactory() {
   return std::make_unique<MetricsInterceptorFactory>(this);
 }
 
-void GrpcMetrics::RecordStart(absl::string_view method, ServerRpcInfo::Type type) {
-  auto [service, name] = SplitMethod(method);
-  started_->Add({service, name, std::string(TypeName(type))});
+// The codes grpc_code names: OK (0) … UNAUTHENTICATED (16).
+constexpr int kGrpcCodes = 17;
+
+struct GrpcMetrics::MethodSeries {
+  std::string service;
+  std::string name;
+  std::string type;
+  CounterChild* started = nullptr;
+  HistogramChild* latency = nullptr;  // unary RPCs only
+  // By code, made on the code's first use (most methods see few codes).
+  mutable std::array<std::atomic<CounterChild*>, kGrpcCodes> handled{};
+};
+
+const GrpcMetrics::MethodSeries& GrpcMetrics::SeriesOf(absl::string_view method,
+                                                       ServerRpcInfo::Type type) {
+  {
+    absl::ReaderMutexLock lock(&series_mu_);
+    if (auto it = series_.find(method); it != series_.end()) return *it->second;
+  }
+  auto series = std::make_unique<MethodSeries>();
+  std::tie(series->service, series->name) = SplitMethod(method);
+  series->type = std::string(TypeName(type));
+  series->started = started_->Child({series->service, series->name, series->type});
+  if (type == ServerRpcInfo::Type::UNARY) {
+    series->latency = latency_->Child({series->service, series->name, series->type});
+  }
+  absl::MutexLock lock(&series_mu_);
+  // Another thread may have made it meanwhile: the first one stays.
+  return *series_.try_emplace(std::string(method), std::move(series)).first->second;
 }
+
+GrpcMetrics::GrpcMetrics(GrpcMetricsOptions options, CounterFamily* started,
+                         CounterFamily* handled, HistogramFamily* latency)
+    : options_(std::move(options)), started_(started), handled_(handled), latency_(latency) {}
+
+GrpcMetrics::~GrpcMetrics() = default;
+
+void GrpcMetrics::RecordStart(absl::string_view method, ServerRpcInfo::Type type) {
+  RecordStart(SeriesOf(method, type));
+}
+
+void GrpcMetrics::RecordStart(const MethodSeries& series) { series.started->Add(); }
 
 // A slow unary RPC is a warning, any other a debug line.
 LogLevel GrpcMetrics::LevelOf(absl::Duration duration, ServerRpcInfo::Type type) const {
@@ -176,12 +219,24 @@ bool GrpcMetrics::WouldLog(absl::Duration duration, ServerRpcInfo::Type type) co
 }
 
 void GrpcMetrics::RecordEnd(const RpcRecord& record) {
-  auto [service, name] = SplitMethod(record.method);
-  const std::string type(TypeName(record.type));
-  const std::string code(GrpcCodeName(record.code));
-  handled_->Add({service, name, type, code});
-  const bool unary = record.type == ServerRpcInfo::Type::UNARY;
-  if (unary) latency_->Observe({service, name, type}, absl::ToDoubleSeconds(record.duration));
+  RecordEnd(SeriesOf(record.method, record.type), record);
+}
+
+void GrpcMetrics::RecordEnd(const MethodSeries& series, const RpcRecord& record) {
+  const absl::string_view code = GrpcCodeName(record.code);
+  const int code_number = static_cast<int>(record.code);
+  // An out-of-range code is counted as UNKNOWN, the name it gets.
+  const int slot = code_number >= 0 && code_number < kGrpcCodes
+                       ? code_number
+                       : static_cast<int>(grpc::StatusCode::UNKNOWN);
+  CounterChild* handled = series.handled[slot].load(std::memory_order_acquire);
+  if (handled == nullptr) {
+    // Two threads may both resolve it: the family returns the same child.
+    handled = handled_->Child({series.service, series.name, series.type, std::string(code)});
+    series.handled[slot].store(handled, std::memory_order_release);
+  }
+  handled->Add();
+  if (series.latency != nullptr) series.latency->Observe(absl::ToDoubleSeconds(record.duration));
 
   const LogLevel level = LevelOf(record.duration, record.type);
   if (!LogEnabled(level)) return;
@@ -194,20 +249,20 @@ void GrpcMetrics::RecordEnd(const RpcRecord& record) {
   const bool has_code = !record.dossier_code.empty();
   if (has_id && has_code) {
     Log(level, message,
-        {{"rpc", record.method}, {"peer", record.peer}, {"code", code},
+        {{"rpc", record.method}, {"peer", record.peer}, {"code", std::string(code)},
          {"duration_ms", duration_ms}, {"request_id", record.request_id},
          {"dossier", record.dossier_code}});
   } else if (has_id) {
     Log(level, message,
-        {{"rpc", record.method}, {"peer", record.peer}, {"code", code},
+        {{"rpc", record.method}, {"peer", record.peer}, {"code", std::string(code)},
          {"duration_ms", duration_ms}, {"request_id", record.request_id}});
   } else if (has_code) {
     Log(level, message,
-        {{"rpc", record.method}, {"peer", record.peer}, {"code", code},
+        {{"rpc", record.method}, {"peer", record.peer}, {"code", std::string(code)},
          {"duration_ms", duration_ms}, {"dossier", record.dossier_code}});
   } else {
     Log(level, message,
-        {{"rpc", record.method}, {"peer", record.peer}, {"code", code},
+        {{"rpc", record.method}, {"peer", record.peer}, {"code", std::string(code)},
          {"duration_ms", duration_ms}});
   }
 }

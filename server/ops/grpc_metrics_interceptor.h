@@ -30,8 +30,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/ops/metrics.h"
 #include "server/util/log.h"
@@ -89,16 +92,27 @@ class GrpcMetrics {
   // bad bucket bounds.
   static absl::StatusOr<std::unique_ptr<GrpcMetrics>> Create(MetricsRegistry* registry,
                                                              GrpcMetricsOptions options);
+  ~GrpcMetrics();
 
   // A new factory for grpc::ServerBuilder::experimental()
   // .SetInterceptorCreators(); it refers to this object.
   std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
   NewInterceptorFactory();
 
-  // Counts a started RPC (called by the interceptor).
+  // The series of one method (its label values and the families' children
+  // for them), made on the method's first RPC and kept for the life of
+  // this object: the interceptor looks it up once per RPC and then counts
+  // and times without building label strings or taking a family's lock.
+  struct MethodSeries;
+  const MethodSeries& SeriesOf(absl::string_view method,
+                               grpc::experimental::ServerRpcInfo::Type type);
+
+  // Counts a started RPC.
   void RecordStart(absl::string_view method, grpc::experimental::ServerRpcInfo::Type type);
-  // Counts, times and logs a finished RPC (called by the interceptor).
+  void RecordStart(const MethodSeries& series);
+  // Counts, times and logs a finished RPC.
   void RecordEnd(const RpcRecord& record);
+  void RecordEnd(const MethodSeries& series, const RpcRecord& record);
   // Whether RecordEnd would log an RPC of this type and duration (a warning
   // when slow, else a debug line): the interceptor skips the peer string
   // when it would not.
@@ -110,13 +124,16 @@ class GrpcMetrics {
   LogLevel LevelOf(absl::Duration duration, grpc::experimental::ServerRpcInfo::Type type) const;
 
   GrpcMetrics(GrpcMetricsOptions options, CounterFamily* started, CounterFamily* handled,
-              HistogramFamily* latency)
-      : options_(std::move(options)), started_(started), handled_(handled), latency_(latency) {}
+              HistogramFamily* latency);
 
   const GrpcMetricsOptions options_;
   CounterFamily* const started_;
   CounterFamily* const handled_;
   HistogramFamily* const latency_;
+  absl::Mutex series_mu_;
+  // By full method name; a method has one type.
+  absl::flat_hash_map<std::string, std::unique_ptr<MethodSeries>> series_
+      ABSL_GUARDED_BY(series_mu_);
 };
 
 }  // namespace onestop::ops

@@ -49,6 +49,14 @@ std::vector<std::string> Key(absl::Span<const std::string> values) {
   return std::vector<std::string>(values.begin(), values.end());
 }
 
+// `target += delta` without a lock (std::atomic<double> has no fetch_add
+// before C++20).
+void AddTo(std::atomic<double>& target, double delta) {
+  double current = target.load(std::memory_order_relaxed);
+  while (!target.compare_exchange_weak(current, current + delta, std::memory_order_relaxed)) {
+  }
+}
+
 }  // namespace
 
 bool IsValidMetricName(absl::string_view name) {
@@ -111,24 +119,36 @@ CounterFamily::CounterFamily(std::string name, std::string help,
                              std::vector<std::string> label_names)
     : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
 
-void CounterFamily::Add(absl::Span<const std::string> label_values, double delta) {
-  if (!ArityOk(label_values, label_names_) || !(delta >= 0)) return;
+void CounterChild::Add(double delta) {
+  if (!(delta >= 0)) return;
+  AddTo(value_, delta);
+}
+
+CounterChild* CounterFamily::Child(absl::Span<const std::string> label_values) {
+  if (!ArityOk(label_values, label_names_)) return nullptr;
   absl::MutexLock lock(&mu_);
-  values_[Key(label_values)] += delta;
+  std::unique_ptr<CounterChild>& child = values_[Key(label_values)];
+  if (child == nullptr) child = std::make_unique<CounterChild>();
+  return child.get();
+}
+
+void CounterFamily::Add(absl::Span<const std::string> label_values, double delta) {
+  if (!(delta >= 0)) return;
+  if (CounterChild* child = Child(label_values); child != nullptr) child->Add(delta);
 }
 
 double CounterFamily::Value(absl::Span<const std::string> label_values) const {
   absl::MutexLock lock(&mu_);
   auto it = values_.find(Key(label_values));
-  return it == values_.end() ? 0 : it->second;
+  return it == values_.end() ? 0 : it->second->Value();
 }
 
 void CounterFamily::Render(std::string& out) const {
   RenderHeader(out, name_, help_, "counter");
   absl::MutexLock lock(&mu_);
-  for (const auto& [values, value] : values_) {
+  for (const auto& [values, child] : values_) {
     absl::StrAppend(&out, name_, RenderLabels(label_names_, values), " ",
-                    FormatSampleValue(value), "\n");
+                    FormatSampleValue(child->Value()), "\n");
   }
 }
 
@@ -175,23 +195,43 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
       label_names_(std::move(label_names)),
       bounds_(std::move(bounds)) {}
 
-void HistogramFamily::Observe(absl::Span<const std::string> label_values, double value) {
-  if (!ArityOk(label_values, label_names_)) return;
-  // Bucket i counts observations ≤ bounds_[i] (and > bounds_[i-1]).
+HistogramChild::HistogramChild(const std::vector<double>* bounds)
+    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds->size() + 1]) {
+  for (size_t i = 0; i <= bounds_->size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+}
+
+void HistogramChild::Observe(double value) {
+  // Bucket i counts observations ≤ bounds[i] (and > bounds[i-1]).
   size_t bucket = 0;
-  while (bucket < bounds_.size() && !(value <= bounds_[bucket])) ++bucket;
+  while (bucket < bounds_->size() && !(value <= (*bounds_)[bucket])) ++bucket;
+  buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
+  AddTo(sum_, value);
+}
+
+uint64_t HistogramChild::Count() const {
+  uint64_t count = 0;
+  for (size_t i = 0; i <= bounds_->size(); ++i) {
+    count += buckets_[i].load(std::memory_order_relaxed);
+  }
+  return count;
+}
+
+HistogramChild* HistogramFamily::Child(absl::Span<const std::string> label_values) {
+  if (!ArityOk(label_values, label_names_)) return nullptr;
   absl::MutexLock lock(&mu_);
-  Child& child = children_[Key(label_values)];
-  if (child.buckets.empty()) child.buckets.assign(bounds_.size() + 1, 0);
-  ++child.buckets[bucket];
-  child.sum += value;
-  ++child.count;
+  std::unique_ptr<HistogramChild>& child = children_[Key(label_values)];
+  if (child == nullptr) child.reset(new HistogramChild(&bounds_));
+  return child.get();
+}
+
+void HistogramFamily::Observe(absl::Span<const std::string> label_values, double value) {
+  if (HistogramChild* child = Child(label_values); child != nullptr) child->Observe(value);
 }
 
 uint64_t HistogramFamily::Count(absl::Span<const std::string> label_values) const {
   absl::MutexLock lock(&mu_);
   auto it = children_.find(Key(label_values));
-  return it == children_.end() ? 0 : it->second.count;
+  return it == children_.end() ? 0 : it->second->Count();
 }
 
 void HistogramFamily::Render(std::string& out) const {
@@ -200,7 +240,7 @@ void HistogramFamily::Render(std::string& out) const {
   for (const auto& [values, child] : children_) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= bounds_.size(); ++i) {
-      cumulative += child.buckets[i];
+      cumulative += child->buckets_[i].load(std::memory_order_relaxed);
       const std::string le =
           i < bounds_.size() ? FormatSampleValue(bounds_[i]) : std::string("+Inf");
       absl::StrAppend(&out, name_, "_bucket",
@@ -208,8 +248,9 @@ void HistogramFamily::Render(std::string& out) const {
                       cumulative, "\n");
     }
     const std::string labels = RenderLabels(label_names_, values);
-    absl::StrAppend(&out, name_, "_sum", labels, " ", FormatSampleValue(child.sum), "\n");
-    absl::StrAppend(&out, name_, "_count", labels, " ", child.count, "\n");
+    absl::StrAppend(&out, name_, "_sum", labels, " ",
+                    FormatSampleValue(child->sum_.load(std::memory_order_relaxed)), "\n");
+    absl::StrAppend(&out, name_, "_count", labels, " ", cumulative, "\n");
   }
 }
 

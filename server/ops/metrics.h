@@ -23,6 +23,7 @@
 #ifndef ONESTOP_SERVER_OPS_METRICS_H_
 #define ONESTOP_SERVER_OPS_METRICS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -55,13 +56,30 @@ std::string FormatSampleValue(double value);
 // Default latency buckets in seconds: 0.5 ms … 10 s.
 std::vector<double> DefaultLatencyBuckets();
 
+// One label set of a counter family, resolved once (CounterFamily::Child):
+// adding to it takes no lock, so per-RPC paths that keep the child (the
+// RPC interceptor, the store's timers) never queue behind each other on
+// the family's mutex.
+class CounterChild {
+ public:
+  // A negative delta is ignored.
+  void Add(double delta = 1);
+  double Value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
 // A counter with labels: only goes up.
 class CounterFamily {
  public:
-  // Adds `delta` to the child named by `label_values` (one per label name,
-  // in declaration order), creating it at 0. A negative delta, or the wrong
-  // number of label values, is ignored (a programming error; never fatal in
-  // a daemon).
+  // The child named by `label_values` (one per label name, in declaration
+  // order), created at 0; it lives as long as the family. nullptr for the
+  // wrong number of label values (a programming error; never fatal in a
+  // daemon).
+  CounterChild* Child(absl::Span<const std::string> label_values);
+  // Adds `delta` to the child named by `label_values`, creating it at 0. A
+  // negative delta, or the wrong number of label values, is ignored.
   void Add(absl::Span<const std::string> label_values, double delta = 1);
   // The child's value, 0 if it does not exist (for tests).
   double Value(absl::Span<const std::string> label_values) const;
@@ -75,7 +93,7 @@ class CounterFamily {
   const std::string help_;
   const std::vector<std::string> label_names_;
   mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, double> values_ ABSL_GUARDED_BY(mu_);
+  std::map<std::vector<std::string>, std::unique_ptr<CounterChild>> values_ ABSL_GUARDED_BY(mu_);
 };
 
 // A gauge with labels: set to any value.
@@ -99,9 +117,33 @@ class GaugeFamily {
   std::map<std::vector<std::string>, double> values_ ABSL_GUARDED_BY(mu_);
 };
 
+// One label set of a histogram family, resolved once
+// (HistogramFamily::Child): observing takes no lock. A scrape renders
+// `_count` as the buckets' total, so it always equals the +Inf bucket; an
+// observation racing with a scrape may show in the buckets before `_sum`.
+class HistogramChild {
+ public:
+  void Observe(double value);
+  // Observations recorded so far.
+  uint64_t Count() const;
+
+ private:
+  friend class HistogramFamily;
+  explicit HistogramChild(const std::vector<double>* bounds);
+
+  const std::vector<double>* const bounds_;  // the family's
+  // Per bound, not cumulative; the last one counts values above every
+  // bound (+Inf).
+  const std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
+  std::atomic<double> sum_{0};
+};
+
 // A histogram with labels over fixed upper bounds.
 class HistogramFamily {
  public:
+  // The child named by `label_values`, created empty; it lives as long as
+  // the family. nullptr for the wrong number of label values.
+  HistogramChild* Child(absl::Span<const std::string> label_values);
   // Records one observation in the child named by `label_values`. Wrong
   // arity is ignored.
   void Observe(absl::Span<const std::string> label_values, double value);
@@ -110,11 +152,6 @@ class HistogramFamily {
 
  private:
   friend class MetricsRegistry;
-  struct Child {
-    std::vector<uint64_t> buckets;  // per bound, not cumulative; +1 for +Inf
-    double sum = 0;
-    uint64_t count = 0;
-  };
   HistogramFamily(std::string name, std::string help, std::vector<std::string> label_names,
                   std::vector<double> bounds);
   void Render(std::string& out) const;
@@ -124,7 +161,8 @@ class HistogramFamily {
   const std::vector<std::string> label_names_;
   const std::vector<double> bounds_;  // strictly increasing, finite
   mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, Child> children_ ABSL_GUARDED_BY(mu_);
+  std::map<std::vector<std::string>, std::unique_ptr<HistogramChild>> children_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // Receives the values a collector computes at scrape time (gauges whose

@@ -40,11 +40,20 @@ absl::StatusOr<std::unique_ptr<MetricsDossierStore>> MetricsDossierStore::Wrap(
       new MetricsDossierStore(base, *writes, *imports, *imported));
 }
 
+void MetricsDossierStore::ObserveWrite(const char* op, HistogramChild* ok,
+                                       const absl::Status& status, double seconds) {
+  if (status.ok()) {
+    ok->Observe(seconds);
+  } else {
+    writes_->Observe({op, Outcome(status)}, seconds);
+  }
+}
+
 absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Create(
     const storage::CreateDossierWrite& write) {
   const auto start = std::chrono::steady_clock::now();
   auto result = ForwardingDossierStore::Create(write);
-  writes_->Observe({"create", Outcome(result.status())}, SecondsSince(start));
+  ObserveWrite("create", created_ok_, result.status(), SecondsSince(start));
   return result;
 }
 
@@ -52,7 +61,7 @@ absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Update(
     const storage::UpdateDossierWrite& write) {
   const auto start = std::chrono::steady_clock::now();
   auto result = ForwardingDossierStore::Update(write);
-  writes_->Observe({"update", Outcome(result.status())}, SecondsSince(start));
+  ObserveWrite("update", updated_ok_, result.status(), SecondsSince(start));
   return result;
 }
 

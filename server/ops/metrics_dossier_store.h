@@ -47,11 +47,23 @@ class MetricsDossierStore final : public storage::ForwardingDossierStore {
  private:
   MetricsDossierStore(storage::DossierStore* base, HistogramFamily* writes,
                       HistogramFamily* imports, CounterFamily* imported)
-      : ForwardingDossierStore(base), writes_(writes), imports_(imports), imported_(imported) {}
+      : ForwardingDossierStore(base),
+        writes_(writes),
+        imports_(imports),
+        imported_(imported),
+        created_ok_(writes->Child({"create", "ok"})),
+        updated_ok_(writes->Child({"update", "ok"})) {}
+  // Times a write into `ok` if it succeeded, else by its error code.
+  void ObserveWrite(const char* op, HistogramChild* ok, const absl::Status& status,
+                    double seconds);
 
   HistogramFamily* const writes_;
   HistogramFamily* const imports_;
   CounterFamily* const imported_;
+  // The successful writes' series, resolved once (the per-write path takes
+  // no lock of the family).
+  HistogramChild* const created_ok_;
+  HistogramChild* const updated_ok_;
 };
 
 }  // namespace onestop::ops

@@ -198,6 +198,51 @@ TEST(GrpcCodeNameTest, NamesEveryCode) {
   EXPECT_EQ(GrpcCodeName(static_cast<grpc::StatusCode>(99)), "UNKNOWN");
 }
 
+TEST(GrpcMetricsTest, RecordsByMethodAndCodeWithOutOfRangeCodesAsUnknown) {
+  MetricsRegistry registry;
+  auto metrics = GrpcMetrics::Create(&registry, GrpcMetricsOptions());
+  ASSERT_TRUE(metrics.ok());
+  using Type = grpc::experimental::ServerRpcInfo::Type;
+  const GrpcMetrics::MethodSeries& get = (*metrics)->SeriesOf("/onestop.v1.S/Get", Type::UNARY);
+  EXPECT_EQ(&(*metrics)->SeriesOf("/onestop.v1.S/Get", Type::UNARY), &get);  // made once
+  RpcRecord record;
+  record.method = "/onestop.v1.S/Get";
+  record.duration = absl::Milliseconds(2);
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::OK, grpc::StatusCode::OK, grpc::StatusCode::NOT_FOUND,
+        static_cast<grpc::StatusCode>(99), grpc::StatusCode::UNKNOWN}) {
+    (*metrics)->RecordStart(get);
+    record.code = code;
+    (*metrics)->RecordEnd(get, record);
+  }
+  // The string-keyed entry points land in the same series.
+  (*metrics)->RecordStart("/onestop.v1.S/Get", Type::UNARY);
+  record.code = grpc::StatusCode::NOT_FOUND;
+  (*metrics)->RecordEnd(record);
+  // A streaming method counts but is not timed.
+  (*metrics)->RecordStart("/onestop.v1.S/Watch", Type::SERVER_STREAMING);
+  record.method = "/onestop.v1.S/Watch";
+  record.type = Type::SERVER_STREAMING;
+  record.code = grpc::StatusCode::CANCELLED;
+  (*metrics)->RecordEnd(record);
+
+  const std::string text = registry.RenderPrometheusText();
+  const std::string get_labels =
+      "{grpc_service=\"onestop.v1.S\",grpc_method=\"Get\",grpc_type=\"unary\"";
+  EXPECT_THAT(text, HasSubstr("grpc_server_started_total" + get_labels + "} 6\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total" + get_labels + ",grpc_code=\"OK\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("grpc_server_handled_total" + get_labels + ",grpc_code=\"NOT_FOUND\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("grpc_server_handled_total" + get_labels + ",grpc_code=\"UNKNOWN\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handling_seconds_count" + get_labels + "} 6\n"));
+  EXPECT_THAT(text, HasSubstr("grpc_server_handled_total{grpc_service=\"onestop.v1.S\","
+                              "grpc_method=\"Watch\",grpc_type=\"server_stream\","
+                              "grpc_code=\"CANCELLED\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("grpc_server_handling_seconds_count{grpc_service=\"onestop.v1."
+                                  "S\",grpc_method=\"Watch\"")));
+}
+
 TEST(GrpcMetricsTest, RegisteringTwiceIsAlreadyExists) {
   MetricsRegistry registry;
   ASSERT_TRUE(GrpcMetrics::Create(&registry, GrpcMetricsOptions()).ok());

@@ -1,6 +1,7 @@
-// MetricsDossierStore times ImportDossiers like the other writes (issue
-// #8): one observation per call, and the records counted by their result,
-// over a real SQLite store.
+// MetricsDossierStore times every write over a real SQLite store: creates
+// and updates by operation and outcome (the successful writes' series are
+// resolved once, the errors' by their code), and ImportDossiers (issue #8)
+// one observation per call with its records counted by their result.
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,43 @@ TEST(ImportMetricsTest, EachImportCallIsTimedAndItsRecordsCountedByResult) {
   EXPECT_THAT(text,
               HasSubstr("onestop_storage_imported_dossiers_total{outcome=\"already_present\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("onestop_storage_imported_dossiers_total{outcome=\"failed\"} 1\n"));
+}
+
+TEST(WriteMetricsTest, CreatesAndUpdatesAreTimedByOperationAndOutcome) {
+  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  MetricsRegistry registry;
+  auto store = MetricsDossierStore::Wrap(sqlite->get(), &registry);
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  storage::CreateDossierWrite create;
+  create.code_prefix = "000.00.01.H15-261127-";
+  create.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+  create.dossier.set_summary("Cấp phiếu lý lịch tư pháp");
+  create.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
+  create.entry.set_to_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+  auto created = (*store)->Create(create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_TRUE((*store)->Create(create).ok());
+
+  storage::UpdateDossierWrite update;
+  update.dossier = *created;
+  update.dossier.set_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
+  update.expected_etag = 1;
+  update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
+  update.entry.set_to_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
+  ASSERT_TRUE((*store)->Update(update).ok());
+  EXPECT_EQ((*store)->Update(update).status().code(), absl::StatusCode::kAborted);  // stale
+  update.dossier.set_code("000.00.01.H15-261127-9999");
+  EXPECT_EQ((*store)->Update(update).status().code(), absl::StatusCode::kNotFound);
+
+  const std::string text = registry.RenderPrometheusText();
+  const std::string count = "onestop_storage_write_seconds_count";
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"create\",outcome=\"ok\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ok\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ABORTED\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"NOT_FOUND\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("op=\"create\",outcome=\"ABORTED\"")));
 }
 
 }  // namespace

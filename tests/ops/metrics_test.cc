@@ -198,6 +198,43 @@ TEST(RegistryTest, CollectorsAddScrapeTimeFamiliesAndBadSamplesAreDropped) {
               HasSubstr("onestop_metrics_dropped_samples_total 8\n"));
 }
 
+TEST(RegistryTest, ChildrenAreResolvedOnceAndShareTheFamilysSeries) {
+  MetricsRegistry registry;
+  auto counter = registry.AddCounter("writes_total", "W.", {"op", "outcome"});
+  auto histogram = registry.AddHistogram("write_seconds", "S.", {"op"}, {0.25, 1});
+  ASSERT_TRUE(counter.ok() && histogram.ok());
+
+  CounterChild* created = (*counter)->Child({"create", "ok"});
+  ASSERT_NE(created, nullptr);
+  EXPECT_EQ((*counter)->Child({"create", "ok"}), created);  // the same series
+  EXPECT_NE((*counter)->Child({"create", "error"}), created);
+  EXPECT_EQ((*counter)->Child({"create"}), nullptr);  // wrong arity
+  created->Add();
+  created->Add(2.5);
+  created->Add(-1);  // ignored: a counter only goes up
+  (*counter)->Add({"create", "ok"});  // by labels, into the same child
+  EXPECT_EQ(created->Value(), 4.5);
+  EXPECT_EQ((*counter)->Value({"create", "ok"}), 4.5);
+
+  HistogramChild* timed = (*histogram)->Child({"create"});
+  ASSERT_NE(timed, nullptr);
+  EXPECT_EQ((*histogram)->Child({"create"}), timed);
+  EXPECT_EQ((*histogram)->Child({}), nullptr);
+  for (double v : {0.125, 0.5, 3.0}) timed->Observe(v);
+  (*histogram)->Observe({"create"}, 0.25);
+  EXPECT_EQ(timed->Count(), 4u);
+  EXPECT_EQ((*histogram)->Count({"create"}), 4u);
+
+  const std::string text = registry.RenderPrometheusText();
+  EXPECT_THAT(text, HasSubstr("writes_total{op=\"create\",outcome=\"ok\"} 4.5\n"));
+  EXPECT_THAT(text, HasSubstr("writes_total{op=\"create\",outcome=\"error\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("write_seconds_bucket{op=\"create\",le=\"0.25\"} 2\n"
+                              "write_seconds_bucket{op=\"create\",le=\"1\"} 3\n"
+                              "write_seconds_bucket{op=\"create\",le=\"+Inf\"} 4\n"
+                              "write_seconds_sum{op=\"create\"} 3.875\n"
+                              "write_seconds_count{op=\"create\"} 4\n"));
+}
+
 TEST(RegistryTest, ConcurrentUpdatesAreAllCounted) {
   MetricsRegistry registry;
   auto counter = registry.AddCounter("c_total", "C.", {"t"});
@@ -206,9 +243,18 @@ TEST(RegistryTest, ConcurrentUpdatesAreAllCounted) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
+      // Half through the labels, half through a child resolved once: the
+      // lock-free adds must lose nothing either way.
+      CounterChild* child = (*counter)->Child({"x"});
+      HistogramChild* observed = (*histogram)->Child({});
       for (int i = 0; i < 1000; ++i) {
-        (*counter)->Add({"x"});
-        (*histogram)->Observe({}, 0.5);
+        if (i % 2 == 0) {
+          (*counter)->Add({"x"});
+          (*histogram)->Observe({}, 0.5);
+        } else {
+          child->Add();
+          observed->Observe(0.5);
+        }
         if (i % 100 == 0) registry.RenderPrometheusText();
       }
     });
@@ -216,6 +262,7 @@ TEST(RegistryTest, ConcurrentUpdatesAreAllCounted) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ((*counter)->Value({"x"}), 4000);
   EXPECT_EQ((*histogram)->Count({}), 4000u);
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("h_sum 2000\nh_count 4000\n"));
 }
 
 }  // namespace
