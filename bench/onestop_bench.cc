@@ -2,7 +2,16 @@
 // onestopd binary with the same load generator and prints one JSON object
 // per measurement on stdout (bench/report.py turns them into the table).
 //
-// Phases (--phases, comma-separated; all by default):
+// Phases (--phases, comma-separated; default paired,read,import):
+//   paired     what bench/run.sh runs instead of ceiling + submit: both
+//              servers at once (onestopd on a fresh database), measured in
+//              alternation for --rounds rounds — each round the empty
+//              handler then onestopd at every --in_flight, then the
+//              lifecycle on both — so that each ratio compares figures
+//              taken back to back (this VM's speed swings ±30 % within
+//              minutes); every line carries its "round", and
+//              bench/report.py reports the median of the rounds' ratios.
+//              GetDossier on the empty handler at 1 in flight once at the end
 //   ceiling    empty_server: SubmitDossier at each --in_flight, the lifecycle
 //              chain at the largest, GetDossier at 1 in flight
 //   submit     onestopd on a fresh database: durable SubmitDossier at each
@@ -76,7 +85,7 @@ ABSL_FLAG(std::string, loader, ONESTOP_BENCH_LOADER, "The dossier_loader binary.
 ABSL_FLAG(std::string, config, ONESTOP_BENCH_SOURCE_DIR "/deploy/daklak-2020.textproto",
           "onestopd configuration.");
 ABSL_FLAG(std::string, workdir, "/tmp", "Directory for the databases (a fresh subdirectory).");
-ABSL_FLAG(std::string, phases, "ceiling,submit,read,import", "Which phases to run.");
+ABSL_FLAG(std::string, phases, "paired,read,import", "Which phases to run.");
 ABSL_FLAG(std::string, target, "", "Drive this server in the submit phase instead of starting one.");
 ABSL_FLAG(std::string, admin_token_file, "",
           "With --target: the daemon's admin token file (--bootstrap-token-file); the bench "
@@ -87,6 +96,8 @@ ABSL_FLAG(double, warmup_seconds, 1, "Unmeasured warm-up before each measurement
 ABSL_FLAG(std::string, in_flight, "1,16,64", "Calls in flight for the submit measurements.");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections) the load is spread over.");
 ABSL_FLAG(int, threads, 32, "Server executor threads (onestopd --threads).");
+ABSL_FLAG(int, rounds, 3,
+          "paired phase: rounds of back-to-back ceiling and onestopd measurements.");
 // A province-level desk and procedure of the sample configuration that are
 // valid today: its district and commune agencies ceased on 30/6/2025, and
 // the benchmark runs on the real clock like production.
@@ -204,8 +215,10 @@ class Observer {
   virtual std::string Finish() = 0;
 };
 
+// `round` > 0 marks a measurement of the paired phase.
 bool Measure(const std::string& name, const std::string& server, const std::string& target,
-             int in_flight, const Workload& workload, Observer* observer = nullptr) {
+             int in_flight, const Workload& workload, Observer* observer = nullptr,
+             int round = 0) {
   LoadOptions options;
   options.target = target;
   options.channels = absl::GetFlag(FLAGS_channels);
@@ -214,7 +227,8 @@ bool Measure(const std::string& name, const std::string& server, const std::stri
   options.warmup = absl::Seconds(absl::GetFlag(FLAGS_warmup_seconds));
   if (observer != nullptr) observer->Start();
   auto result = RunLoad(options, workload);
-  const std::string extra = observer != nullptr ? observer->Finish() : "";
+  std::string extra = observer != nullptr ? observer->Finish() : "";
+  if (round > 0) absl::StrAppend(&extra, ",\"round\":", round);
   if (!result.ok()) {
     std::fprintf(stderr, "onestop_bench: %s: %s\n", name.c_str(),
                  result.status().ToString().c_str());
@@ -255,6 +269,35 @@ bool CeilingPhase(const std::vector<int>& levels) {
   ok = ok && Measure("get", "empty", server.address(), 1,
                      GetWorkload(std::make_shared<std::vector<std::string>>(), 1));
   server.Stop();
+  return ok;
+}
+
+bool PairedPhase(const std::vector<int>& levels, const std::string& dir) {
+  testing::DaemonProcess empty;
+  if (!empty.Start({absl::GetFlag(FLAGS_empty_server),
+                    absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
+    std::fprintf(stderr, "onestop_bench: empty_server did not start: %s\n",
+                 empty.error().c_str());
+    return false;
+  }
+  testing::DaemonProcess daemon;
+  if (StartDaemon(daemon, dir + "/submit.db") < 0) return false;
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  bool ok = true;
+  for (int round = 1; ok && round <= rounds; ++round) {
+    for (int level : levels) {
+      ok = ok && Measure("submit", "empty", empty.address(), level, SubmitOnce, nullptr, round);
+      ok = ok && Measure("submit", "onestopd", daemon.address(), level, SubmitOnce, nullptr, round);
+    }
+    ok = ok && Measure("lifecycle", "empty", empty.address(), levels.back(), Lifecycle, nullptr,
+                       round);
+    ok = ok && Measure("lifecycle", "onestopd", daemon.address(), levels.back(), Lifecycle,
+                       nullptr, round);
+  }
+  ok = ok && Measure("get", "empty", empty.address(), 1,
+                     GetWorkload(std::make_shared<std::vector<std::string>>(), 1));
+  daemon.Stop();
+  empty.Stop();
   return ok;
 }
 
@@ -808,6 +851,7 @@ int Main() {
   for (absl::string_view phase : absl::StrSplit(absl::GetFlag(FLAGS_phases), ',')) {
     if (!ok) break;
     if (phase == "ceiling") ok = CeilingPhase(levels);
+    else if (phase == "paired") ok = PairedPhase(levels, dir);
     else if (phase == "soak") {
       const int code = SoakPhase(dir);
       verdict_violated = verdict_violated || code == 3;

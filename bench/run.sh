@@ -15,7 +15,11 @@
 # --smoke runs it for 3 s with 1 s samples, checking only that it prints
 # samples and a summary (its verdicts mean nothing over 3 s).
 #
-# Other flags: --seconds S (per measurement), --skip-build, --skip-peer,
+# The gRPC ceiling and onestopd's submit and lifecycle lines are measured in
+# alternation, --rounds N rounds (default 3; 2 in --smoke), and the table
+# gives the median of the rounds' ratios (onestop_bench's paired phase).
+#
+# Other flags: --seconds S (per measurement), --rounds N, --skip-build, --skip-peer,
 # --skip-reports (leave out the completion-report benchmark, whose load of
 # --dossiers one write at a time takes ~30 min at 3,000,000),
 # --import-dossiers N (the import phase's dossiers, default 1,000,000),
@@ -43,6 +47,7 @@ skip_build=0
 skip_peer=0
 profile=0
 threads=32
+rounds=""
 scaling=0
 skip_reports=0
 while [[ $# -gt 0 ]]; do
@@ -58,8 +63,9 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --scaling) scaling=1; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -68,11 +74,13 @@ if [[ $smoke -eq 1 ]]; then
   dossiers=200
   import_dossiers=200
   seconds=${seconds:-0.3}
+  rounds=${rounds:-2}
   warmup=0.1
   sqlite_seconds=0.3
   pg_seconds=2
 else
   seconds=${seconds:-5}
+  rounds=${rounds:-3}
   warmup=1
   sqlite_seconds=3
   pg_seconds=10
@@ -96,15 +104,15 @@ raw="$work/raw.jsonl"
 if [[ $scaling -eq 0 ]]; then
   echo "== storage ceiling: raw SQLite" >&2
   "$build/bench/sqlite_ceiling" --dir="$work" --seconds="$sqlite_seconds" | tee -a "$raw" >&2
-  phases=ceiling,submit,read,import
+  phases=paired,read,import
 else
-  phases=ceiling,submit
+  phases=paired
 fi
 
 echo "== gRPC ceiling (empty handlers) and onestopd on SQLite (phases $phases)" >&2
 "$build/bench/onestop_bench" --phases="$phases" --workdir="$work" --seconds="$seconds" \
   --warmup_seconds="$warmup" --dossiers="$dossiers" --import_dossiers="$import_dossiers" \
-  --threads="$threads" \
+  --threads="$threads" --rounds="$rounds" \
   --config="$root/deploy/daklak-2020.textproto" | tee -a "$raw" >&2
 
 pg_bench=("$build/bench/onestop_bench" --phases=pg --workdir="$work" --seconds="$seconds"
@@ -174,3 +182,16 @@ mkdir -p "$(dirname "$out")"
 note="client and server share this machine's CPUs; numbers are noisy if anything else runs"
 [[ $smoke -eq 1 ]] && note="SMOKE RUN (tiny sizes, fractions of a second): the figures mean nothing; $note"
 /usr/bin/python3 "$root/bench/report.py" "$raw" "$out" --note "$note"
+if [[ $smoke -eq 1 ]]; then
+  # The paired phase's rounds reached the report: every onestopd submit
+  # level and the lifecycle carry one ceiling ratio per round.
+  /usr/bin/python3 - "$out" "$rounds" <<'PY'
+import json, sys
+report, rounds = json.load(open(sys.argv[1])), int(sys.argv[2])
+lines = [r for r in report["raw"] if r.get("kind") == "load" and r.get("server") == "onestopd"
+         and r.get("name") in ("submit", "lifecycle") and "rounds" in r]
+bad = [r for r in lines if len(r.get("vs_ceiling_rounds", [])) != rounds]
+if len(lines) < 2 or bad:
+    sys.exit(f"run.sh: the report lacks the paired rounds ({len(lines)} lines, {len(bad)} bad)")
+PY
+fi
