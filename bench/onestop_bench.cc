@@ -43,7 +43,8 @@
 //              verdicts on RSS, open fds and p99 drift (bench/soak.h). Exit
 //              status 3 if a verdict is violated.
 // With --target=HOST:PORT the submit phase drives that server instead of
-// starting one (used to profile a daemon started by bench/run.sh).
+// starting one (used to profile a daemon started by bench/run.sh), with the
+// --target_workloads (submits by default, or the lifecycle).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -87,6 +88,9 @@ ABSL_FLAG(std::string, config, ONESTOP_BENCH_SOURCE_DIR "/deploy/daklak-2020.tex
 ABSL_FLAG(std::string, workdir, "/tmp", "Directory for the databases (a fresh subdirectory).");
 ABSL_FLAG(std::string, phases, "paired,read,import", "Which phases to run.");
 ABSL_FLAG(std::string, target, "", "Drive this server in the submit phase instead of starting one.");
+ABSL_FLAG(std::string, target_workloads, "submit",
+          "With --target: what to drive, of submit (at each --in_flight) and lifecycle (at "
+          "the largest), comma-separated.");
 ABSL_FLAG(std::string, admin_token_file, "",
           "With --target: the daemon's admin token file (--bootstrap-token-file); the bench "
           "issues itself a clerk+officer token with it. Daemons the bench starts do this "
@@ -312,12 +316,20 @@ bool SubmitPhase(const std::vector<int>& levels, const std::string& dir) {
     if (StartDaemon(daemon, dir + "/submit.db") < 0) return false;
     target = daemon.address();
   }
+  const bool own = absl::GetFlag(FLAGS_target).empty();
+  const std::vector<std::string> workloads =
+      absl::StrSplit(own ? "submit,lifecycle" : absl::GetFlag(FLAGS_target_workloads), ',');
+  const auto wanted = [&workloads](absl::string_view w) {
+    return std::find(workloads.begin(), workloads.end(), w) != workloads.end();
+  };
   bool ok = true;
-  for (int level : levels) ok = ok && Measure("submit", "onestopd", target, level, SubmitOnce);
-  if (absl::GetFlag(FLAGS_target).empty()) {
-    ok = ok && Measure("lifecycle", "onestopd", target, levels.back(), Lifecycle);
-    daemon.Stop();
+  if (wanted("submit")) {
+    for (int level : levels) ok = ok && Measure("submit", "onestopd", target, level, SubmitOnce);
   }
+  if (wanted("lifecycle")) {
+    ok = ok && Measure("lifecycle", "onestopd", target, levels.back(), Lifecycle);
+  }
+  if (own) daemon.Stop();
   return ok;
 }
 
