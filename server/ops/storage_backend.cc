@@ -56,6 +56,18 @@ void CollectCommitStats(const storage::CommitStats& stats, MetricsWriter& out) {
   }
 }
 
+// The recently updated dossiers Get answers from memory
+// (storage/recent_dossiers.h).
+void CollectRecentDossierStats(const storage::RecentDossierStats& stats, MetricsWriter& out) {
+  out.Counter("onestop_storage_recent_dossier_hits_total",
+              "Dossier reads answered from the recently updated dossiers kept in memory.", {},
+              static_cast<double>(stats.hits));
+  out.Counter("onestop_storage_recent_dossier_misses_total",
+              "Dossier reads that went to the database.", {}, static_cast<double>(stats.misses));
+  out.Gauge("onestop_storage_recent_dossiers", "Recently updated dossiers kept in memory now.", {},
+            static_cast<double>(stats.entries));
+}
+
 absl::StatusOr<Backend> OpenSqlite(const std::string& path, const BackendOptions& options) {
   Backend backend;
   backend.engine = Engine::kSqlite;
@@ -72,6 +84,7 @@ absl::StatusOr<Backend> OpenSqlite(const std::string& path, const BackendOptions
   };
   backend.collect_metrics = [sqlite](MetricsWriter& out) {
     CollectCommitStats(sqlite->GetCommitStats(), out);
+    CollectRecentDossierStats(sqlite->GetRecentDossierStats(), out);
   };
   backend.dossiers = *std::move(store);
   // Tokens, audit and blobs: the same file, connections of their own for

@@ -827,11 +827,12 @@ SqliteDossierStore::SqliteDossierStore(std::unique_ptr<LockFile> lock,
                                        std::unique_ptr<Connection> writer,
                                        std::vector<std::unique_ptr<Connection>> readers,
                                        int max_batch_writes, int64_t last_revision,
-                                       Durability durability)
+                                       Durability durability, int recent_dossiers)
     : lock_(std::move(lock)),
       max_batch_writes_(max_batch_writes),
       durability_(durability),
       last_revision_(last_revision),
+      recent_(static_cast<size_t>(recent_dossiers)),
       writer_(std::move(writer)),
       readers_(std::move(readers)) {
   {
@@ -863,6 +864,10 @@ absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
     return absl::InvalidArgumentError(absl::StrCat(
         "read_connections and max_batch_writes must be at least 1, got ", options.read_connections,
         " and ", options.max_batch_writes));
+  }
+  if (options.recent_dossiers < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("recent_dossiers must be at least 0, got ", options.recent_dossiers));
   }
   const bool in_memory = options.path == ":memory:";
   std::unique_ptr<LockFile> lock;
@@ -897,7 +902,8 @@ absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
   if (!last_revision.ok()) return OpenError(*writer, options.path, last_revision.status());
   return std::unique_ptr<SqliteDossierStore>(
       new SqliteDossierStore(std::move(lock), std::move(writer), std::move(readers),
-                             options.max_batch_writes, *last_revision, options.durability));
+                             options.max_batch_writes, *last_revision, options.durability,
+                             options.recent_dossiers));
 }
 
 // ---------------------------------------------------------------------------
@@ -919,6 +925,9 @@ struct SqliteDossierStore::PendingWrite {
   // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
   std::vector<absl::Status> import_results;
+  // A committed update kept in `recent_`: `result` was moved here, and the
+  // caller gets a copy.
+  std::shared_ptr<const Dossier> committed;
   absl::Notification done;
 };
 
@@ -981,6 +990,7 @@ absl::Status SqliteDossierStore::Enqueue(PendingWrite* write) {
 absl::StatusOr<Dossier> SqliteDossierStore::Submit(PendingWrite& write) {
   ONESTOP_RETURN_IF_ERROR(Enqueue(&write));
   write.done.WaitForNotification();
+  if (write.committed != nullptr) return Dossier(*write.committed);
   return std::move(write.result);
 }
 
@@ -1109,7 +1119,19 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       transaction = RunCached(connection, "COMMIT", "committing a transaction");
       commit_time = absl::Now() - commit_start;
     }
-    if (transaction.ok()) last_revision_.store(*last_revision, std::memory_order_release);
+    if (transaction.ok()) {
+      last_revision_.store(*last_revision, std::memory_order_release);
+      // Committed: the dossiers updated are now the latest versions of
+      // their codes, kept for the next step's read (before any caller is
+      // answered, and in commit order: this is the one writer).
+      if (recent_.capacity() > 0) {
+        for (PendingWrite* write : batch) {
+          if (write->update == nullptr || !write->result.ok()) continue;
+          write->committed = std::make_shared<const Dossier>(*std::move(write->result));
+          recent_.Put(write->committed);
+        }
+      }
+    }
     if (!transaction.ok()) {
       batch_failed = true;
       // SQLite may already have rolled back (e.g. on SQLITE_FULL); only roll
@@ -1194,6 +1216,9 @@ class SqliteDossierStore::ReadLease {
 };
 
 absl::StatusOr<Dossier> SqliteDossierStore::Get(const std::string& code) {
+  if (std::shared_ptr<const Dossier> recent = recent_.Find(code); recent != nullptr) {
+    return Dossier(*recent);
+  }
   ReadLease lease(*this);
   Connection& connection = lease.connection();
   Dossier result;

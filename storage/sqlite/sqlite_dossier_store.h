@@ -86,6 +86,7 @@
 #include "absl/time/time.h"
 #include "onestop/v1/dossier.pb.h"
 #include "storage/dossier_store.h"
+#include "storage/recent_dossiers.h"
 #include "storage/sqlite/shared_writer.h"
 
 namespace onestop::storage {
@@ -129,6 +130,10 @@ struct SqliteOptions {
   // Most writes the writer commits in one transaction, ≥ 1. Larger batches
   // amortize the fsync further but hold the write lock longer.
   int max_batch_writes = 256;
+  // Dossiers kept in memory as last updated (storage/recent_dossiers.h): a
+  // Get of one of them reads no database. 0 keeps none. ~3 KB each with a
+  // handful of history entries.
+  int recent_dossiers = 4096;
 };
 
 // Group-commit statistics since Open (for metrics and tests), read with
@@ -281,6 +286,8 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
 
   // A snapshot of the group-commit statistics. Never blocks on I/O.
   CommitStats GetCommitStats() const;
+  // How often Get found the dossier among the recently updated ones.
+  RecentDossierStats GetRecentDossierStats() const { return recent_.stats(); }
 
   // Writes a consistent online copy of the database to `destination` (a new
   // file; an existing one is replaced) with SQLite's backup API, reading
@@ -302,7 +309,8 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   SqliteDossierStore(std::unique_ptr<sqlite_internal::LockFile> lock,
                      std::unique_ptr<sqlite_internal::Connection> writer,
                      std::vector<std::unique_ptr<sqlite_internal::Connection>> readers,
-                     int max_batch_writes, int64_t last_revision, Durability durability);
+                     int max_batch_writes, int64_t last_revision, Durability durability,
+                     int recent_dossiers);
 
   // Queues `write`, blocks until the writer has answered it, and returns
   // its result.
@@ -335,6 +343,9 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // The highest committed revision: read at Open, then set by the writer
   // after each COMMIT (LastRevision answers from it).
   std::atomic<int64_t> last_revision_;
+  // The dossiers the writer updated most recently (Put only by the writer,
+  // after each COMMIT); Get looks here first.
+  RecentDossiers recent_;
 
   // The write connection: the writer thread holds write_mu_ for each whole
   // batch (BEGIN … COMMIT); CompactEvents, Settings and Backup take it

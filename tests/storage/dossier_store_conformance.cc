@@ -18,6 +18,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "onestop/v1/dossier.pb.h"
+#include "tests/testing/proto_matchers.h"
 #include "tests/testing/status_matchers.h"
 
 namespace onestop::storage {
@@ -46,7 +47,7 @@ void DossierStoreConformanceTest::TearDown() { store_.reset(); }
 
 namespace {
 
-using ::google::protobuf::util::MessageDifferencer;
+using ::onestop::testing::EqualsProto;
 using ::onestop::testing::IsOk;
 using ::onestop::testing::IsOkAndHolds;
 using ::onestop::testing::StatusIs;
@@ -66,14 +67,6 @@ constexpr char kPrefix[] = "H12.23-250106-";
 // 2025-01-06 08:00 in Asia/Ho_Chi_Minh (01:00 UTC).
 const absl::Time kT0 = absl::FromUnixSeconds(1736125200);
 
-MATCHER_P(EqualsProto, expected, "equals " + expected.ShortDebugString()) {
-  std::string diff;
-  MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(expected, arg)) return true;
-  *result_listener << "which differs: " << diff;
-  return false;
-}
 
 google::protobuf::Timestamp Ts(absl::Time t) {
   google::protobuf::Timestamp ts;

@@ -22,11 +22,13 @@
 #include "storage/forwarding_dossier_store.h"
 #include "tests/storage/dossier_store_conformance.h"
 #include "tests/storage/sqlite_test_util.h"
+#include "tests/testing/proto_matchers.h"
 #include "tests/testing/status_matchers.h"
 
 namespace onestop::storage {
 namespace {
 
+using ::onestop::testing::EqualsProto;
 using ::onestop::testing::IsOk;
 using ::onestop::testing::IsOkAndHolds;
 using ::onestop::testing::StatusIs;
@@ -46,13 +48,23 @@ using testing::StoreFactoryName;
 // WAL file and code paths, without 10,000 fsyncs (seconds to tens of seconds
 // on a busy disk) in CodeSequenceGrowsPastFourDigits; FULL is checked by
 // SqliteDossierStoreTest.FullDurabilityPragmas and the reopen test.
+// OpenWithoutRecent keeps no recently updated dossiers, so that every Get
+// of the suite reads the database.
 class TempFileStore final : public ForwardingDossierStore {
  public:
-  static absl::StatusOr<std::unique_ptr<DossierStore>> Open() {
+  static absl::StatusOr<std::unique_ptr<DossierStore>> Open() { return OpenKeeping(4096); }
+  static absl::StatusOr<std::unique_ptr<DossierStore>> OpenWithoutRecent() {
+    return OpenKeeping(0);
+  }
+
+ private:
+  static absl::StatusOr<std::unique_ptr<DossierStore>> OpenKeeping(int recent_dossiers) {
     absl::StatusOr<std::string> dir = MakeTempDir();
     if (!dir.ok()) return dir.status();
     absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
-        SqliteDossierStore::Open({.path = *dir + "/onestop.db", .durability = Durability::kNormal});
+        SqliteDossierStore::Open({.path = *dir + "/onestop.db",
+                                  .durability = Durability::kNormal,
+                                  .recent_dossiers = recent_dossiers});
     if (!store.ok()) {
       std::filesystem::remove_all(*dir);
       return store.status();
@@ -60,6 +72,7 @@ class TempFileStore final : public ForwardingDossierStore {
     return std::unique_ptr<DossierStore>(new TempFileStore(*std::move(dir), *std::move(store)));
   }
 
+ public:
   ~TempFileStore() override {
     store_.reset();  // close the database before removing its files
     std::error_code ignored;
@@ -83,7 +96,9 @@ absl::StatusOr<std::unique_ptr<DossierStore>> OpenMemoryStore() {
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, DossierStoreConformanceTest,
                          ::testing::Values(StoreFactory{"Memory", OpenMemoryStore, ""},
-                                           StoreFactory{"File", TempFileStore::Open, ""}),
+                                           StoreFactory{"File", TempFileStore::Open, ""},
+                                           StoreFactory{"FileWithoutRecent",
+                                                        TempFileStore::OpenWithoutRecent, ""}),
                          StoreFactoryName());
 
 // ---------------------------------------------------------------------------
@@ -231,6 +246,70 @@ TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) 
 
 // A body SQLite stores but protobuf cannot parse is INTERNAL, naming the
 // row it came from (the name is built only on this path).
+// The next step of a handover as the manager writes it.
+UpdateDossierWrite HandOver(const Dossier& current) {
+  UpdateDossierWrite update;
+  update.dossier = current;
+  update.dossier.set_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
+  update.dossier.set_holder_agency_code("H12.23.01");
+  update.expected_etag = current.etag();
+  update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
+  update.entry.set_to_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
+  return update;
+}
+
+TEST_F(SqliteDossierStoreTest, RecentlyUpdatedDossiersAnswerGetsAsTheDatabaseWould) {
+  std::vector<Dossier> answered;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+        SqliteDossierStore::Open({.path = path_, .recent_dossiers = 2});
+    ASSERT_THAT(store, IsOk());
+    std::vector<Dossier> updated;
+    for (int i = 0; i < 4; ++i) {
+      absl::StatusOr<Dossier> created = (*store)->Create(SimpleCreate());
+      ASSERT_THAT(created, IsOk());
+      if (i == 3) {
+        updated.push_back(*created);  // created only: not kept
+        break;
+      }
+      absl::StatusOr<Dossier> handed_over = (*store)->Update(HandOver(*created));
+      ASSERT_THAT(handed_over, IsOk());
+      EXPECT_EQ(handed_over->etag(), 2);
+      updated.push_back(*handed_over);
+    }
+    // A stale write commits nothing and keeps nothing.
+    UpdateDossierWrite stale = HandOver(updated[2]);
+    stale.expected_etag = 1;
+    EXPECT_THAT((*store)->Update(stale), StatusIs(absl::StatusCode::kAborted));
+
+    const RecentDossierStats before = (*store)->GetRecentDossierStats();
+    EXPECT_EQ(before.entries, 2);  // the second and third; the first was dropped
+    for (const Dossier& d : updated) {
+      absl::StatusOr<Dossier> got = (*store)->Get(d.code());
+      ASSERT_THAT(got, IsOk());
+      EXPECT_THAT(*got, EqualsProto(d));
+      answered.push_back(*got);
+    }
+    const RecentDossierStats after = (*store)->GetRecentDossierStats();
+    EXPECT_EQ(after.hits - before.hits, 2);      // the second and third
+    EXPECT_EQ(after.misses - before.misses, 2);  // the first (dropped), the fourth (new)
+    // A reader's copy is its own: changing it changes no later answer.
+    answered[1].set_summary("đã sửa");
+    EXPECT_THAT((*store)->Get(updated[1].code()), IsOkAndHolds(EqualsProto(updated[1])));
+    answered[1] = updated[1];
+  }
+  // The same reads from the database alone, after a reopen.
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store =
+      SqliteDossierStore::Open({.path = path_, .recent_dossiers = 0});
+  ASSERT_THAT(store, IsOk());
+  for (const Dossier& d : answered) {
+    EXPECT_THAT((*store)->Get(d.code()), IsOkAndHolds(EqualsProto(d)));
+  }
+  EXPECT_EQ((*store)->GetRecentDossierStats().hits, 0);
+  EXPECT_THAT(SqliteDossierStore::Open({.path = ":memory:", .recent_dossiers = -1}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("recent_dossiers")));
+}
+
 TEST_F(SqliteDossierStoreTest, UnparseableBodiesAreInternalAndNameTheRow) {
   std::string code;
   {
