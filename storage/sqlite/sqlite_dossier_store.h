@@ -131,8 +131,9 @@ struct SqliteOptions {
   // amortize the fsync further but hold the write lock longer.
   int max_batch_writes = 256;
   // Dossiers kept in memory as last updated (storage/recent_dossiers.h): a
-  // Get of one of them reads no database. 0 keeps none. ~3 KB each with a
-  // handful of history entries.
+  // Get of one of them reads no database. 0 keeps none. ~2 KB each for a
+  // dossier with a handful of history entries (~8.5 MB of RSS at 4,096,
+  // measured after a lifecycle run).
   int recent_dossiers = 4096;
 };
 
