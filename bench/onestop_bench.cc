@@ -87,7 +87,8 @@ ABSL_FLAG(std::string, config, ONESTOP_BENCH_SOURCE_DIR "/deploy/daklak-2020.tex
           "onestopd configuration.");
 ABSL_FLAG(std::string, workdir, "/tmp", "Directory for the databases (a fresh subdirectory).");
 ABSL_FLAG(std::string, phases, "paired,read,import", "Which phases to run.");
-ABSL_FLAG(std::string, target, "", "Drive this server in the submit phase instead of starting one.");
+ABSL_FLAG(std::string, target, "",
+          "With --phases=submit: drive this server instead of starting one.");
 ABSL_FLAG(std::string, target_workloads, "submit",
           "With --target: what to drive, of submit (at each --in_flight) and lifecycle (at "
           "the largest), comma-separated.");
@@ -319,6 +320,13 @@ bool SubmitPhase(const std::vector<int>& levels, const std::string& dir) {
   const bool own = absl::GetFlag(FLAGS_target).empty();
   const std::vector<std::string> workloads =
       absl::StrSplit(own ? "submit,lifecycle" : absl::GetFlag(FLAGS_target_workloads), ',');
+  for (const std::string& w : workloads) {
+    if (w != "submit" && w != "lifecycle") {
+      std::fprintf(stderr, "onestop_bench: --target_workloads: unknown workload \"%s\"\n",
+                   w.c_str());
+      return false;
+    }
+  }
   const auto wanted = [&workloads](absl::string_view w) {
     return std::find(workloads.begin(), workloads.end(), w) != workloads.end();
   };
@@ -850,6 +858,11 @@ int Main() {
   const std::vector<int> levels = InFlightLevels();
   if (levels.empty()) {
     std::fprintf(stderr, "onestop_bench: --in_flight needs positive numbers\n");
+    return 2;
+  }
+  if (!absl::GetFlag(FLAGS_target).empty() && absl::GetFlag(FLAGS_phases) != "submit") {
+    std::fprintf(stderr, "onestop_bench: --target drives only the submit phase: add "
+                         "--phases=submit\n");
     return 2;
   }
   std::string dir = absl::GetFlag(FLAGS_workdir) + "/onestop_bench_XXXXXX";

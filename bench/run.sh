@@ -70,6 +70,9 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
+if [[ -n "$rounds" && ! "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "run.sh: --rounds needs a positive whole number, got \"$rounds\"" >&2; exit 2
+fi
 if [[ $smoke -eq 1 ]]; then
   dossiers=200
   import_dossiers=200

@@ -8,10 +8,11 @@
 // kept: most are next read once, by their first step, and keeping every
 // submission cost the submit path a copy and an eviction per write.
 //
-// Only the store's one writer calls Put, in commit order, after the commit
-// succeeded: an entry is always the latest committed version of its code,
-// and a reader that misses goes to the database, so a read never returns a
-// version older than one committed before it started. Bounded: the entry
+// Only the store's one writer calls Put and Erase: it erases the codes a
+// batch updates before its COMMIT and puts their new versions after it
+// succeeds, in commit order. An entry is thus always the latest committed
+// version of its code, and a reader that misses goes to the database, so a
+// read never returns a version older than one committed before it started. Bounded: the entry
 // written least recently is dropped. Meant for a backend whose process is
 // the only writer of its database (SQLite's lock file guarantees it);
 // several PostgreSQL daemons cannot use it.
@@ -53,7 +54,9 @@ class RecentDossiers {
   void Put(std::shared_ptr<const onestop::v1::Dossier> dossier);
   // The kept version of `code`, or null.
   std::shared_ptr<const onestop::v1::Dossier> Find(const std::string& code);
-  // Drops `code` (a write the store could not describe, e.g. an import).
+  // Drops `code`: the writer drops the kept version of a dossier before it
+  // commits a newer one, so that no reader finds the old version once the
+  // new one is visible in the database.
   void Erase(const std::string& code);
 
   size_t capacity() const { return capacity_; }

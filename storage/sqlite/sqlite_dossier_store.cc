@@ -1114,16 +1114,27 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       last_revision = ReadLastRevision(connection);
       transaction = last_revision.status();
     }
+    if (transaction.ok() && recent_.capacity() > 0) {
+      // The versions kept of the dossiers this batch updates go before the
+      // COMMIT makes the new ones visible: from then until the Puts below,
+      // a Get reads the database, never an outdated kept version. (A write
+      // that failed changes nothing: its dossier's kept version stays.)
+      for (const PendingWrite* write : batch) {
+        if (write->update != nullptr && write->result.ok()) {
+          recent_.Erase(write->update->dossier.code());
+        }
+      }
+    }
     if (transaction.ok()) {
       const absl::Time commit_start = absl::Now();
       transaction = RunCached(connection, "COMMIT", "committing a transaction");
       commit_time = absl::Now() - commit_start;
     }
     if (transaction.ok()) {
-      last_revision_.store(*last_revision, std::memory_order_release);
       // Committed: the dossiers updated are now the latest versions of
       // their codes, kept for the next step's read (before any caller is
-      // answered, and in commit order: this is the one writer).
+      // answered or the new revision published, and in commit order: this
+      // is the one writer).
       if (recent_.capacity() > 0) {
         for (PendingWrite* write : batch) {
           if (write->update == nullptr || !write->result.ok()) continue;
@@ -1131,6 +1142,7 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
           recent_.Put(write->committed);
         }
       }
+      last_revision_.store(*last_revision, std::memory_order_release);
     }
     if (!transaction.ok()) {
       batch_failed = true;

@@ -244,8 +244,6 @@ TEST_F(SqliteDossierStoreTest, NewDatabaseCarriesSchemaVersionAndApplicationId) 
             "6");
 }
 
-// A body SQLite stores but protobuf cannot parse is INTERNAL, naming the
-// row it came from (the name is built only on this path).
 // The next step of a handover as the manager writes it.
 UpdateDossierWrite HandOver(const Dossier& current) {
   UpdateDossierWrite update;
@@ -310,6 +308,8 @@ TEST_F(SqliteDossierStoreTest, RecentlyUpdatedDossiersAnswerGetsAsTheDatabaseWou
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("recent_dossiers")));
 }
 
+// A body SQLite stores but protobuf cannot parse is INTERNAL, naming the
+// row it came from (the name is built only on this path).
 TEST_F(SqliteDossierStoreTest, UnparseableBodiesAreInternalAndNameTheRow) {
   std::string code;
   {
