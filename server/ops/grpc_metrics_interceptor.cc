@@ -6,9 +6,9 @@
 #include <grpcpp/support/interceptor.h>
 
 #include <array>
-#include <tuple>
 #include <atomic>
 #include <chrono>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
