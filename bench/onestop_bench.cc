@@ -277,6 +277,8 @@ bool CeilingPhase(const std::vector<int>& levels) {
   return ok;
 }
 
+std::unique_ptr<Observer> NewCpuObserver(pid_t pid);  // below, with the /proc readers
+
 bool PairedPhase(const std::vector<int>& levels, const std::string& dir) {
   testing::DaemonProcess empty;
   if (!empty.Start({absl::GetFlag(FLAGS_empty_server),
@@ -288,16 +290,20 @@ bool PairedPhase(const std::vector<int>& levels, const std::string& dir) {
   testing::DaemonProcess daemon;
   if (StartDaemon(daemon, dir + "/submit.db") < 0) return false;
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  const std::unique_ptr<Observer> empty_cpu = NewCpuObserver(empty.pid());
+  const std::unique_ptr<Observer> daemon_cpu = NewCpuObserver(daemon.pid());
   bool ok = true;
   for (int round = 1; ok && round <= rounds; ++round) {
     for (int level : levels) {
-      ok = ok && Measure("submit", "empty", empty.address(), level, SubmitOnce, nullptr, round);
-      ok = ok && Measure("submit", "onestopd", daemon.address(), level, SubmitOnce, nullptr, round);
+      ok = ok && Measure("submit", "empty", empty.address(), level, SubmitOnce, empty_cpu.get(),
+                         round);
+      ok = ok && Measure("submit", "onestopd", daemon.address(), level, SubmitOnce,
+                         daemon_cpu.get(), round);
     }
-    ok = ok && Measure("lifecycle", "empty", empty.address(), levels.back(), Lifecycle, nullptr,
-                       round);
+    ok = ok && Measure("lifecycle", "empty", empty.address(), levels.back(), Lifecycle,
+                       empty_cpu.get(), round);
     ok = ok && Measure("lifecycle", "onestopd", daemon.address(), levels.back(), Lifecycle,
-                       nullptr, round);
+                       daemon_cpu.get(), round);
   }
   ok = ok && Measure("get", "empty", empty.address(), 1,
                      GetWorkload(std::make_shared<std::vector<std::string>>(), 1));
@@ -638,6 +644,31 @@ std::pair<int64_t, int64_t> MachineTicks() {
   }
   return {total - idle, total};
 }
+
+// The CPU one server process used over a measurement (warm-up included),
+// in cores: bench/report.py turns it into CPU per operation, which this
+// VM's speed swings move less than throughput.
+class CpuObserver : public Observer {
+ public:
+  explicit CpuObserver(pid_t pid) : pid_(pid) {}
+  void Start() override {
+    start_ = std::chrono::steady_clock::now();
+    cpu_ = CpuSeconds(pid_);
+  }
+  std::string Finish() override {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return absl::StrFormat(",\"server_cpu_cores\":%.3f",
+                           seconds > 0 ? (CpuSeconds(pid_) - cpu_) / seconds : 0.0);
+  }
+
+ private:
+  const pid_t pid_;
+  std::chrono::steady_clock::time_point start_;
+  double cpu_ = 0;
+};
+
+std::unique_ptr<Observer> NewCpuObserver(pid_t pid) { return std::make_unique<CpuObserver>(pid); }
 
 // CPU of the daemons and of the PostgreSQL server over a measurement, the
 // machine's busy fraction, and pg_stat_activity wait events of the

@@ -48,6 +48,12 @@ def collapse_rounds(rows):
         del m["round"]
         for field in ("ops_per_second", "p50_us", "p99_us", "mean_us"):
             m[field] = statistics.median(g[field] for g in group)
+        # The server's CPU per operation: cores over the run / operations
+        # per second (the load is the same during the warm-up).
+        cpu = [g["server_cpu_cores"] / g["ops_per_second"] * 1e6 for g in group
+               if "server_cpu_cores" in g and g["ops_per_second"]]
+        if cpu:
+            m["server_cpu_us_per_op"] = statistics.median(cpu)
         m["operations"] = sum(g["operations"] for g in group)
         m["errors"] = sum(g["errors"] for g in group)
         m["rounds"] = [g["ops_per_second"] for g in group]
@@ -76,6 +82,12 @@ def rounds_text(o):
     if len(ratios) < 2:
         return ""
     return " (rounds " + " / ".join(f"{r:.2f}" for r in ratios) + ")"
+
+
+def cpu_text(r):
+    """"; server CPU N µs/op" for a line measured with its server's CPU."""
+    cpu = r.get("server_cpu_us_per_op") if r else None
+    return f"; server CPU {cpu:.0f} µs/op" if cpu else ""
 
 
 def find(rows, **want):
@@ -122,11 +134,11 @@ def main():
         e = find(rows, kind="load", name="submit", server="empty", in_flight=k)
         if e:
             add("ceiling", f"empty handler, submit, {k} in flight", e["ops_per_second"], "calls/s",
-                f"p50 {e['p50_us']:.0f} µs, p99 {e['p99_us']:.0f} µs")
+                f"p50 {e['p50_us']:.0f} µs, p99 {e['p99_us']:.0f} µs" + cpu_text(e))
     el = find(rows, kind="load", name="lifecycle", server="empty")
     if el:
         add("ceiling", f"empty handler, 5-call lifecycle, {el['in_flight']} in flight",
-            el["ops_per_second"], "chains/s", f"p99 {el['p99_us']:.0f} µs")
+            el["ops_per_second"], "chains/s", f"p99 {el['p99_us']:.0f} µs" + cpu_text(el))
     # 2. The storage ceiling.
     for r in rows:
         if r.get("kind") == "sqlite_ceiling":
@@ -148,7 +160,7 @@ def main():
         is_top = k == top
         add("onestopd", f"durable SubmitDossier, {k} in flight", o["ops_per_second"], "calls/s",
             (f"{ratio:.2f}× ceiling{rounds_text(o)}" if ratio is not None else "") +
-            f"; p50 {o['p50_us']/1000:.2f} ms, p99 {o['p99_us']/1000:.2f} ms" +
+            f"; p50 {o['p50_us']/1000:.2f} ms, p99 {o['p99_us']/1000:.2f} ms" + cpu_text(o) +
             (f"; {o['errors']} errors" if o["errors"] else ""),
             "≥ 0.50× ceiling" if is_top else "",
             verdict(ratio >= 0.5 if (is_top and ratio is not None) else None))
@@ -164,7 +176,7 @@ def main():
         ratio = (f"{lifecycle_ratio:.2f}× ceiling{rounds_text(ol)}"
                  if lifecycle_ratio is not None else "")
         add("onestopd", f"full lifecycle (5 writes/dossier), {ol['in_flight']} in flight",
-            ol["ops_per_second"], "dossiers/s", ratio, "≥ 8,000",
+            ol["ops_per_second"], "dossiers/s", ratio + cpu_text(ol), "≥ 8,000",
             verdict(ol["ops_per_second"] >= 8000))
     # 3b. onestopd on PostgreSQL (issue #11): one and several daemons on one
     # database, against the gRPC ceiling, the SQLite daemon at the same K
