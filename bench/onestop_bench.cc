@@ -220,6 +220,50 @@ class Observer {
   virtual std::string Finish() = 0;
 };
 
+// Fields after the ")" of /proc/PID/stat (state is [0], ppid [1], utime
+// [11], stime [12]); empty if the process is gone.
+std::vector<std::string> StatFields(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  const size_t paren = line.rfind(')');
+  if (paren == std::string::npos) return {};
+  return absl::StrSplit(line.substr(paren + 1), ' ', absl::SkipEmpty());
+}
+
+// User + system CPU seconds of `pid` so far; 0 if gone.
+double CpuSeconds(pid_t pid) {
+  const std::vector<std::string> f = StatFields(pid);
+  int64_t user = 0, system = 0;
+  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &user) || !absl::SimpleAtoi(f[12], &system)) {
+    return 0;
+  }
+  return static_cast<double>(user + system) / sysconf(_SC_CLK_TCK);
+}
+
+// The CPU one server process used over a measurement (warm-up included),
+// in cores: bench/report.py turns it into CPU per operation, which this
+// VM's speed swings move less than throughput.
+class CpuObserver : public Observer {
+ public:
+  explicit CpuObserver(pid_t pid) : pid_(pid) {}
+  void Start() override {
+    start_ = std::chrono::steady_clock::now();
+    cpu_ = CpuSeconds(pid_);
+  }
+  std::string Finish() override {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    return absl::StrFormat(",\"server_cpu_cores\":%.3f",
+                           seconds > 0 ? (CpuSeconds(pid_) - cpu_) / seconds : 0.0);
+  }
+
+ private:
+  const pid_t pid_;
+  std::chrono::steady_clock::time_point start_;
+  double cpu_ = 0;
+};
+
 // `round` > 0 marks a measurement of the paired phase.
 bool Measure(const std::string& name, const std::string& server, const std::string& target,
              int in_flight, const Workload& workload, Observer* observer = nullptr,
@@ -260,14 +304,19 @@ double StartDaemon(testing::DaemonProcess& daemon, const std::string& db) {
                                      absl::GetFlag(FLAGS_threads));
 }
 
+// Starts the empty-handler server with the flags' binary and threads.
+bool StartEmptyServer(testing::DaemonProcess& server) {
+  if (server.Start({absl::GetFlag(FLAGS_empty_server),
+                    absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
+    return true;
+  }
+  std::fprintf(stderr, "onestop_bench: empty_server did not start: %s\n", server.error().c_str());
+  return false;
+}
+
 bool CeilingPhase(const std::vector<int>& levels) {
   testing::DaemonProcess server;
-  if (!server.Start({absl::GetFlag(FLAGS_empty_server),
-                     absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
-    std::fprintf(stderr, "onestop_bench: empty_server did not start: %s\n",
-                 server.error().c_str());
-    return false;
-  }
+  if (!StartEmptyServer(server)) return false;
   bool ok = true;
   for (int level : levels) ok = ok && Measure("submit", "empty", server.address(), level, SubmitOnce);
   ok = ok && Measure("lifecycle", "empty", server.address(), levels.back(), Lifecycle);
@@ -277,33 +326,25 @@ bool CeilingPhase(const std::vector<int>& levels) {
   return ok;
 }
 
-std::unique_ptr<Observer> NewCpuObserver(pid_t pid);  // below, with the /proc readers
-
 bool PairedPhase(const std::vector<int>& levels, const std::string& dir) {
   testing::DaemonProcess empty;
-  if (!empty.Start({absl::GetFlag(FLAGS_empty_server),
-                    absl::StrCat("--threads=", absl::GetFlag(FLAGS_threads))})) {
-    std::fprintf(stderr, "onestop_bench: empty_server did not start: %s\n",
-                 empty.error().c_str());
-    return false;
-  }
+  if (!StartEmptyServer(empty)) return false;
   testing::DaemonProcess daemon;
   if (StartDaemon(daemon, dir + "/submit.db") < 0) return false;
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
-  const std::unique_ptr<Observer> empty_cpu = NewCpuObserver(empty.pid());
-  const std::unique_ptr<Observer> daemon_cpu = NewCpuObserver(daemon.pid());
+  CpuObserver empty_cpu(empty.pid());
+  CpuObserver daemon_cpu(daemon.pid());
   bool ok = true;
   for (int round = 1; ok && round <= rounds; ++round) {
     for (int level : levels) {
-      ok = ok && Measure("submit", "empty", empty.address(), level, SubmitOnce, empty_cpu.get(),
-                         round);
-      ok = ok && Measure("submit", "onestopd", daemon.address(), level, SubmitOnce,
-                         daemon_cpu.get(), round);
+      ok = ok && Measure("submit", "empty", empty.address(), level, SubmitOnce, &empty_cpu, round);
+      ok = ok &&
+           Measure("submit", "onestopd", daemon.address(), level, SubmitOnce, &daemon_cpu, round);
     }
     ok = ok && Measure("lifecycle", "empty", empty.address(), levels.back(), Lifecycle,
-                       empty_cpu.get(), round);
+                       &empty_cpu, round);
     ok = ok && Measure("lifecycle", "onestopd", daemon.address(), levels.back(), Lifecycle,
-                       daemon_cpu.get(), round);
+                       &daemon_cpu, round);
   }
   ok = ok && Measure("get", "empty", empty.address(), 1,
                      GetWorkload(std::make_shared<std::vector<std::string>>(), 1));
@@ -588,27 +629,6 @@ bool ReadPhase(const std::string& dir) {
   return ok;
 }
 
-// Fields after the ")" of /proc/PID/stat (state is [0], ppid [1], utime
-// [11], stime [12]); empty if the process is gone.
-std::vector<std::string> StatFields(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(in, line);
-  const size_t paren = line.rfind(')');
-  if (paren == std::string::npos) return {};
-  return absl::StrSplit(line.substr(paren + 1), ' ', absl::SkipEmpty());
-}
-
-// User + system CPU seconds of `pid` so far; 0 if gone.
-double CpuSeconds(pid_t pid) {
-  const std::vector<std::string> f = StatFields(pid);
-  int64_t user = 0, system = 0;
-  if (f.size() < 13 || !absl::SimpleAtoi(f[11], &user) || !absl::SimpleAtoi(f[12], &system)) {
-    return 0;
-  }
-  return static_cast<double>(user + system) / sysconf(_SC_CLK_TCK);
-}
-
 pid_t ParentPid(pid_t pid) {
   const std::vector<std::string> f = StatFields(pid);
   int parent = 0;
@@ -644,31 +664,6 @@ std::pair<int64_t, int64_t> MachineTicks() {
   }
   return {total - idle, total};
 }
-
-// The CPU one server process used over a measurement (warm-up included),
-// in cores: bench/report.py turns it into CPU per operation, which this
-// VM's speed swings move less than throughput.
-class CpuObserver : public Observer {
- public:
-  explicit CpuObserver(pid_t pid) : pid_(pid) {}
-  void Start() override {
-    start_ = std::chrono::steady_clock::now();
-    cpu_ = CpuSeconds(pid_);
-  }
-  std::string Finish() override {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    return absl::StrFormat(",\"server_cpu_cores\":%.3f",
-                           seconds > 0 ? (CpuSeconds(pid_) - cpu_) / seconds : 0.0);
-  }
-
- private:
-  const pid_t pid_;
-  std::chrono::steady_clock::time_point start_;
-  double cpu_ = 0;
-};
-
-std::unique_ptr<Observer> NewCpuObserver(pid_t pid) { return std::make_unique<CpuObserver>(pid); }
 
 // CPU of the daemons and of the PostgreSQL server over a measurement, the
 // machine's busy fraction, and pg_stat_activity wait events of the

@@ -187,14 +187,16 @@ note="client and server share this machine's CPUs; numbers are noisy if anything
 /usr/bin/python3 "$root/bench/report.py" "$raw" "$out" --note "$note"
 if [[ $smoke -eq 1 ]]; then
   # The paired phase's rounds reached the report: every onestopd submit
-  # level and the lifecycle carry one ceiling ratio per round.
+  # level and the lifecycle carry one ceiling ratio per round, and every
+  # paired line its server's CPU per operation.
   /usr/bin/python3 - "$out" "$rounds" <<'PY'
 import json, sys
 report, rounds = json.load(open(sys.argv[1])), int(sys.argv[2])
-lines = [r for r in report["raw"] if r.get("kind") == "load" and r.get("server") == "onestopd"
-         and r.get("name") in ("submit", "lifecycle") and "rounds" in r]
-bad = [r for r in lines if len(r.get("vs_ceiling_rounds", [])) != rounds]
-if len(lines) < 2 or bad:
+lines = [r for r in report["raw"] if r.get("kind") == "load" and "rounds" in r]
+onestopd = [r for r in lines if r["server"] == "onestopd"]
+bad = [r for r in onestopd if len(r.get("vs_ceiling_rounds", [])) != rounds]
+bad += [r for r in lines if not r.get("server_cpu_us_per_op", 0) > 0]
+if len(onestopd) < 2 or bad:
     sys.exit(f"run.sh: the report lacks the paired rounds ({len(lines)} lines, {len(bad)} bad)")
 PY
 fi

@@ -63,12 +63,6 @@ DossierEvent ImportEvent(const Dossier& body, const HistoryEntry& last) {
   return event;
 }
 
-std::string ImportEventBytesWithoutRevision(absl::string_view body_bytes,
-                                            const HistoryEntry& last,
-                                            absl::string_view last_bytes) {
-  return EventBytesWithoutRevision(body_bytes, last, last_bytes, onestop::v1::ACTION_KIND_IMPORT);
-}
-
 absl::Status CompareWithStored(const ImportDossierWrite& write, const std::string& body,
                                const StoredImportView& stored) {
   const Dossier& d = write.dossier;

@@ -13,7 +13,6 @@
 #include "absl/strings/string_view.h"
 #include "onestop/v1/dossier.pb.h"
 #include "storage/dossier_store.h"
-#include "storage/event_bytes.h"
 
 namespace onestop::storage {
 
@@ -28,19 +27,11 @@ onestop::v1::Dossier ImportedBody(const onestop::v1::Dossier& dossier);
 
 // The import's one change-feed event (revision left 0 for the backend):
 // ACTION_KIND_IMPORT, `body` as the dossier, the last history entry and
-// its time.
+// its time. From serializations a store already has, the same bytes are
+// EventBytesWithoutRevision(body bytes, last, last bytes,
+// ACTION_KIND_IMPORT) (storage/event_bytes.h).
 onestop::v1::DossierEvent ImportEvent(const onestop::v1::Dossier& body,
                                       const onestop::v1::HistoryEntry& last);
-
-// The serialization of ImportEvent(body, last) without its revision, built
-// from the serializations the store already has (`body_bytes` =
-// ImportedBody serialized, `last_bytes` = `last` serialized) instead of
-// copying the body into an event and serializing it again.
-// EventBytesWithoutRevision with ACTION_KIND_IMPORT; PrependRevision adds
-// the revision (storage/event_bytes.h).
-std::string ImportEventBytesWithoutRevision(absl::string_view body_bytes,
-                                            const onestop::v1::HistoryEntry& last,
-                                            absl::string_view last_bytes);
 
 // What is stored under the code: etag, serialized body, serialized history
 // entries in sequence order.

@@ -682,7 +682,7 @@ struct ReadyImport {
   ImportDossierWrite write;
   std::string body;                  // ImportedBody(write.dossier) serialized
   std::vector<std::string> history;  // each history entry serialized
-  std::string event;                 // ImportEventBytesWithoutRevision
+  std::string event;                 // EventBytesWithoutRevision
 };
 
 // One ImportDossiers call, queued as one item of the writer.
@@ -711,8 +711,8 @@ ReadyImport MakeReadyImport(ImportDossierWrite write) {
   history.Swap(d.mutable_history());
   ready.body = d.SerializeAsString();
   history.Swap(d.mutable_history());
-  ready.event = ImportEventBytesWithoutRevision(ready.body, d.history(d.history_size() - 1),
-                                                ready.history.back());
+  ready.event = EventBytesWithoutRevision(ready.body, d.history(d.history_size() - 1),
+                                          ready.history.back(), onestop::v1::ACTION_KIND_IMPORT);
   return ready;
 }
 

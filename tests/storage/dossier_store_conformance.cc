@@ -15,7 +15,6 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/timestamp.pb.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "onestop/v1/dossier.pb.h"
 #include "tests/testing/proto_matchers.h"
@@ -66,7 +65,6 @@ using ::testing::SizeIs;
 constexpr char kPrefix[] = "H12.23-250106-";
 // 2025-01-06 08:00 in Asia/Ho_Chi_Minh (01:00 UTC).
 const absl::Time kT0 = absl::FromUnixSeconds(1736125200);
-
 
 google::protobuf::Timestamp Ts(absl::Time t) {
   google::protobuf::Timestamp ts;

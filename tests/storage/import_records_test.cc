@@ -1,10 +1,12 @@
 // The import event assembled from bytes the SQLite store already has
-// (storage/import_records.h) is the event ImportEvent builds, byte for byte.
+// (storage/event_bytes.h) is the event ImportEvent builds, byte for byte.
 #include "storage/import_records.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "storage/event_bytes.h"
 
 namespace onestop::storage {
 namespace {
@@ -38,8 +40,9 @@ std::string Assembled(const onestop::v1::Dossier& d, int64_t revision) {
   const onestop::v1::HistoryEntry& last = d.history(d.history_size() - 1);
   std::string out = "left over from the previous event";
   PrependRevision(revision,
-                  ImportEventBytesWithoutRevision(ImportedBody(d).SerializeAsString(), last,
-                                                  last.SerializeAsString()),
+                  EventBytesWithoutRevision(ImportedBody(d).SerializeAsString(), last,
+                                            last.SerializeAsString(),
+                                            onestop::v1::ACTION_KIND_IMPORT),
                   out);
   return out;
 }

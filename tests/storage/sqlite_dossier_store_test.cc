@@ -52,9 +52,17 @@ using testing::StoreFactoryName;
 // of the suite reads the database.
 class TempFileStore final : public ForwardingDossierStore {
  public:
-  static absl::StatusOr<std::unique_ptr<DossierStore>> Open() { return OpenKeeping(4096); }
+  static absl::StatusOr<std::unique_ptr<DossierStore>> Open() {
+    return OpenKeeping(SqliteOptions().recent_dossiers);
+  }
   static absl::StatusOr<std::unique_ptr<DossierStore>> OpenWithoutRecent() {
     return OpenKeeping(0);
+  }
+
+  ~TempFileStore() override {
+    store_.reset();  // close the database before removing its files
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
 
  private:
@@ -72,14 +80,6 @@ class TempFileStore final : public ForwardingDossierStore {
     return std::unique_ptr<DossierStore>(new TempFileStore(*std::move(dir), *std::move(store)));
   }
 
- public:
-  ~TempFileStore() override {
-    store_.reset();  // close the database before removing its files
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
- private:
   TempFileStore(std::string dir, std::unique_ptr<SqliteDossierStore> store)
       : ForwardingDossierStore(store.get()), dir_(std::move(dir)), store_(std::move(store)) {}
 
@@ -315,11 +315,7 @@ TEST_F(SqliteDossierStoreTest, UnparseableBodiesAreInternalAndNameTheRow) {
   {
     absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
     ASSERT_THAT(store, IsOk());
-    CreateDossierWrite write;
-    write.dossier.set_receiving_agency_code("H12.23");
-    write.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
-    write.code_prefix = "H12.23-200106-";
-    absl::StatusOr<Dossier> created = (*store)->Create(write);
+    absl::StatusOr<Dossier> created = (*store)->Create(SimpleCreate());
     ASSERT_THAT(created, IsOk());
     code = created->code();
   }
