@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
@@ -240,6 +241,27 @@ class DossierStore {
   // Creates a dossier and issues its code. Returns the stored dossier
   // (code set, etag 1, with its one history entry).
   virtual absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) = 0;
+
+  // What CreateAsync answers with: exactly what Create would have returned.
+  using WriteDone = absl::AnyInvocable<void(absl::StatusOr<onestop::v1::Dossier>) &&>;
+
+  // Create without blocking the caller: `done` is called exactly once with
+  // Create's result, after the write committed (or failed). It may run on
+  // the calling thread (before CreateAsync returns) or on a thread of the
+  // store's own (the SQLite writer), so it must be quick and must not
+  // block: hand the rest of the work to another thread. This default calls
+  // Create and then `done` on the calling thread; a decorator that changes
+  // Create inherits it, so it keeps its behaviour unless it overrides this
+  // too. The SQLite backend overrides it (its writer answers a whole group
+  // commit without waking one waiting thread per write).
+  virtual void CreateAsync(CreateDossierWrite write, WriteDone done) {
+    std::move(done)(Create(write));
+  }
+  // Update without blocking the caller, as CreateAsync; `write.before`, if
+  // set, must stay valid until `done` runs.
+  virtual void UpdateAsync(UpdateDossierWrite write, WriteDone done) {
+    std::move(done)(Update(write));
+  }
 
   // Replaces a dossier's state if `expected_etag` is current and appends
   // the entry. Returns the stored dossier (etag bumped, full history).

@@ -1,5 +1,7 @@
 #include "storage/notifying_dossier_store.h"
 
+#include <utility>
+
 namespace onestop::storage {
 
 absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Create(
@@ -7,6 +9,21 @@ absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Create(
   absl::StatusOr<onestop::v1::Dossier> result = base().Create(write);
   if (result.ok()) PublishLast();
   return result;
+}
+
+DossierStore::WriteDone NotifyingDossierStore::PublishingThen(WriteDone done) {
+  return [this, done = std::move(done)](absl::StatusOr<onestop::v1::Dossier> result) mutable {
+    if (result.ok()) PublishLast();
+    std::move(done)(std::move(result));
+  };
+}
+
+void NotifyingDossierStore::CreateAsync(CreateDossierWrite write, WriteDone done) {
+  base().CreateAsync(std::move(write), PublishingThen(std::move(done)));
+}
+
+void NotifyingDossierStore::UpdateAsync(UpdateDossierWrite write, WriteDone done) {
+  base().UpdateAsync(std::move(write), PublishingThen(std::move(done)));
 }
 
 absl::StatusOr<onestop::v1::Dossier> NotifyingDossierStore::Update(

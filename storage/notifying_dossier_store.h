@@ -29,6 +29,9 @@ class NotifyingDossierStore final : public ForwardingDossierStore {
   // the write still succeeds (it committed); watchers then pick the event
   // up at their next wake-up (progress interval at the latest).
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
+  // Publishes before `done` runs (on the thread that answers it).
+  void CreateAsync(CreateDossierWrite write, WriteDone done) override;
+  void UpdateAsync(UpdateDossierWrite write, WriteDone done) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
   // Publishes once per call in which at least one record was imported.
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
@@ -36,6 +39,8 @@ class NotifyingDossierStore final : public ForwardingDossierStore {
 
  private:
   void PublishLast();
+  // `done` after PublishLast on success.
+  WriteDone PublishingThen(WriteDone done);
 
   FeedNotifier* const notifier_;
 };

@@ -57,6 +57,24 @@ absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Create(
   return result;
 }
 
+storage::DossierStore::WriteDone MetricsDossierStore::TimedThen(const char* op,
+                                                                HistogramChild* ok,
+                                                                WriteDone done) {
+  return [this, op, ok, start = std::chrono::steady_clock::now(),
+          done = std::move(done)](absl::StatusOr<onestop::v1::Dossier> result) mutable {
+    ObserveWrite(op, ok, result.status(), SecondsSince(start));
+    std::move(done)(std::move(result));
+  };
+}
+
+void MetricsDossierStore::CreateAsync(storage::CreateDossierWrite write, WriteDone done) {
+  base().CreateAsync(std::move(write), TimedThen("create", created_ok_, std::move(done)));
+}
+
+void MetricsDossierStore::UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) {
+  base().UpdateAsync(std::move(write), TimedThen("update", updated_ok_, std::move(done)));
+}
+
 absl::StatusOr<onestop::v1::Dossier> MetricsDossierStore::Update(
     const storage::UpdateDossierWrite& write) {
   const auto start = std::chrono::steady_clock::now();

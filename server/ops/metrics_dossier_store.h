@@ -39,6 +39,9 @@ class MetricsDossierStore final : public storage::ForwardingDossierStore {
 
   absl::StatusOr<onestop::v1::Dossier> Create(
       const storage::CreateDossierWrite& write) override;
+  // Times from the call to the answer (the commit), like Create.
+  void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override;
+  void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override;
   absl::StatusOr<onestop::v1::Dossier> Update(
       const storage::UpdateDossierWrite& write) override;
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
@@ -56,6 +59,8 @@ class MetricsDossierStore final : public storage::ForwardingDossierStore {
   // Times a write into `ok` if it succeeded, else by its error code.
   void ObserveWrite(const char* op, HistogramChild* ok, const absl::Status& status,
                     double seconds);
+  // `done` after observing the time from now to the answer.
+  WriteDone TimedThen(const char* op, HistogramChild* ok, WriteDone done);
 
   HistogramFamily* const writes_;
   HistogramFamily* const imports_;

@@ -21,38 +21,78 @@ std::vector<storage::CounterDelta> ToCounterDeltas(std::vector<core::SeriesDelta
   return out;
 }
 
+namespace {
+
+// Adds the new dossier's whole contribution to `write`'s counter deltas.
+void AddCreateContribution(const core::Catalogue& catalogue, storage::CreateDossierWrite& write) {
+  for (storage::CounterDelta& d :
+       ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, catalogue))) {
+    write.counter_deltas.push_back(std::move(d));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Create(
     const storage::CreateDossierWrite& write) {
   storage::CreateDossierWrite with_counters = write;
-  for (storage::CounterDelta& d :
-       ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, *catalogue_()))) {
-    with_counters.counter_deltas.push_back(std::move(d));
-  }
+  AddCreateContribution(*catalogue_(), with_counters);
   return base().Create(with_counters);
+}
+
+void AggregatingDossierStore::CreateAsync(storage::CreateDossierWrite write, WriteDone done) {
+  AddCreateContribution(*catalogue_(), write);
+  base().CreateAsync(std::move(write), std::move(done));
+}
+
+absl::StatusOr<const onestop::v1::Dossier*> AggregatingDossierStore::DiffBase(
+    const storage::UpdateDossierWrite& write, std::unique_ptr<onestop::v1::Dossier>& fetched) {
+  const onestop::v1::Dossier* before = write.before;
+  if (before != nullptr && before->code() == write.dossier.code() &&
+      before->etag() == write.expected_etag) {
+    return before;
+  }
+  absl::StatusOr<onestop::v1::Dossier> current = base().Get(write.dossier.code());
+  if (!current.ok()) return current.status();
+  // Stale: the conditional write fails with ABORTED and adds nothing.
+  if (current->etag() != write.expected_etag) return nullptr;
+  fetched = std::make_unique<onestop::v1::Dossier>(*std::move(current));
+  return fetched.get();
+}
+
+void AggregatingDossierStore::AddUpdateContribution(const onestop::v1::Dossier& before,
+                                                    storage::UpdateDossierWrite& write) {
+  write.before = &before;  // its etag is expected_etag: checked by DiffBase
+  for (storage::CounterDelta& d :
+       ToCounterDeltas(core::ContributionChange(&before, write.dossier, *catalogue_()))) {
+    write.counter_deltas.push_back(std::move(d));
+  }
 }
 
 absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Update(
     const storage::UpdateDossierWrite& write) {
-  onestop::v1::Dossier fetched;
-  const onestop::v1::Dossier* before = write.before;
-  if (before == nullptr || before->code() != write.dossier.code() ||
-      before->etag() != write.expected_etag) {
-    absl::StatusOr<onestop::v1::Dossier> current = base().Get(write.dossier.code());
-    if (!current.ok()) return current.status();
-    if (current->etag() != write.expected_etag) {
-      // Stale: the conditional write fails with ABORTED and adds nothing.
-      return base().Update(write);
-    }
-    fetched = *std::move(current);
-    before = &fetched;
-  }
+  std::unique_ptr<onestop::v1::Dossier> fetched;
+  absl::StatusOr<const onestop::v1::Dossier*> before = DiffBase(write, fetched);
+  if (!before.ok()) return before.status();
+  if (*before == nullptr) return base().Update(write);
   storage::UpdateDossierWrite with_counters = write;
-  with_counters.before = before;  // its etag is expected_etag: checked above
-  for (storage::CounterDelta& d :
-       ToCounterDeltas(core::ContributionChange(before, write.dossier, *catalogue_()))) {
-    with_counters.counter_deltas.push_back(std::move(d));
-  }
+  AddUpdateContribution(**before, with_counters);
   return base().Update(with_counters);
+}
+
+void AggregatingDossierStore::UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) {
+  std::unique_ptr<onestop::v1::Dossier> fetched;
+  absl::StatusOr<const onestop::v1::Dossier*> before = DiffBase(write, fetched);
+  if (!before.ok()) return std::move(done)(before.status());
+  if (*before != nullptr) AddUpdateContribution(**before, write);
+  if (fetched != nullptr) {
+    // write.before points into `fetched`: it lives until the answer.
+    done = [fetched = std::move(fetched), done = std::move(done)](
+               absl::StatusOr<onestop::v1::Dossier> result) mutable {
+      std::move(done)(std::move(result));
+    };
+  }
+  base().UpdateAsync(std::move(write), std::move(done));
 }
 
 absl::StatusOr<std::vector<absl::Status>> AggregatingDossierStore::ImportDossiers(

@@ -44,9 +44,11 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
   // Adds the new dossier's contribution to write.counter_deltas (kept
   // deltas of the caller stay). Errors: the base store's.
   absl::StatusOr<onestop::v1::Dossier> Create(const storage::CreateDossierWrite& write) override;
+  void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override;
   // Adds after − before. Errors: the base store's (the fallback Get's
   // NOT_FOUND for an unknown dossier).
   absl::StatusOr<onestop::v1::Dossier> Update(const storage::UpdateDossierWrite& write) override;
+  void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override;
   // Adds each imported dossier's whole contribution (from nothing to its
   // final state, as Create does) to its record's counter_deltas; the store
   // applies them only for records it imports. Errors: the base store's.
@@ -54,6 +56,15 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
       std::vector<storage::ImportDossierWrite> writes) override;
 
  private:
+  // The dossier to diff against: write.before if it is the current
+  // version, else one read into `fetched`; null if the write is stale (it
+  // fails with ABORTED, adding nothing). The read's errors.
+  absl::StatusOr<const onestop::v1::Dossier*> DiffBase(
+      const storage::UpdateDossierWrite& write, std::unique_ptr<onestop::v1::Dossier>& fetched);
+  // Adds after − before to write.counter_deltas and sets write.before.
+  void AddUpdateContribution(const onestop::v1::Dossier& before,
+                             storage::UpdateDossierWrite& write);
+
   const std::function<std::shared_ptr<const core::Catalogue>()> catalogue_;
 };
 

@@ -196,54 +196,89 @@ absl::StatusOr<std::optional<Dossier>> DossierManager::Replay(
   return std::optional<Dossier>(std::move(recorded->response));
 }
 
+absl::StatusOr<DossierManager::PreparedSubmit> DossierManager::PrepareSubmit(
+    const onestop::v1::SubmitDossierRequest& request, const std::string& fingerprint,
+    const std::string& actor) {
+  ONESTOP_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  PreparedSubmit out;
+  out.catalogue = this->catalogue();
+  ONESTOP_ASSIGN_OR_RETURN(out.replayed, Replay(request.request_id(), fingerprint));
+  out.now = clock_->Now();
+  if (out.replayed.has_value()) {
+    Decorate(*out.replayed, out.now, *out.catalogue);
+    return out;
+  }
+  ONESTOP_ASSIGN_OR_RETURN(
+      core::NewDossier prepared,
+      core::PrepareSubmission(request, *out.catalogue, {out.now, actor}));
+  out.write.dossier = std::move(prepared.dossier);
+  out.write.entry = std::move(prepared.entry);
+  out.write.code_prefix = std::move(prepared.code_prefix);
+  if (!request.request_id().empty()) {
+    out.write.idempotency = storage::IdempotencyKey{request.request_id(), fingerprint};
+  }
+  return out;
+}
+
+absl::StatusOr<Dossier> DossierManager::FinishWrite(absl::StatusOr<Dossier> written,
+                                                    const std::string& request_id,
+                                                    const std::string& fingerprint,
+                                                    absl::Time now,
+                                                    const core::Catalogue& catalogue) {
+  if (absl::IsAlreadyExists(written.status()) && !request_id.empty()) {
+    // A concurrent retry with the same request_id won the race.
+    ONESTOP_ASSIGN_OR_RETURN(std::optional<Dossier> replayed, Replay(request_id, fingerprint));
+    if (replayed.has_value()) written = *std::move(replayed);
+  }
+  if (!written.ok()) return written.status();
+  Decorate(*written, now, catalogue);
+  return written;
+}
+
 absl::StatusOr<Dossier> DossierManager::Submit(
     const onestop::v1::SubmitDossierRequest& request,
     const std::string& fingerprint, const std::string& actor) {
-  ONESTOP_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
-  ONESTOP_ASSIGN_OR_RETURN(std::optional<Dossier> replayed,
-                           Replay(request.request_id(), fingerprint));
-  if (replayed.has_value()) {
-    Decorate(*replayed, clock_->Now(), *catalogue);
-    return *std::move(replayed);
-  }
-
-  const absl::Time now = clock_->Now();
-  ONESTOP_ASSIGN_OR_RETURN(
-      core::NewDossier prepared,
-      core::PrepareSubmission(request, *catalogue, {now, actor}));
-  storage::CreateDossierWrite write;
-  write.dossier = std::move(prepared.dossier);
-  write.entry = std::move(prepared.entry);
-  write.code_prefix = std::move(prepared.code_prefix);
-  if (!request.request_id().empty()) {
-    write.idempotency = storage::IdempotencyKey{request.request_id(), fingerprint};
-  }
-  absl::StatusOr<Dossier> created = store_->Create(write);
-  if (absl::IsAlreadyExists(created.status()) && write.idempotency) {
-    // A concurrent retry with the same request_id won the race.
-    ONESTOP_ASSIGN_OR_RETURN(replayed, Replay(request.request_id(), fingerprint));
-    if (replayed.has_value()) created = *std::move(replayed);
-  }
-  if (!created.ok()) return created.status();
-  Decorate(*created, now, *catalogue);
-  return created;
+  ONESTOP_ASSIGN_OR_RETURN(PreparedSubmit prepared, PrepareSubmit(request, fingerprint, actor));
+  if (prepared.replayed.has_value()) return *std::move(prepared.replayed);
+  return FinishWrite(store_->Create(prepared.write), request.request_id(), fingerprint,
+                      prepared.now, *prepared.catalogue);
 }
 
-absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const std::string& actor,
-                                            ActAuthorizer authorize) {
+void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& request,
+                                 std::string fingerprint, const std::string& actor,
+                                 WriteDone done) {
+  if (options_.handoff == nullptr) {
+    std::move(done)(Submit(request, fingerprint, actor));
+    return;
+  }
+  absl::StatusOr<PreparedSubmit> prepared = PrepareSubmit(request, fingerprint, actor);
+  if (!prepared.ok()) return std::move(done)(prepared.status());
+  if (prepared->replayed.has_value()) return std::move(done)(*std::move(prepared->replayed));
+  store_->CreateAsync(std::move(prepared->write),
+                      ContinueOnExecutor(request.request_id(), std::move(fingerprint),
+                                         prepared->now, std::move(prepared->catalogue),
+                                         /*keep_alive=*/nullptr, std::move(done)));
+}
+
+absl::StatusOr<DossierManager::PreparedAct> DossierManager::PrepareAct(
+    const ActionCommand& command, const std::string& actor, ActAuthorizer authorize) {
   ONESTOP_RETURN_IF_ERROR(ValidateCode(command.code));
   // One read serves the authorization and the action (the etag check below
   // and the store's conditional write keep it safe).
-  ONESTOP_ASSIGN_OR_RETURN(Dossier current, LoadDossier(*store_, command.code));
+  PreparedAct out;
+  {
+    ONESTOP_ASSIGN_OR_RETURN(Dossier read, LoadDossier(*store_, command.code));
+    out.current = std::make_unique<Dossier>(std::move(read));
+  }
+  Dossier& current = *out.current;
   ONESTOP_RETURN_IF_ERROR(authorize(current));
   ONESTOP_RETURN_IF_ERROR(ValidateRequestId(command.request_id));
-  const std::shared_ptr<const core::Catalogue> catalogue = this->catalogue();
-  ONESTOP_ASSIGN_OR_RETURN(std::optional<Dossier> replayed,
-                           Replay(command.request_id, command.fingerprint));
-  if (replayed.has_value()) {
-    Decorate(*replayed, clock_->Now(), *catalogue);
-    return *std::move(replayed);
+  out.catalogue = this->catalogue();
+  const core::Catalogue& catalogue = *out.catalogue;
+  ONESTOP_ASSIGN_OR_RETURN(out.replayed, Replay(command.request_id, command.fingerprint));
+  if (out.replayed.has_value()) {
+    Decorate(*out.replayed, clock_->Now(), catalogue);
+    return out;
   }
   if (command.etag <= 0) {
     return InvalidFieldError("etag", "etag: pass the etag of the dossier as you last read it");
@@ -261,15 +296,15 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const 
                                       " vừa được người khác cập nhật; vui lòng tải lại hồ sơ "
                                       "rồi thực hiện lại."));
   }
-  const absl::Time now = clock_->Now();
+  out.now = clock_->Now();
   // Rules on the due time (a reschedule's "1 day before", "after the due
   // time") see the due time as read, paused time included.
-  ApplyOpenPause(current, now, catalogue->calendar());
+  ApplyOpenPause(current, out.now, catalogue.calendar());
   ONESTOP_ASSIGN_OR_RETURN(
       core::Transition transition,
-      core::ApplyAction(current, command.action, *catalogue, {now, actor}));
+      core::ApplyAction(current, command.action, catalogue, {out.now, actor}));
 
-  storage::UpdateDossierWrite write;
+  storage::UpdateDossierWrite& write = out.write;
   write.dossier = std::move(transition.dossier);
   write.dossier.clear_history();
   write.expected_etag = command.etag;
@@ -278,14 +313,51 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const 
   if (!command.request_id.empty()) {
     write.idempotency = storage::IdempotencyKey{command.request_id, command.fingerprint};
   }
-  absl::StatusOr<Dossier> updated = store_->Update(write);
-  if (absl::IsAlreadyExists(updated.status()) && write.idempotency) {
-    ONESTOP_ASSIGN_OR_RETURN(replayed, Replay(command.request_id, command.fingerprint));
-    if (replayed.has_value()) updated = *std::move(replayed);
+  return out;
+}
+
+absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const std::string& actor,
+                                            ActAuthorizer authorize) {
+  ONESTOP_ASSIGN_OR_RETURN(PreparedAct prepared, PrepareAct(command, actor, authorize));
+  if (prepared.replayed.has_value()) return *std::move(prepared.replayed);
+  return FinishWrite(store_->Update(prepared.write), command.request_id, command.fingerprint,
+                     prepared.now, *prepared.catalogue);
+}
+
+void DossierManager::ActAsync(const ActionCommand& command, const std::string& actor,
+                              ActAuthorizer authorize, WriteDone done) {
+  if (options_.handoff == nullptr) {
+    std::move(done)(Act(command, actor, authorize));
+    return;
   }
-  if (!updated.ok()) return updated.status();
-  Decorate(*updated, now, *catalogue);
-  return updated;
+  absl::StatusOr<PreparedAct> prepared = PrepareAct(command, actor, authorize);
+  if (!prepared.ok()) return std::move(done)(prepared.status());
+  if (prepared->replayed.has_value()) return std::move(done)(*std::move(prepared->replayed));
+  store_->UpdateAsync(std::move(prepared->write),
+                      ContinueOnExecutor(command.request_id, command.fingerprint, prepared->now,
+                                         std::move(prepared->catalogue),
+                                         std::move(prepared->current), std::move(done)));
+}
+
+storage::DossierStore::WriteDone DossierManager::ContinueOnExecutor(
+    std::string request_id, std::string fingerprint, absl::Time now,
+    std::shared_ptr<const core::Catalogue> catalogue, std::unique_ptr<Dossier> keep_alive,
+    WriteDone done) {
+  // The store answers on its writer thread: hand the rest (a replay read
+  // after a lost race, the decoration, the caller's continuation) to the
+  // executor at once. `keep_alive` is the write's `before`.
+  return [this, request_id = std::move(request_id), fingerprint = std::move(fingerprint), now,
+          catalogue = std::move(catalogue), keep_alive = std::move(keep_alive),
+          done = std::move(done)](absl::StatusOr<Dossier> written) mutable {
+    options_.handoff->Post([this, written = std::move(written),
+                            request_id = std::move(request_id),
+                            fingerprint = std::move(fingerprint), now,
+                            catalogue = std::move(catalogue), keep_alive = std::move(keep_alive),
+                            done = std::move(done)]() mutable {
+      keep_alive.reset();
+      std::move(done)(FinishWrite(std::move(written), request_id, fingerprint, now, *catalogue));
+    });
+  };
 }
 
 absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command,

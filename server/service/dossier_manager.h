@@ -8,8 +8,9 @@
 // nothing, with another fingerprint it is INVALID_ARGUMENT. Records are kept
 // for the life of the database (retention comes with the feed issue).
 //
-// Thread-safe; methods block on the store, so call them from executor
-// threads, never from a gRPC reaction.
+// Thread-safe; methods block on the store (SubmitAsync and ActAsync on its
+// reads, not on the write's commit), so call them from executor threads,
+// never from a gRPC reaction.
 #ifndef ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 #define ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 
@@ -27,6 +28,7 @@
 #include "server/core/catalogue.h"
 #include "server/core/deadline.h"
 #include "server/core/workflow.h"
+#include "server/service/handoff.h"
 #include "server/util/clock.h"
 #include "storage/dossier_store.h"
 
@@ -36,6 +38,10 @@ struct DossierManagerOptions {
   core::TimelinessOptions timeliness;
   int default_page_size = 50;
   int max_page_size = 500;
+  // Where SubmitAsync continues once its write is answered (not owned;
+  // must outlive the manager's calls). Null: SubmitAsync blocks like
+  // Submit and answers on the calling thread.
+  Handoff* handoff = nullptr;
 };
 
 // One lifecycle action on an existing dossier, as received from a client.
@@ -61,6 +67,16 @@ class DossierManager {
       const onestop::v1::SubmitDossierRequest& request,
       const std::string& fingerprint, const std::string& actor);
 
+  // Submit without holding the calling thread while the write waits for
+  // its group commit: the checks run on the calling thread, the write is
+  // queued (DossierStore::CreateAsync), and `done` gets Submit's result on
+  // an executor thread of options.handoff (or on the calling thread, for
+  // an error before the write or a replayed request_id). `request` must
+  // stay valid until `done` runs.
+  using WriteDone = storage::DossierStore::WriteDone;
+  void SubmitAsync(const onestop::v1::SubmitDossierRequest& request, std::string fingerprint,
+                   const std::string& actor, WriteDone done);
+
   // Checks that the caller may act on the dossier as stored (before any
   // decoration); its error is returned as is.
   using ActAuthorizer = absl::FunctionRef<absl::Status(const onestop::v1::Dossier& current)>;
@@ -78,6 +94,13 @@ class DossierManager {
   // its header) or needs no check (tests, the benchmark's loader).
   absl::StatusOr<onestop::v1::Dossier> Act(const ActionCommand& command,
                                            const std::string& actor);
+  // Act without holding the calling thread during the group commit, as
+  // SubmitAsync: `authorize` runs on the calling thread before ActAsync
+  // returns; `done` gets Act's result on an executor thread of
+  // options.handoff (or on the calling thread for an error before the
+  // write or a replay).
+  void ActAsync(const ActionCommand& command, const std::string& actor, ActAuthorizer authorize,
+                WriteDone done);
 
   // Imports one batch of historical dossiers (AdminService.ImportDossiers,
   // docs/IMPORT.md). Each record is checked by core::PrepareImport and must
@@ -132,6 +155,42 @@ class DossierManager {
   // so the due time moves with it); then timeliness from that due time.
   void Decorate(onestop::v1::Dossier& dossier, absl::Time now,
                 const core::Catalogue& catalogue) const;
+  // Submit's part before the write: a replayed request_id's dossier
+  // (`replayed` set, nothing to write), or the write to make.
+  struct PreparedSubmit {
+    std::shared_ptr<const core::Catalogue> catalogue;
+    absl::Time now;
+    std::optional<onestop::v1::Dossier> replayed;
+    storage::CreateDossierWrite write;
+  };
+  absl::StatusOr<PreparedSubmit> PrepareSubmit(const onestop::v1::SubmitDossierRequest& request,
+                                               const std::string& fingerprint,
+                                               const std::string& actor);
+  // Act's part before the write, as PrepareSubmit. `current` is the
+  // dossier read (write.before points to it).
+  struct PreparedAct {
+    std::shared_ptr<const core::Catalogue> catalogue;
+    absl::Time now;
+    std::optional<onestop::v1::Dossier> replayed;
+    std::unique_ptr<onestop::v1::Dossier> current;
+    storage::UpdateDossierWrite write;
+  };
+  absl::StatusOr<PreparedAct> PrepareAct(const ActionCommand& command, const std::string& actor,
+                                         ActAuthorizer authorize);
+  // The part after a write: a lost race for the same request_id replays
+  // the winner's result; decorates the dossier.
+  absl::StatusOr<onestop::v1::Dossier> FinishWrite(absl::StatusOr<onestop::v1::Dossier> written,
+                                                   const std::string& request_id,
+                                                   const std::string& fingerprint,
+                                                   absl::Time now,
+                                                   const core::Catalogue& catalogue);
+  // The store's answer to an asynchronous write: posts FinishWrite and
+  // then `done` to options.handoff; `keep_alive` (the write's `before`, or
+  // null) lives until then.
+  storage::DossierStore::WriteDone ContinueOnExecutor(
+      std::string request_id, std::string fingerprint, absl::Time now,
+      std::shared_ptr<const core::Catalogue> catalogue,
+      std::unique_ptr<onestop::v1::Dossier> keep_alive, WriteDone done);
   // The recorded response for `request_id`, nullopt if unused,
   // INVALID_ARGUMENT if used with another fingerprint.
   absl::StatusOr<std::optional<onestop::v1::Dossier>> Replay(

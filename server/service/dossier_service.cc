@@ -51,7 +51,8 @@ template <typename Request, typename Response, typename Fill>
 grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* context,
                                                   const Request* request, Response* response,
                                                   ActionKind kind, Fill fill) {
-  return RunUnary(context, executor_, [=]() -> absl::Status {
+  // Asynchronous like SubmitDossier (DossierManager::ActAsync).
+  return RunUnaryAsync(context, executor_, [=](UnaryFinish finish) {
     ActionCommand command;
     command.code = request->code();
     command.etag = request->etag();
@@ -59,13 +60,23 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
     command.fingerprint = Fingerprint(Request::descriptor()->name(), *request);
     command.action.kind = kind;
     fill(*request, command.action);
-    auth::CallInfo call{.rpc = Request::descriptor()->name(), .dossier_code = request->code()};
-    call.rpc.resize(call.rpc.size() - std::string_view("Request").size());
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
-                             guard_->Authenticate(*context, call));
-    bool authorized = false;
-    absl::StatusOr<Dossier> acted =
-        manager_->Act(command, principal.id, [&](const Dossier& current) -> absl::Status {
+    // Filled before the write by the authorization below, read by the
+    // continuation after it.
+    struct Caller {
+      core::Principal principal;
+      auth::CallInfo call;
+      bool authorized = false;
+    };
+    auto caller = std::make_unique<Caller>();
+    caller->call = {.rpc = Request::descriptor()->name(), .dossier_code = request->code()};
+    caller->call.rpc.resize(caller->call.rpc.size() - std::string_view("Request").size());
+    absl::StatusOr<core::Principal> principal = guard_->Authenticate(*context, caller->call);
+    if (!principal.ok()) return finish(principal.status());
+    caller->principal = *std::move(principal);
+    Caller& c = *caller;
+    manager_->ActAsync(
+        command, c.principal.id,
+        [&](const Dossier& current) -> absl::Status {
           std::vector<std::string> targets = core::DossierAgencies(current);
           if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
               targets.end()) {
@@ -74,40 +85,53 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
             // a procedure without a route) is authorized on the dossier's
             // agencies instead.
             targets = {command.action.acting_agency_code};
-            call.agency_code = command.action.acting_agency_code;
+            c.call.agency_code = command.action.acting_agency_code;
           }
           ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
-              principal, ActionPermission(kind, current.status()), targets, call));
-          authorized = true;
+              c.principal, ActionPermission(kind, current.status()), targets, c.call));
+          c.authorized = true;
           return absl::OkStatus();
+        },
+        [this, response, finish, caller = std::move(caller)](absl::StatusOr<Dossier> acted) {
+          // A denial is audited by Authorize; an unknown or malformed code
+          // (before any authorization) is not a write.
+          if (caller->authorized) guard_->RecordOutcome(caller->principal, caller->call,
+                                                        acted.status());
+          if (!acted.ok()) return finish(acted.status());
+          MaskFor(caller->principal, &*acted);
+          *response->mutable_dossier() = *std::move(acted);
+          finish(absl::OkStatus());
         });
-    // A denial is audited by Authorize; an unknown or malformed code (before
-    // any authorization) is not a write.
-    if (authorized) guard_->RecordOutcome(principal, call, acted.status());
-    if (!acted.ok()) return acted.status();
-    MaskFor(principal, &*acted);
-    *response->mutable_dossier() = *std::move(acted);
-    return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* DossierServiceImpl::SubmitDossier(
     grpc::CallbackServerContext* context, const SubmitDossierRequest* request,
     SubmitDossierResponse* response) {
-  return RunUnary(context, executor_, [=]() -> absl::Status {
+  // Asynchronous: the executor thread does not wait for the group commit
+  // (DossierManager::SubmitAsync); the answer is finished from the
+  // continuation.
+  return RunUnaryAsync(context, executor_, [=](UnaryFinish finish) {
     auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request->receiving_agency_code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
-                             guard_->Authenticate(*context, call));
-    ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeNamedAgency(
-        principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call));
-    absl::StatusOr<Dossier> submitted =
-        manager_->Submit(*request, Fingerprint("SubmitDossier", *request), principal.id);
-    if (submitted.ok()) call.dossier_code = submitted->code();
-    guard_->RecordOutcome(principal, call, submitted.status());
-    if (!submitted.ok()) return submitted.status();
-    MaskFor(principal, &*submitted);
-    *response->mutable_dossier() = *std::move(submitted);
-    return absl::OkStatus();
+    absl::StatusOr<core::Principal> principal = guard_->Authenticate(*context, call);
+    if (!principal.ok()) return finish(principal.status());
+    if (absl::Status allowed = guard_->AuthorizeNamedAgency(
+            *principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call);
+        !allowed.ok()) {
+      return finish(allowed);
+    }
+    const std::string actor = principal->id;
+    manager_->SubmitAsync(
+        *request, Fingerprint("SubmitDossier", *request), actor,
+        [this, response, finish, call = std::move(call), principal = *std::move(principal)](
+            absl::StatusOr<Dossier> submitted) mutable {
+          if (submitted.ok()) call.dossier_code = submitted->code();
+          guard_->RecordOutcome(principal, call, submitted.status());
+          if (!submitted.ok()) return finish(submitted.status());
+          MaskFor(principal, &*submitted);
+          *response->mutable_dossier() = *std::move(submitted);
+          finish(absl::OkStatus());
+        });
   });
 }
 

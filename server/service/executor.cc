@@ -27,6 +27,11 @@ bool Executor::TrySubmit(absl::AnyInvocable<void() &&> task) {
   return true;
 }
 
+void Executor::Post(absl::AnyInvocable<void() &&> task) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(task));
+}
+
 void Executor::WorkerLoop() {
   while (true) {
     absl::AnyInvocable<void() &&> task;

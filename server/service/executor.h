@@ -36,6 +36,11 @@ class Executor {
   // Queues `task`; false (task dropped, not run) if the queue is full or
   // the executor is shutting down.
   bool TrySubmit(absl::AnyInvocable<void() &&> task);
+  // Queues `task` whatever the queue's length: for work that must run
+  // because a call is already accepted (the answers of a group commit,
+  // server/service/handoff.h). Must not be called once the destructor has
+  // begun, except from a task of this executor.
+  void Post(absl::AnyInvocable<void() &&> task);
 
  private:
   void WorkerLoop();

@@ -121,8 +121,11 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
   server->store_ = std::make_unique<storage::NotifyingDossierStore>(
       server->aggregating_store_.get(), server->notifier_.get());
   server->executor_ = std::make_unique<Executor>(options.executor);
+  server->handoff_ = std::make_unique<Handoff>(server->executor_.get());
+  DossierManagerOptions manager_options = options.manager;
+  manager_options.handoff = server->handoff_.get();
   server->manager_ = std::make_unique<DossierManager>(server->store_.get(), deps.catalogue,
-                                                      deps.clock, options.manager);
+                                                      deps.clock, manager_options);
   // Who calls: every handler asks the guard before it works.
   server->authenticator_ = std::make_unique<auth::Authenticator>(
       deps.security_store, deps.clock, options.authentication);

@@ -28,6 +28,7 @@
 #include "server/service/dossier_service.h"
 #include "server/service/executor.h"
 #include "server/service/feed_service.h"
+#include "server/service/handoff.h"
 #include "server/service/report_service.h"
 #include "server/util/clock.h"
 #include "storage/blobs/blob_store.h"
@@ -139,6 +140,9 @@ class OnestopServer {
   std::unique_ptr<auth::AccessGuard> guard_;
   std::unique_ptr<auth::RateLimiter> lookup_limiter_;
   std::unique_ptr<auth::StreamLimiter> stream_limiter_;
+  // Declared before executor_: destroyed after it has run every task (the
+  // handoff's runners among them).
+  std::unique_ptr<Handoff> handoff_;
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<DossierServiceImpl> dossier_service_;
   std::unique_ptr<CatalogueServiceImpl> catalogue_service_;

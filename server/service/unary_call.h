@@ -1,6 +1,7 @@
 // Runs the blocking part of a unary RPC on the executor and finishes the
-// callback reactor from there, so no gRPC reaction thread ever blocks on
-// SQLite (gRFC L67).
+// callback reactor from there (or from the continuation of an asynchronous
+// write, RunUnaryAsync), so no gRPC reaction thread ever blocks on SQLite
+// (gRFC L67).
 #ifndef ONESTOP_SERVER_SERVICE_UNARY_CALL_H_
 #define ONESTOP_SERVER_SERVICE_UNARY_CALL_H_
 
@@ -17,12 +18,23 @@
 
 namespace onestop::service {
 
-// Posts `work` (absl::Status()) to `executor`; finishes the reactor with its
-// mapped status. A full queue answers UNAVAILABLE at once; a call the
+// Finishes a unary call with the mapped status. Copyable; call it once.
+class UnaryFinish {
+ public:
+  explicit UnaryFinish(grpc::ServerUnaryReactor* reactor) : reactor_(reactor) {}
+  void operator()(const absl::Status& status) const { reactor_->Finish(ToGrpcStatus(status)); }
+
+ private:
+  grpc::ServerUnaryReactor* reactor_;
+};
+
+// Posts `work` (void(UnaryFinish)) to `executor`; `work` finishes the call,
+// there or later from another thread (an asynchronous write's
+// continuation). A full queue answers UNAVAILABLE at once; a call the
 // client already cancelled is not started, so it writes nothing.
 template <typename Work>
-grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
-                                   Executor* executor, Work work) {
+grpc::ServerUnaryReactor* RunUnaryAsync(grpc::CallbackServerContext* context,
+                                        Executor* executor, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool queued = executor->TrySubmit(
       [reactor, context, work = std::move(work)]() mutable {
@@ -30,13 +42,22 @@ grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
           reactor->Finish(ToGrpcStatus(absl::CancelledError("the client cancelled the call")));
           return;
         }
-        reactor->Finish(ToGrpcStatus(work()));
+        work(UnaryFinish(reactor));
       });
   if (!queued) {
     reactor->Finish(ToGrpcStatus(
         WithReason(absl::UnavailableError("the server is busy; retry shortly"), kReasonServerBusy)));
   }
   return reactor;
+}
+
+// RunUnaryAsync for `work` (absl::Status()) that is done when it returns:
+// the call finishes with its mapped status.
+template <typename Work>
+grpc::ServerUnaryReactor* RunUnary(grpc::CallbackServerContext* context,
+                                   Executor* executor, Work work) {
+  return RunUnaryAsync(context, executor,
+                       [work = std::move(work)](UnaryFinish finish) mutable { finish(work()); });
 }
 
 }  // namespace onestop::service

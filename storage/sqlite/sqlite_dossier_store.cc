@@ -910,7 +910,9 @@ absl::StatusOr<std::unique_ptr<SqliteDossierStore>> SqliteDossierStore::Open(
 // Writes: the queue and the writer thread.
 
 struct SqliteDossierStore::PendingWrite {
-  // Exactly one is set; borrowed from the caller, who blocks until `done`.
+  // Exactly one is set; borrowed from the caller, who blocks until `done`
+  // (or, for CreateAsync and UpdateAsync, pointing at `owned_create` or
+  // `owned_update`).
   const CreateDossierWrite* create = nullptr;
   const UpdateDossierWrite* update = nullptr;
   ImportRequest* import = nullptr;
@@ -920,7 +922,16 @@ struct SqliteDossierStore::PendingWrite {
   const absl::FunctionRef<absl::Status(Connection&)>* shared = nullptr;
   absl::AnyInvocable<absl::Status(Connection&)> later;
   absl::AnyInvocable<void(absl::Status) &&> later_done;
+  // CreateAsync / UpdateAsync: the write, and who is answered instead of
+  // `done`.
+  CreateDossierWrite owned_create;
+  UpdateDossierWrite owned_update;
+  WriteDone async_done;
+  // The writer deletes the item after answering it (WriteLater, CreateAsync).
   bool owned = false;
+  // Someone waits for the answer, so its batch commits with the store's
+  // durability (everything but WriteLater).
+  bool awaited = true;
   // Set by the writer before it notifies `done` (for an import: `result`'s
   // status only, and one status per record in `import_results`).
   absl::StatusOr<Dossier> result = absl::UnknownError("not yet written");
@@ -936,6 +947,38 @@ absl::StatusOr<Dossier> SqliteDossierStore::Create(const CreateDossierWrite& wri
   PendingWrite pending;
   pending.create = &write;
   return Submit(pending);
+}
+
+void SqliteDossierStore::CreateAsync(CreateDossierWrite write, WriteDone done) {
+  if (absl::Status valid = ValidateCreate(write); !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  auto pending = std::make_unique<PendingWrite>();
+  pending->owned_create = std::move(write);
+  pending->create = &pending->owned_create;
+  EnqueueAsync(std::move(pending), std::move(done));
+}
+
+void SqliteDossierStore::UpdateAsync(UpdateDossierWrite write, WriteDone done) {
+  if (absl::Status valid = ValidateCounterDeltas(write.counter_deltas); !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
+  auto pending = std::make_unique<PendingWrite>();
+  pending->owned_update = std::move(write);
+  pending->update = &pending->owned_update;
+  EnqueueAsync(std::move(pending), std::move(done));
+}
+
+void SqliteDossierStore::EnqueueAsync(std::unique_ptr<PendingWrite> pending, WriteDone done) {
+  pending->async_done = std::move(done);
+  pending->owned = true;
+  if (absl::Status queued = Enqueue(pending.get()); !queued.ok()) {
+    std::move(pending->async_done)(queued);
+    return;
+  }
+  pending.release();  // the writer's now
 }
 
 absl::StatusOr<Dossier> SqliteDossierStore::Update(const UpdateDossierWrite& write) {
@@ -971,6 +1014,7 @@ void SqliteDossierStore::WriteLater(absl::AnyInvocable<absl::Status(Connection&)
   pending->later_done = std::move(done);
   if (!pending->later_done) pending->later_done = [](absl::Status) {};
   pending->owned = true;
+  pending->awaited = false;
   if (absl::Status queued = Enqueue(pending.get()); !queued.ok()) {
     std::move(pending->later_done)(queued);
     return;
@@ -983,7 +1027,7 @@ absl::Status SqliteDossierStore::Enqueue(PendingWrite* write) {
   if (closing_) return absl::UnavailableError("the dossier store is closing; retry");
   queue_.push_back(write);
   ++unanswered_;
-  if (!write->owned) ++queued_awaited_;
+  if (write->awaited) ++queued_awaited_;
   return absl::OkStatus();
 }
 
@@ -1018,7 +1062,7 @@ void SqliteDossierStore::WriterLoop() {
       while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_writes_) {
         const bool import = queue_.front()->import != nullptr;
         if (import && !batch.empty()) break;
-        if (!queue_.front()->owned) --queued_awaited_;
+        if (queue_.front()->awaited) --queued_awaited_;
         batch.push_back(queue_.front());
         queue_.pop_front();
         if (import) break;
@@ -1031,7 +1075,12 @@ void SqliteDossierStore::WriterLoop() {
     }
     // A caller may return (destroying its PendingWrite) as soon as notified.
     for (PendingWrite* write : batch) {
-      if (write->owned) {
+      if (write->async_done) {
+        std::move(write->async_done)(write->committed != nullptr
+                                         ? absl::StatusOr<Dossier>(Dossier(*write->committed))
+                                         : std::move(write->result));
+        delete write;
+      } else if (write->owned) {
         std::move(write->later_done)(write->result.status());
         delete write;
       } else {
@@ -1056,7 +1105,7 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     // waits for it. At one call in flight this spares every call a second
     // fsync (the previous call's audit batch ahead of it in the writer).
     const bool later_only = std::all_of(batch.begin(), batch.end(), [](const PendingWrite* w) {
-      return w->owned;
+      return !w->awaited;
     });
     absl::Status transaction = SetSynchronous(connection, later_only ? Durability::kNormal
                                                                       : durability_);

@@ -236,6 +236,13 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // Besides the DossierStore errors: UNAVAILABLE if the store is closing.
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
+  // Queue the write like Create and Update but return at once; the writer thread
+  // calls `done` right after the batch holding it committed (or failed),
+  // one write after the other, so `done` must only hand its result on.
+  // A write refused before it is queued (invalid, store closing) is
+  // answered on the calling thread.
+  void CreateAsync(CreateDossierWrite write, WriteDone done) override;
+  void UpdateAsync(UpdateDossierWrite write, WriteDone done) override;
   // Checks and serializes the records and merges their counter deltas on
   // the calling thread, then queues the whole vector as ONE item for the
   // writer, which commits it in a transaction of its own (never batched
@@ -319,6 +326,9 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // Queues `write` (owned by the writer from then on if it is a WriteLater
   // item); UNAVAILABLE (nothing queued) if the store is closing.
   absl::Status Enqueue(PendingWrite* write);
+  // Hands `pending` to the writer, which answers `done` and deletes it;
+  // answers `done` at once if it cannot be queued.
+  void EnqueueAsync(std::unique_ptr<PendingWrite> pending, WriteDone done);
   // The writer thread's body: runs batches until closing and drained.
   void WriterLoop();
   // Applies `batch` in one transaction and stores each write's result

@@ -4,11 +4,13 @@
 // one observation per call with its records counted by their result.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/notification.h"
 #include "server/ops/metrics.h"
 #include "server/ops/metrics_dossier_store.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
@@ -96,6 +98,51 @@ TEST(WriteMetricsTest, CreatesAndUpdatesAreTimedByOperationAndOutcome) {
   EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ABORTED\"} 1\n"));
   EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"NOT_FOUND\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("op=\"create\",outcome=\"ABORTED\"")));
+}
+
+// Calls `start` with a WriteDone and waits for its answer.
+template <typename Start>
+absl::StatusOr<onestop::v1::Dossier> Await(Start start) {
+  absl::Notification done;
+  absl::StatusOr<onestop::v1::Dossier> result = absl::UnknownError("not answered");
+  start([&](absl::StatusOr<onestop::v1::Dossier> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+TEST(WriteMetricsTest, AsynchronousWritesAreTimedToTheirAnswer) {
+  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  MetricsRegistry registry;
+  auto store = MetricsDossierStore::Wrap(sqlite->get(), &registry);
+  ASSERT_TRUE(store.ok()) << store.status();
+
+  storage::CreateDossierWrite create;
+  create.code_prefix = "000.00.01.H15-261127-";
+  create.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
+  auto created = Await([&](storage::DossierStore::WriteDone done) {
+    (*store)->CreateAsync(create, std::move(done));
+  });
+  ASSERT_TRUE(created.ok()) << created.status();
+  storage::UpdateDossierWrite update;
+  update.dossier = *created;
+  update.expected_etag = 1;
+  update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
+  for (int i = 0; i < 2; ++i) {  // the second is stale
+    auto updated = Await([&](storage::DossierStore::WriteDone done) {
+      (*store)->UpdateAsync(update, std::move(done));
+    });
+    EXPECT_EQ(updated.status().code(), i == 0 ? absl::StatusCode::kOk : absl::StatusCode::kAborted);
+  }
+
+  const std::string text = registry.RenderPrometheusText();
+  const std::string count = "onestop_storage_write_seconds_count";
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"create\",outcome=\"ok\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ok\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ABORTED\"} 1\n"));
 }
 
 }  // namespace

@@ -277,6 +277,29 @@ TEST_F(DossierServiceTest, DuplicateRequestIdReturnsTheSameDossier) {
   EXPECT_THAT(status.error_message(), HasSubstr("already used"));
 }
 
+TEST_F(DossierServiceTest, SimultaneousRetriesOfOneSubmissionAllGetItsDossier) {
+  // The retries race: some find the recorded request before writing, the
+  // others lose in the store (ALREADY_EXISTS) and replay the winner's
+  // result after their write's answer (DossierManager::FinishWrite).
+  SubmitDossierRequest request = BirthRegistration();
+  request.set_request_id("desk-7-20200106-race");
+  constexpr int kRetries = 8;
+  std::vector<Dossier> answers(kRetries);
+  std::vector<grpc::Status> statuses(kRetries);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRetries; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Submit(request, &answers[i]); });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kRetries; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    EXPECT_EQ(answers[i].code(), "000.31.01.H15-200106-0001") << i;
+    EXPECT_EQ(answers[i].etag(), 1) << i;
+  }
+  const Dossier next = MustSubmit(BirthRegistration("Lê Văn Tám"));
+  EXPECT_EQ(next.code(), "000.31.01.H15-200106-0002");
+}
+
 TEST_F(DossierServiceTest, RetriedActionAfterLostResponseIsAppliedOnce) {
   const Dossier d = MustSubmit(BirthRegistration());
   HandOverDossierRequest hand_over;

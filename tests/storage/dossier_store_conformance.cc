@@ -12,6 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -383,6 +385,113 @@ TEST_P(DossierStoreConformanceTest, UpdateWithStaleEtagIsAbortedAndChangesNothin
   EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*updated)));
   EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
   EXPECT_THAT(store().ReadEvents(2, 10), IsOkAndHolds(IsEmpty()));
+}
+
+// Waits for an asynchronous write's answer.
+class AwaitedWrite {
+ public:
+  DossierStore::WriteDone Callback() {
+    return [this](absl::StatusOr<Dossier> result) {
+      result_ = std::move(result);
+      done_.Notify();
+    };
+  }
+  absl::StatusOr<Dossier> Await() {
+    done_.WaitForNotification();
+    return result_;
+  }
+
+ private:
+  absl::Notification done_;
+  absl::StatusOr<Dossier> result_ = absl::UnknownError("not answered");
+};
+
+absl::StatusOr<Dossier> CreateAsyncAndAwait(DossierStore& store, CreateDossierWrite write) {
+  AwaitedWrite awaited;
+  store.CreateAsync(std::move(write), awaited.Callback());
+  return awaited.Await();
+}
+
+absl::StatusOr<Dossier> UpdateAsyncAndAwait(DossierStore& store, UpdateDossierWrite write) {
+  AwaitedWrite awaited;
+  store.UpdateAsync(std::move(write), awaited.Callback());
+  return awaited.Await();
+}
+
+TEST_P(DossierStoreConformanceTest, AsyncWritesAnswerWhatTheBlockingOnesReturn) {
+  absl::StatusOr<Dossier> created = CreateAsyncAndAwait(store(), MakeCreate(FullDossier()));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_EQ(created->code(), Code(1));
+  EXPECT_EQ(created->etag(), 1);
+  EXPECT_EQ(created->applicant().full_name(), "Nguyễn Thị Hằng");
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*created)));
+
+  // With `before` (the SQLite writer reads it after the call returned) and
+  // without.
+  UpdateDossierWrite first_write = MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                              "H12.23.07", kT0 + absl::Hours(1));
+  first_write.before = &*created;
+  absl::StatusOr<Dossier> first = UpdateAsyncAndAwait(store(), std::move(first_write));
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->etag(), 2);
+  ASSERT_THAT(first->history(), SizeIs(2));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*first)));
+  absl::StatusOr<Dossier> second = UpdateAsyncAndAwait(
+      store(), MakeUpdate(*first, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23",
+                          kT0 + absl::Hours(2)));
+  ASSERT_THAT(second, IsOk());
+  ASSERT_THAT(second->history(), SizeIs(3));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*second)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(3));
+}
+
+TEST_P(DossierStoreConformanceTest, AsyncWritesAnswerErrorsAndChangeNothing) {
+  absl::StatusOr<Dossier> created = store().Create(MakeCreate(MakeDossier({})));
+  ASSERT_THAT(created, IsOk());
+  EXPECT_THAT(CreateAsyncAndAwait(store(), MakeCreate(MakeDossier({}), "")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<Dossier> updated = UpdateAsyncAndAwait(
+      store(), MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_PROCESSING, "H12.23.07", kT0));
+  ASSERT_THAT(updated, IsOk());
+  EXPECT_THAT(UpdateAsyncAndAwait(store(), MakeUpdate(*created, onestop::v1::DOSSIER_STATUS_REFUSED,
+                                                      "H12.23", kT0 + absl::Hours(1))),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("changed by someone else")));
+  Dossier ghost = *created;
+  ghost.set_code("H12.23-250106-0404");
+  EXPECT_THAT(UpdateAsyncAndAwait(store(), MakeUpdate(ghost, onestop::v1::DOSSIER_STATUS_PROCESSING,
+                                                      "H12.23", kT0)),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("H12.23-250106-0404")));
+  EXPECT_THAT(store().Get(created->code()), IsOkAndHolds(EqualsProto(*updated)));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(2));
+}
+
+TEST_P(DossierStoreConformanceTest, ManyAsyncCreatesInFlightGetDistinctCodes) {
+  // Queued without waiting, as the daemon's handlers do: every one is
+  // answered once, with consecutive codes.
+  constexpr int kWrites = 40;
+  absl::Mutex mu;
+  std::vector<std::string> codes;
+  int errors = 0;
+  absl::Notification all_answered;
+  for (int i = 0; i < kWrites; ++i) {
+    store().CreateAsync(MakeCreate(MakeDossier({})), [&](absl::StatusOr<Dossier> result) {
+      absl::MutexLock lock(&mu);
+      if (result.ok()) {
+        codes.push_back(result->code());
+      } else {
+        ++errors;
+      }
+      if (static_cast<int>(codes.size()) + errors == kWrites) all_answered.Notify();
+    });
+  }
+  ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(errors, 0);
+  std::set<std::string> distinct(codes.begin(), codes.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kWrites));
+  EXPECT_EQ(*distinct.begin(), Code(1));
+  EXPECT_EQ(*distinct.rbegin(), Code(kWrites));
+  EXPECT_THAT(store().LastRevision(), IsOkAndHolds(kWrites));
 }
 
 TEST_P(DossierStoreConformanceTest, UpdateUnknownDossierIsNotFound) {

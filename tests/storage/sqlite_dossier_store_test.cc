@@ -11,15 +11,20 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/feed_notifier.h"
 #include "storage/forwarding_dossier_store.h"
+#include "storage/notifying_dossier_store.h"
 #include "tests/storage/dossier_store_conformance.h"
 #include "tests/storage/sqlite_test_util.h"
 #include "tests/testing/proto_matchers.h"
@@ -306,6 +311,90 @@ TEST_F(SqliteDossierStoreTest, RecentlyUpdatedDossiersAnswerGetsAsTheDatabaseWou
   EXPECT_EQ((*store)->GetRecentDossierStats().hits, 0);
   EXPECT_THAT(SqliteDossierStore::Open({.path = ":memory:", .recent_dossiers = -1}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("recent_dossiers")));
+}
+
+// What an asynchronous write's answer saw when it ran.
+struct AsyncAnswer {
+  absl::StatusOr<Dossier> result = absl::UnknownError("not answered");
+  std::thread::id thread;
+  int64_t published = -1;           // the feed notifier's revision
+  absl::StatusOr<Dossier> stored = absl::UnknownError("not read");  // Get, from the answer
+};
+
+TEST_F(SqliteDossierStoreTest, AsyncWritesAreAnsweredByTheWriterOnceCommittedAndPublished) {
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> sqlite = Open();
+  ASSERT_THAT(sqlite, IsOk());
+  FeedNotifier notifier(0);
+  NotifyingDossierStore store(sqlite->get(), &notifier);
+  auto write_async = [&](auto start) {
+    AsyncAnswer answer;
+    absl::Notification done;
+    start([&](absl::StatusOr<Dossier> result) {
+      answer.thread = std::this_thread::get_id();
+      answer.published = notifier.revision();
+      if (result.ok()) answer.stored = (*sqlite)->Get(result->code());
+      answer.result = std::move(result);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return answer;
+  };
+
+  const AsyncAnswer created = write_async(
+      [&](DossierStore::WriteDone done) { store.CreateAsync(SimpleCreate(), std::move(done)); });
+  ASSERT_THAT(created.result, IsOk());
+  EXPECT_NE(created.thread, std::this_thread::get_id());  // the writer answered
+  EXPECT_EQ(created.published, 1);  // published before the answer
+  EXPECT_THAT(created.stored, IsOkAndHolds(EqualsProto(*created.result)));  // committed
+
+  const RecentDossierStats before = (*sqlite)->GetRecentDossierStats();
+  const AsyncAnswer updated = write_async([&](DossierStore::WriteDone done) {
+    store.UpdateAsync(HandOver(*created.result), std::move(done));
+  });
+  ASSERT_THAT(updated.result, IsOk());
+  EXPECT_EQ(updated.result->etag(), 2);
+  EXPECT_EQ(updated.published, 2);
+  // Kept among the recently updated before the answer: its Get hit.
+  EXPECT_THAT(updated.stored, IsOkAndHolds(EqualsProto(*updated.result)));
+  EXPECT_EQ((*sqlite)->GetRecentDossierStats().hits - before.hits, 1);
+
+  const AsyncAnswer stale = write_async([&](DossierStore::WriteDone done) {
+    store.UpdateAsync(HandOver(*created.result), std::move(done));
+  });
+  EXPECT_THAT(stale.result, StatusIs(absl::StatusCode::kAborted));
+  EXPECT_EQ(notifier.revision(), 2);  // a failed write publishes nothing
+
+  // An invalid write is answered at once, on the calling thread.
+  CreateDossierWrite no_prefix = SimpleCreate();
+  no_prefix.code_prefix.clear();
+  const AsyncAnswer invalid = write_async(
+      [&](DossierStore::WriteDone done) { store.CreateAsync(no_prefix, std::move(done)); });
+  EXPECT_THAT(invalid.result, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(invalid.thread, std::this_thread::get_id());
+}
+
+TEST_F(SqliteDossierStoreTest, ClosingAnswersEveryQueuedAsyncWriteAndKeepsIt) {
+  constexpr int kWrites = 30;
+  absl::Mutex mu;
+  std::vector<std::string> codes;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDossierStore>> store = Open();
+    ASSERT_THAT(store, IsOk());
+    for (int i = 0; i < kWrites; ++i) {
+      (*store)->CreateAsync(SimpleCreate(), [&](absl::StatusOr<Dossier> result) {
+        absl::MutexLock lock(&mu);
+        codes.push_back(result.ok() ? result->code() : result.status().ToString());
+      });
+    }
+    // Closed at once: the destructor lets the writer answer everything
+    // queued before it joins.
+  }
+  ASSERT_EQ(codes.size(), static_cast<size_t>(kWrites));
+  absl::StatusOr<std::unique_ptr<SqliteDossierStore>> reopened = Open();
+  ASSERT_THAT(reopened, IsOk());
+  for (const std::string& code : codes) {
+    EXPECT_THAT((*reopened)->Get(code), IsOk()) << code;
+  }
 }
 
 // A body SQLite stores but protobuf cannot parse is INTERNAL, naming the
