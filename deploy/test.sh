@@ -63,7 +63,7 @@ if has_stage asan; then
     error_details_test status_mapping_test
     fault_injection_test hostile_input_test corpus_replay_test
     authorization_test security_store_test auth_units_test daemon_matrix_test
-    sqlite_group_commit_test documents_core_test handoff_test
+    sqlite_group_commit_test documents_core_test handoff_test import_metrics_test
     pg_util_test postgres_dossier_store_test import_test import_service_test
   )
   cmake --build build-address -j "$jobs" --target "${asan_tests[@]}"

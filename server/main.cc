@@ -73,8 +73,9 @@ ABSL_FLAG(std::string, clock_start, "",
           "With --clock=controlled: the instant the clock starts at, RFC 3339 "
           "(e.g. 2020-01-06T08:00:00+07:00). Default: the real time.");
 ABSL_FLAG(int, threads, 32,
-          "Application threads for database work. Each write waits on its own thread "
-          "for the group commit that contains it, so this bounds the batch size.");
+          "Application threads for database work (reads, and writes that wait for their "
+          "commit: on PostgreSQL, and on SQLite beyond 1,024 dossier writes already waiting "
+          "asynchronously).");
 ABSL_FLAG(bool, withdrawn_counts_on_time, false,
           "Reports and timeliness: count a withdrawn dossier as resolved on time "
           "(one provincial practice) instead of leaving it out of the resolved columns.");

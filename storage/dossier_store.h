@@ -138,8 +138,9 @@ struct UpdateDossierWrite {
   std::optional<IdempotencyKey> idempotency;
   // As for CreateDossierWrite.
   std::vector<CounterDelta> counter_deltas;
-  // Optional, not owned, only read during the call: the dossier as the
-  // caller read it, with its full history (etag == expected_etag).
+  // Optional, not owned, only read during the call (until `done` runs, for
+  // UpdateAsync): the dossier as the caller read it, with its full history
+  // (etag == expected_etag).
   // Decorators that derive counter_deltas from (before, after) use it
   // instead of a Get. A store may return its history plus the new entry
   // instead of reading the history back once the conditional write has

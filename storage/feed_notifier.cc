@@ -5,8 +5,11 @@
 namespace onestop::storage {
 
 void FeedNotifier::Publish(int64_t revision) {
+  // Already published (or a higher one): its publisher woke the waiters.
+  if (revision <= published_.load(std::memory_order_acquire)) return;
   absl::MutexLock lock(&mu_);
   revision_ = std::max(revision_, revision);
+  published_.store(revision_, std::memory_order_release);
 }
 
 void FeedNotifier::Poke() {

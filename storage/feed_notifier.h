@@ -15,6 +15,7 @@
 #ifndef ONESTOP_STORAGE_FEED_NOTIFIER_H_
 #define ONESTOP_STORAGE_FEED_NOTIFIER_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
@@ -28,13 +29,16 @@ class FeedNotifier {
  public:
   // `initial_revision` is the last revision committed before any Publish
   // (the store's LastRevision()).
-  explicit FeedNotifier(int64_t initial_revision = 0) : revision_(initial_revision) {}
+  explicit FeedNotifier(int64_t initial_revision = 0)
+      : revision_(initial_revision), published_(initial_revision) {}
 
   FeedNotifier(const FeedNotifier&) = delete;
   FeedNotifier& operator=(const FeedNotifier&) = delete;
 
   // Records that `revision` committed and wakes the waiters it satisfies.
-  // The published revision never decreases (a lower one is ignored).
+  // The published revision never decreases (a lower or equal one is
+  // ignored without taking the lock: the SQLite writer publishes once per
+  // write of a batch, all but the first with the batch's revision again).
   void Publish(int64_t revision);
 
   // Wakes every waiter so it re-evaluates its stop predicate (call after
@@ -52,6 +56,8 @@ class FeedNotifier {
  private:
   mutable absl::Mutex mu_;
   int64_t revision_ ABSL_GUARDED_BY(mu_);
+  // revision_'s value, readable without mu_ (written under it).
+  std::atomic<int64_t> published_;
 };
 
 }  // namespace onestop::storage

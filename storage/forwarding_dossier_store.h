@@ -4,6 +4,12 @@
 // later MetricsDossierStore, RetryingDossierStore; FaultInjectingDossierStore
 // in tests/).
 //
+// Except CreateAsync and UpdateAsync: they are not forwarded but keep
+// DossierStore's default (this decorator's Create or Update, then `done`),
+// so a decorator that changes Create or Update cannot be bypassed by the
+// asynchronous path. A decorator that keeps the base's asynchronous writes
+// overrides them and forwards (base().CreateAsync).
+//
 // Ownership: does not own `base` unless constructed from a unique_ptr; the
 // base must outlive a non-owning decorator.
 // Thread safety: as the wrapped store (all DossierStore methods may be

@@ -244,16 +244,28 @@ absl::StatusOr<Dossier> DossierManager::Submit(
                       prepared.now, *prepared.catalogue);
 }
 
+bool DossierManager::ReserveAsyncWrite() {
+  if (options_.handoff == nullptr) return false;
+  if (async_writes_.fetch_add(1, std::memory_order_relaxed) < options_.max_async_writes) {
+    return true;
+  }
+  ReleaseAsyncWrite();
+  return false;
+}
+
 void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& request,
                                  std::string fingerprint, const std::string& actor,
                                  WriteDone done) {
-  if (options_.handoff == nullptr) {
+  if (!ReserveAsyncWrite()) {
     std::move(done)(Submit(request, fingerprint, actor));
     return;
   }
   absl::StatusOr<PreparedSubmit> prepared = PrepareSubmit(request, fingerprint, actor);
-  if (!prepared.ok()) return std::move(done)(prepared.status());
-  if (prepared->replayed.has_value()) return std::move(done)(*std::move(prepared->replayed));
+  if (!prepared.ok() || prepared->replayed.has_value()) {
+    ReleaseAsyncWrite();  // nothing to write
+    if (!prepared.ok()) return std::move(done)(prepared.status());
+    return std::move(done)(*std::move(prepared->replayed));
+  }
   store_->CreateAsync(std::move(prepared->write),
                       ContinueOnExecutor(request.request_id(), std::move(fingerprint),
                                          prepared->now, std::move(prepared->catalogue),
@@ -326,13 +338,16 @@ absl::StatusOr<Dossier> DossierManager::Act(const ActionCommand& command, const 
 
 void DossierManager::ActAsync(const ActionCommand& command, const std::string& actor,
                               ActAuthorizer authorize, WriteDone done) {
-  if (options_.handoff == nullptr) {
+  if (!ReserveAsyncWrite()) {
     std::move(done)(Act(command, actor, authorize));
     return;
   }
   absl::StatusOr<PreparedAct> prepared = PrepareAct(command, actor, authorize);
-  if (!prepared.ok()) return std::move(done)(prepared.status());
-  if (prepared->replayed.has_value()) return std::move(done)(*std::move(prepared->replayed));
+  if (!prepared.ok() || prepared->replayed.has_value()) {
+    ReleaseAsyncWrite();  // nothing to write
+    if (!prepared.ok()) return std::move(done)(prepared.status());
+    return std::move(done)(*std::move(prepared->replayed));
+  }
   store_->UpdateAsync(std::move(prepared->write),
                       ContinueOnExecutor(command.request_id, command.fingerprint, prepared->now,
                                          std::move(prepared->catalogue),
@@ -345,10 +360,12 @@ storage::DossierStore::WriteDone DossierManager::ContinueOnExecutor(
     WriteDone done) {
   // The store answers on its writer thread: hand the rest (a replay read
   // after a lost race, the decoration, the caller's continuation) to the
-  // executor at once. `keep_alive` is the write's `before`.
+  // executor at once. `keep_alive` is the write's `before`. The write's
+  // reservation ends with its answer.
   return [this, request_id = std::move(request_id), fingerprint = std::move(fingerprint), now,
           catalogue = std::move(catalogue), keep_alive = std::move(keep_alive),
           done = std::move(done)](absl::StatusOr<Dossier> written) mutable {
+    ReleaseAsyncWrite();
     options_.handoff->Post([this, written = std::move(written),
                             request_id = std::move(request_id),
                             fingerprint = std::move(fingerprint), now,

@@ -14,6 +14,7 @@
 #ifndef ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 #define ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,10 +39,16 @@ struct DossierManagerOptions {
   core::TimelinessOptions timeliness;
   int default_page_size = 50;
   int max_page_size = 500;
-  // Where SubmitAsync continues once its write is answered (not owned;
-  // must outlive the manager's calls). Null: SubmitAsync blocks like
-  // Submit and answers on the calling thread.
+  // Where SubmitAsync and ActAsync continue once their write is answered
+  // (not owned; must outlive the manager's calls). Null: they block like
+  // Submit and Act and answer on the calling thread.
   Handoff* handoff = nullptr;
+  // Asynchronous writes in flight at most. Beyond it SubmitAsync and
+  // ActAsync block like Submit and Act, so an overloaded daemon fills its
+  // executor and refuses new calls with UNAVAILABLE (RunUnary) instead of
+  // queuing writes without bound. 1,024 is ~0.1 s of submits at this
+  // machine's group-commit rate (docs/PERFORMANCE.md).
+  int max_async_writes = 1024;
 };
 
 // One lifecycle action on an existing dossier, as received from a client.
@@ -196,9 +203,15 @@ class DossierManager {
   absl::StatusOr<std::optional<onestop::v1::Dossier>> Replay(
       const std::string& request_id, const std::string& fingerprint);
 
+  // Takes one of options_.max_async_writes; false (nothing taken) if none
+  // is left or there is no handoff.
+  bool ReserveAsyncWrite();
+  void ReleaseAsyncWrite() { async_writes_.fetch_sub(1, std::memory_order_relaxed); }
+
   storage::DossierStore* const store_;
   const Clock* const clock_;
   const DossierManagerOptions options_;
+  std::atomic<int> async_writes_{0};
   mutable absl::Mutex mu_;
   std::shared_ptr<const core::Catalogue> catalogue_ ABSL_GUARDED_BY(mu_);
 };

@@ -29,7 +29,7 @@ bool Executor::TrySubmit(absl::AnyInvocable<void() &&> task) {
 
 void Executor::Post(absl::AnyInvocable<void() &&> task) {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(task));
+  queue_.push_front(std::move(task));
 }
 
 void Executor::WorkerLoop() {

@@ -18,8 +18,9 @@
 namespace onestop::service {
 
 struct ExecutorOptions {
-  // Writers block here until their group commit lands: enough threads to
-  // fill a batch (docs/PERFORMANCE.md).
+  // Blocking work: reads, and the writes that still wait for their group
+  // commit (documents, tokens; dossier writes over PostgreSQL, or beyond
+  // DossierManagerOptions::max_async_writes). See docs/PERFORMANCE.md.
   int threads = 32;
   // Tasks waiting beyond this are refused by TrySubmit.
   size_t max_queued = 4096;
@@ -36,9 +37,10 @@ class Executor {
   // Queues `task`; false (task dropped, not run) if the queue is full or
   // the executor is shutting down.
   bool TrySubmit(absl::AnyInvocable<void() &&> task);
-  // Queues `task` whatever the queue's length: for work that must run
-  // because a call is already accepted (the answers of a group commit,
-  // server/service/handoff.h). Must not be called once the destructor has
+  // Queues `task` whatever the queue's length, at its front: for work that
+  // must run, and soon, because a call is already accepted and its write
+  // committed (the answers of a group commit, server/service/handoff.h);
+  // new calls wait behind it. Must not be called once the destructor has
   // begun, except from a task of this executor.
   void Post(absl::AnyInvocable<void() &&> task);
 

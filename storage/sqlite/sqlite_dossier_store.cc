@@ -922,12 +922,14 @@ struct SqliteDossierStore::PendingWrite {
   const absl::FunctionRef<absl::Status(Connection&)>* shared = nullptr;
   absl::AnyInvocable<absl::Status(Connection&)> later;
   absl::AnyInvocable<void(absl::Status) &&> later_done;
-  // CreateAsync / UpdateAsync: the write, and who is answered instead of
-  // `done`.
+  // CreateAsync / UpdateAsync (`async` set): the write, and who is
+  // answered instead of `done`.
   CreateDossierWrite owned_create;
   UpdateDossierWrite owned_update;
   WriteDone async_done;
-  // The writer deletes the item after answering it (WriteLater, CreateAsync).
+  bool async = false;
+  // The writer deletes the item after answering it (WriteLater, CreateAsync,
+  // UpdateAsync).
   bool owned = false;
   // Someone waits for the answer, so its batch commits with the store's
   // durability (everything but WriteLater).
@@ -973,6 +975,7 @@ void SqliteDossierStore::UpdateAsync(UpdateDossierWrite write, WriteDone done) {
 
 void SqliteDossierStore::EnqueueAsync(std::unique_ptr<PendingWrite> pending, WriteDone done) {
   pending->async_done = std::move(done);
+  pending->async = true;
   pending->owned = true;
   if (absl::Status queued = Enqueue(pending.get()); !queued.ok()) {
     std::move(pending->async_done)(queued);
@@ -1075,7 +1078,7 @@ void SqliteDossierStore::WriterLoop() {
     }
     // A caller may return (destroying its PendingWrite) as soon as notified.
     for (PendingWrite* write : batch) {
-      if (write->async_done) {
+      if (write->async) {
         std::move(write->async_done)(write->committed != nullptr
                                          ? absl::StatusOr<Dossier>(Dossier(*write->committed))
                                          : std::move(write->result));

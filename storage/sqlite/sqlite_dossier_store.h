@@ -236,11 +236,11 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   // Besides the DossierStore errors: UNAVAILABLE if the store is closing.
   absl::StatusOr<onestop::v1::Dossier> Create(const CreateDossierWrite& write) override;
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
-  // Queue the write like Create and Update but return at once; the writer thread
-  // calls `done` right after the batch holding it committed (or failed),
-  // one write after the other, so `done` must only hand its result on.
-  // A write refused before it is queued (invalid, store closing) is
-  // answered on the calling thread.
+  // Queue the write like Create and Update but return at once; the writer
+  // thread calls `done` right after the batch holding it committed (or
+  // failed), one write after the other, so `done` must only hand its
+  // result on. A write refused before it is queued (invalid, store
+  // closing) is answered on the calling thread.
   void CreateAsync(CreateDossierWrite write, WriteDone done) override;
   void UpdateAsync(UpdateDossierWrite write, WriteDone done) override;
   // Checks and serializes the records and merges their counter deltas on

@@ -11,13 +11,20 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
 #include "server/config/config_loader.h"
+#include "server/service/dossier_manager.h"
+#include "server/service/executor.h"
+#include "server/service/handoff.h"
 #include "server/service/onestop_server.h"
 #include "server/util/clock.h"
 #include "server/util/proto_time.h"
+#include "storage/forwarding_dossier_store.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
 #include "tests/testing/test_auth.h"
 #include "tests/testing/temp_dir.h"
@@ -506,6 +513,106 @@ TEST_F(DossierServiceTest, CatalogueListsAgenciesAndProcedures) {
   ASSERT_TRUE(catalogue_stub_->ListProcedures(&context2, request, &procedures).ok());
   ASSERT_EQ(procedures.procedures_size(), 1);
   EXPECT_EQ(procedures.procedures(0).code(), testing::kDistrictProcedure);
+}
+
+// A store that keeps the answers of asynchronous creates until Release()
+// (a fault double: a commit that is slow to answer). The writes themselves
+// commit at once.
+class HeldAnswersStore final : public storage::ForwardingDossierStore {
+ public:
+  using ForwardingDossierStore::ForwardingDossierStore;
+
+  void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override {
+    base().CreateAsync(std::move(write), [this, done = std::move(done)](
+                                             absl::StatusOr<Dossier> result) mutable {
+      absl::MutexLock lock(&mu_);
+      held_.push_back([done = std::move(done), result = std::move(result)]() mutable {
+        std::move(done)(std::move(result));
+      });
+    });
+  }
+  // Waits until `n` answers are held.
+  bool AwaitHeld(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n] { return held_.size() >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
+  }
+  void Release() {
+    std::vector<absl::AnyInvocable<void() &&>> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+    }
+    for (auto& answer : held) std::move(answer)();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<absl::AnyInvocable<void() &&>> held_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(DossierManagerAsyncTest, WritesBeyondTheLimitBlockInsteadOfQueuing) {
+  auto catalogue = config::LoadConfigText(testing::kTestConfig, "test.textproto");
+  ASSERT_TRUE(catalogue.ok()) << catalogue.status();
+  ControlledClock clock(VnTime(2020, 1, 6, 8, 0), SystemClock::Get());
+  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  HeldAnswersStore store(sqlite->get());
+  std::unique_ptr<service::Handoff> handoff;  // destroyed after the executor joined
+  service::Executor executor(service::ExecutorOptions{.threads = 2});
+  handoff = std::make_unique<service::Handoff>(&executor);
+  service::DossierManagerOptions options;
+  options.handoff = handoff.get();
+  options.max_async_writes = 1;
+  service::DossierManager manager(&store, *catalogue, &clock, options);
+
+  SubmitDossierRequest request;
+  request.set_procedure_code(testing::kCommuneProcedure);
+  request.set_receiving_agency_code(testing::kCommune);
+  request.mutable_applicant()->set_full_name("Nguyễn Thị Hằng");
+  request.set_channel(CHANNEL_DIRECT);
+  request.add_documents()->set_name("Tờ khai đăng ký khai sinh");
+  request.set_receive_now(true);
+
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<Dossier> result = absl::UnknownError("not answered");
+    std::thread::id thread;
+  };
+  auto submit = [&](Answer& answer) {
+    manager.SubmitAsync(request, "", "canbo", [&answer](absl::StatusOr<Dossier> result) {
+      answer.result = std::move(result);
+      answer.thread = std::this_thread::get_id();
+      answer.done.Notify();
+    });
+  };
+
+  Answer first;
+  submit(first);  // takes the one reservation; its answer is held
+  ASSERT_FALSE(first.done.HasBeenNotified()) << first.result.status();
+  ASSERT_TRUE(store.AwaitHeld(1));
+  EXPECT_FALSE(first.done.HasBeenNotified());
+
+  Answer second;
+  submit(second);  // beyond the limit: the blocking path, answered here
+  ASSERT_TRUE(second.done.HasBeenNotified());
+  EXPECT_EQ(second.thread, std::this_thread::get_id());
+  ASSERT_TRUE(second.result.ok()) << second.result.status();
+  EXPECT_EQ(second.result->code(), "000.31.01.H15-200106-0002");
+
+  store.Release();  // the first answer reaches its continuation on the executor
+  ASSERT_TRUE(first.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_NE(first.thread, std::this_thread::get_id());
+  ASSERT_TRUE(first.result.ok()) << first.result.status();
+  EXPECT_EQ(first.result->code(), "000.31.01.H15-200106-0001");
+
+  Answer third;
+  submit(third);  // the reservation came back with the answer: asynchronous again
+  ASSERT_TRUE(store.AwaitHeld(1));
+  EXPECT_FALSE(third.done.HasBeenNotified());
+  store.Release();
+  ASSERT_TRUE(third.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_THAT(third.result, ::testing::Property(&absl::StatusOr<Dossier>::ok, true));
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 // Handoff and Executor::Post: every posted closure runs, on executor
 // threads, never more than max_runners at once; Post is not refused by a
-// full queue.
+// full queue and goes ahead of the queued calls.
 #include "server/service/handoff.h"
 
 #include <algorithm>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -16,15 +19,16 @@ namespace onestop::service {
 namespace {
 
 TEST(HandoffTest, RunsEveryClosureOnAnExecutorThread) {
+  std::unique_ptr<Handoff> handoff;  // destroyed after the executor joined
   Executor executor(ExecutorOptions{.threads = 4});
-  Handoff handoff(&executor);
+  handoff = std::make_unique<Handoff>(&executor);
   constexpr int kClosures = 500;
   absl::Mutex mu;
   int ran = 0;
   int on_poster = 0;
   const std::thread::id poster = std::this_thread::get_id();
   for (int i = 0; i < kClosures; ++i) {
-    handoff.Post([&] {
+    handoff->Post([&] {
       absl::MutexLock lock(&mu);
       ++ran;
       if (std::this_thread::get_id() == poster) ++on_poster;
@@ -38,14 +42,15 @@ TEST(HandoffTest, RunsEveryClosureOnAnExecutorThread) {
 }
 
 TEST(HandoffTest, NeverRunsMoreThanMaxRunnersAtOnce) {
+  std::unique_ptr<Handoff> handoff;  // destroyed after the executor joined
   Executor executor(ExecutorOptions{.threads = 8});
-  Handoff handoff(&executor, /*max_runners=*/2);
+  handoff = std::make_unique<Handoff>(&executor, /*max_runners=*/2);
   constexpr int kClosures = 20;
   absl::Mutex mu;
   int running = 0, most_running = 0, finished = 0;
   absl::Notification gate;
   for (int i = 0; i < kClosures; ++i) {
-    handoff.Post([&] {
+    handoff->Post([&] {
       {
         absl::MutexLock lock(&mu);
         ++running;
@@ -73,7 +78,7 @@ TEST(HandoffTest, NeverRunsMoreThanMaxRunnersAtOnce) {
   EXPECT_EQ(most_running, 2);
 }
 
-TEST(ExecutorTest, PostIsNotRefusedWhenTheQueueIsFull) {
+TEST(ExecutorTest, PostIsNotRefusedWhenTheQueueIsFullAndRunsFirst) {
   Executor executor(ExecutorOptions{.threads = 1, .max_queued = 1});
   absl::Notification gate, blocked;
   ASSERT_TRUE(executor.TrySubmit([&] {
@@ -81,12 +86,23 @@ TEST(ExecutorTest, PostIsNotRefusedWhenTheQueueIsFull) {
     gate.WaitForNotification();
   }));
   blocked.WaitForNotification();
-  ASSERT_TRUE(executor.TrySubmit([] {}));   // fills the queue
+  absl::Mutex mu;
+  std::vector<std::string> order;
+  absl::Notification both_ran;
+  ASSERT_TRUE(executor.TrySubmit([&] {  // fills the queue
+    absl::MutexLock lock(&mu);
+    order.push_back("submitted");
+    both_ran.Notify();
+  }));
   EXPECT_FALSE(executor.TrySubmit([] {}));  // refused: a call would answer UNAVAILABLE
-  absl::Notification posted_ran;
-  executor.Post([&] { posted_ran.Notify(); });
+  executor.Post([&] {
+    absl::MutexLock lock(&mu);
+    order.push_back("posted");
+  });
   gate.Notify();
-  EXPECT_TRUE(posted_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(both_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"posted", "submitted"}));
 }
 
 }  // namespace

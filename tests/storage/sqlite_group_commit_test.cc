@@ -513,14 +513,34 @@ TEST_F(GroupCommitTest, AFailedCommitFailsEveryWriteOfItsBatch) {
   HoldTheWriter(*store, other);  // the plug: revision 2, commits fine
 
   std::vector<absl::StatusOr<Dossier>> results(5, absl::UnknownError("not run"));
+  // Waits for an asynchronous write's answer: writes 0 and 2 are answered
+  // by the writer (CreateAsync, UpdateAsync), the others block.
+  auto awaited = [](auto start) {
+    absl::Notification done;
+    absl::StatusOr<Dossier> result = absl::UnknownError("not answered");
+    start([&](absl::StatusOr<Dossier> r) {
+      result = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  };
   std::vector<std::function<absl::StatusOr<Dossier>()>> writes = {
-      [&] { return store->Create(NewDossier(kPrefix, "r-a")); },
+      [&] {
+        return awaited([&](DossierStore::WriteDone done) {
+          store->CreateAsync(NewDossier(kPrefix, "r-a"), std::move(done));
+        });
+      },
       [&] {
         CreateDossierWrite write = NewDossier();
         write.dossier.set_procedure_code("poison");
         return store->Create(write);
       },
-      [&] { return store->Update(HandOver(target->code(), 1)); },
+      [&] {
+        return awaited([&](DossierStore::WriteDone done) {
+          store->UpdateAsync(HandOver(target->code(), 1), std::move(done));
+        });
+      },
       [&] { return store->Update(HandOver(target->code(), 7)); },  // stale on its own
       [&] { return store->Create(NewDossier()); },
   };
