@@ -253,6 +253,18 @@ bool DossierManager::ReserveAsyncWrite() {
   return false;
 }
 
+template <typename Prepared>
+bool DossierManager::AnsweredWithoutWrite(absl::StatusOr<Prepared>& prepared, WriteDone& done) {
+  if (prepared.ok() && !prepared->replayed.has_value()) return false;
+  ReleaseAsyncWrite();  // nothing to write
+  if (!prepared.ok()) {
+    std::move(done)(prepared.status());
+  } else {
+    std::move(done)(*std::move(prepared->replayed));
+  }
+  return true;
+}
+
 void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& request,
                                  std::string fingerprint, const std::string& actor,
                                  WriteDone done) {
@@ -261,11 +273,7 @@ void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& reques
     return;
   }
   absl::StatusOr<PreparedSubmit> prepared = PrepareSubmit(request, fingerprint, actor);
-  if (!prepared.ok() || prepared->replayed.has_value()) {
-    ReleaseAsyncWrite();  // nothing to write
-    if (!prepared.ok()) return std::move(done)(prepared.status());
-    return std::move(done)(*std::move(prepared->replayed));
-  }
+  if (AnsweredWithoutWrite(prepared, done)) return;
   store_->CreateAsync(std::move(prepared->write),
                       ContinueOnExecutor(request.request_id(), std::move(fingerprint),
                                          prepared->now, std::move(prepared->catalogue),
@@ -343,11 +351,7 @@ void DossierManager::ActAsync(const ActionCommand& command, const std::string& a
     return;
   }
   absl::StatusOr<PreparedAct> prepared = PrepareAct(command, actor, authorize);
-  if (!prepared.ok() || prepared->replayed.has_value()) {
-    ReleaseAsyncWrite();  // nothing to write
-    if (!prepared.ok()) return std::move(done)(prepared.status());
-    return std::move(done)(*std::move(prepared->replayed));
-  }
+  if (AnsweredWithoutWrite(prepared, done)) return;
   store_->UpdateAsync(std::move(prepared->write),
                       ContinueOnExecutor(command.request_id, command.fingerprint, prepared->now,
                                          std::move(prepared->catalogue),

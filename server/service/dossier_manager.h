@@ -207,6 +207,11 @@ class DossierManager {
   // is left or there is no handoff.
   bool ReserveAsyncWrite();
   void ReleaseAsyncWrite() { async_writes_.fetch_sub(1, std::memory_order_relaxed); }
+  // For SubmitAsync / ActAsync after PrepareSubmit / PrepareAct: if there
+  // is nothing to write (an error, or a replayed request_id), releases the
+  // reservation, answers `done` with it and returns true.
+  template <typename Prepared>
+  bool AnsweredWithoutWrite(absl::StatusOr<Prepared>& prepared, WriteDone& done);
 
   storage::DossierStore* const store_;
   const Clock* const clock_;

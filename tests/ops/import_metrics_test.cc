@@ -63,22 +63,38 @@ TEST(ImportMetricsTest, EachImportCallIsTimedAndItsRecordsCountedByResult) {
   EXPECT_THAT(text, HasSubstr("onestop_storage_imported_dossiers_total{outcome=\"failed\"} 1\n"));
 }
 
-TEST(WriteMetricsTest, CreatesAndUpdatesAreTimedByOperationAndOutcome) {
-  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
-  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
-  MetricsRegistry registry;
-  auto store = MetricsDossierStore::Wrap(sqlite->get(), &registry);
-  ASSERT_TRUE(store.ok()) << store.status();
+// MetricsDossierStore over a SQLite store in memory.
+class WriteMetricsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+    ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+    sqlite_ = *std::move(sqlite);
+    auto store = MetricsDossierStore::Wrap(sqlite_.get(), &registry_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
 
-  storage::CreateDossierWrite create;
-  create.code_prefix = "000.00.01.H15-261127-";
-  create.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
-  create.dossier.set_summary("Cấp phiếu lý lịch tư pháp");
-  create.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
-  create.entry.set_to_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
-  auto created = (*store)->Create(create);
+  static storage::CreateDossierWrite Create() {
+    storage::CreateDossierWrite create;
+    create.code_prefix = "000.00.01.H15-261127-";
+    create.dossier.set_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+    create.dossier.set_summary("Cấp phiếu lý lịch tư pháp");
+    create.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
+    create.entry.set_to_status(onestop::v1::DOSSIER_STATUS_RECEIVED);
+    return create;
+  }
+
+  std::unique_ptr<storage::SqliteDossierStore> sqlite_;
+  MetricsRegistry registry_;
+  std::unique_ptr<MetricsDossierStore> store_;
+};
+
+TEST_F(WriteMetricsTest, CreatesAndUpdatesAreTimedByOperationAndOutcome) {
+  const storage::CreateDossierWrite create = Create();
+  auto created = store_->Create(create);
   ASSERT_TRUE(created.ok()) << created.status();
-  ASSERT_TRUE((*store)->Create(create).ok());
+  ASSERT_TRUE(store_->Create(create).ok());
 
   storage::UpdateDossierWrite update;
   update.dossier = *created;
@@ -86,12 +102,12 @@ TEST(WriteMetricsTest, CreatesAndUpdatesAreTimedByOperationAndOutcome) {
   update.expected_etag = 1;
   update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
   update.entry.set_to_status(onestop::v1::DOSSIER_STATUS_PROCESSING);
-  ASSERT_TRUE((*store)->Update(update).ok());
-  EXPECT_EQ((*store)->Update(update).status().code(), absl::StatusCode::kAborted);  // stale
+  ASSERT_TRUE(store_->Update(update).ok());
+  EXPECT_EQ(store_->Update(update).status().code(), absl::StatusCode::kAborted);  // stale
   update.dossier.set_code("000.00.01.H15-261127-9999");
-  EXPECT_EQ((*store)->Update(update).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Update(update).status().code(), absl::StatusCode::kNotFound);
 
-  const std::string text = registry.RenderPrometheusText();
+  const std::string text = registry_.RenderPrometheusText();
   const std::string count = "onestop_storage_write_seconds_count";
   EXPECT_THAT(text, HasSubstr(count + "{op=\"create\",outcome=\"ok\"} 2\n"));
   EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ok\"} 1\n"));
@@ -113,18 +129,9 @@ absl::StatusOr<onestop::v1::Dossier> Await(Start start) {
   return result;
 }
 
-TEST(WriteMetricsTest, AsynchronousWritesAreTimedToTheirAnswer) {
-  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
-  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
-  MetricsRegistry registry;
-  auto store = MetricsDossierStore::Wrap(sqlite->get(), &registry);
-  ASSERT_TRUE(store.ok()) << store.status();
-
-  storage::CreateDossierWrite create;
-  create.code_prefix = "000.00.01.H15-261127-";
-  create.entry.set_action(onestop::v1::ACTION_KIND_SUBMIT);
+TEST_F(WriteMetricsTest, AsynchronousWritesAreTimedToTheirAnswer) {
   auto created = Await([&](storage::DossierStore::WriteDone done) {
-    (*store)->CreateAsync(create, std::move(done));
+    store_->CreateAsync(Create(), std::move(done));
   });
   ASSERT_TRUE(created.ok()) << created.status();
   storage::UpdateDossierWrite update;
@@ -133,12 +140,12 @@ TEST(WriteMetricsTest, AsynchronousWritesAreTimedToTheirAnswer) {
   update.entry.set_action(onestop::v1::ACTION_KIND_HAND_OVER);
   for (int i = 0; i < 2; ++i) {  // the second is stale
     auto updated = Await([&](storage::DossierStore::WriteDone done) {
-      (*store)->UpdateAsync(update, std::move(done));
+      store_->UpdateAsync(update, std::move(done));
     });
     EXPECT_EQ(updated.status().code(), i == 0 ? absl::StatusCode::kOk : absl::StatusCode::kAborted);
   }
 
-  const std::string text = registry.RenderPrometheusText();
+  const std::string text = registry_.RenderPrometheusText();
   const std::string count = "onestop_storage_write_seconds_count";
   EXPECT_THAT(text, HasSubstr(count + "{op=\"create\",outcome=\"ok\"} 1\n"));
   EXPECT_THAT(text, HasSubstr(count + "{op=\"update\",outcome=\"ok\"} 1\n"));

@@ -41,6 +41,23 @@ absl::Time VnTime(int y, int m, int d, int hh, int mm) {
                          absl::FixedTimeZone(7 * 3600));
 }
 
+SubmitDossierRequest BirthRegistration(const std::string& name = "Nguyễn Thị Hằng") {
+  SubmitDossierRequest request;
+  request.set_procedure_code(testing::kCommuneProcedure);
+  request.set_receiving_agency_code(testing::kCommune);
+  request.mutable_applicant()->set_full_name(name);
+  request.mutable_applicant()->set_personal_id("066190001234");
+  request.mutable_applicant()->set_phone("0912345678");
+  request.mutable_applicant()->set_address("Buôn Jun, thị trấn Liên Sơn, huyện Lắk");
+  request.set_channel(CHANNEL_DIRECT);
+  auto* document = request.add_documents();
+  document->set_name("Tờ khai đăng ký khai sinh");
+  document->set_copies(1);
+  request.set_summary("Đăng ký khai sinh cho con");
+  request.set_receive_now(true);
+  return request;
+}
+
 class DossierServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -87,23 +104,6 @@ class DossierServiceTest : public ::testing::Test {
     if (server_) server_->Shutdown(absl::Seconds(5));
     server_.reset();
     store_.reset();
-  }
-
-  SubmitDossierRequest BirthRegistration(const std::string& name = "Nguyễn Thị Hằng") {
-    SubmitDossierRequest request;
-    request.set_procedure_code(testing::kCommuneProcedure);
-    request.set_receiving_agency_code(testing::kCommune);
-    request.mutable_applicant()->set_full_name(name);
-    request.mutable_applicant()->set_personal_id("066190001234");
-    request.mutable_applicant()->set_phone("0912345678");
-    request.mutable_applicant()->set_address("Buôn Jun, thị trấn Liên Sơn, huyện Lắk");
-    request.set_channel(CHANNEL_DIRECT);
-    auto* document = request.add_documents();
-    document->set_name("Tờ khai đăng ký khai sinh");
-    document->set_copies(1);
-    request.set_summary("Đăng ký khai sinh cho con");
-    request.set_receive_now(true);
-    return request;
   }
 
   grpc::Status Submit(const SubmitDossierRequest& request, Dossier* out) {
@@ -566,13 +566,7 @@ TEST(DossierManagerAsyncTest, WritesBeyondTheLimitBlockInsteadOfQueuing) {
   options.max_async_writes = 1;
   service::DossierManager manager(&store, *catalogue, &clock, options);
 
-  SubmitDossierRequest request;
-  request.set_procedure_code(testing::kCommuneProcedure);
-  request.set_receiving_agency_code(testing::kCommune);
-  request.mutable_applicant()->set_full_name("Nguyễn Thị Hằng");
-  request.set_channel(CHANNEL_DIRECT);
-  request.add_documents()->set_name("Tờ khai đăng ký khai sinh");
-  request.set_receive_now(true);
+  const SubmitDossierRequest request = BirthRegistration();
 
   struct Answer {
     absl::Notification done;

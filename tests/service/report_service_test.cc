@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "onestop/v1/dossier_service.grpc.pb.h"
@@ -348,6 +349,87 @@ TEST(ReportRecomputationTest, AggregatesEqualRecomputationAfterARandomisedWorklo
     seen_received += fast->total().columns().received_total();
   }
   EXPECT_GT(seen_received, 0);  // the queries were not all empty
+}
+
+// Every counter series of `store` summed over all days.
+std::vector<storage::CounterSums> AllCounters(storage::DossierStore& store) {
+  storage::CounterQuery query;
+  query.series_prefixes = {"o:", "t:", "l:"};
+  query.ranges = {{storage::kEarliestCounterDay, storage::kLatestCounterDay}};
+  absl::StatusOr<std::vector<storage::CounterSums>> sums = store.SumCounters(query);
+  EXPECT_TRUE(sums.ok()) << sums.status();
+  return sums.ok() ? *std::move(sums) : std::vector<storage::CounterSums>();
+}
+
+bool SameCounters(const std::vector<storage::CounterSums>& a,
+                  const std::vector<storage::CounterSums>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].series != b[i].series || a[i].sums != b[i].sums) return false;
+  }
+  return true;
+}
+
+// The aggregating decorator's asynchronous update without the caller's
+// copy of the dossier (it reads it itself, and keeps it until the answer)
+// counts what the blocking update with the copy counts; a stale or unknown
+// dossier is refused and counts nothing.
+TEST(AggregatingDossierStoreTest, AsyncUpdateWithoutTheReadDossierCountsTheSame) {
+  const std::shared_ptr<const core::Catalogue> catalogue = Sample();
+  auto current = [catalogue] { return catalogue; };
+  ControlledClock clock(Local(*catalogue, absl::CivilDay(2020, 4, 1), 8), SystemClock::Get());
+  v1::SubmitDossierRequest request;
+  request.set_procedure_code(kThreeDay);
+  request.set_receiving_agency_code(kCommune);
+  request.mutable_applicant()->set_full_name("Ama Thuột");
+  request.set_channel(v1::CHANNEL_DIRECT);
+  request.set_receive_now(true);
+
+  auto blocking_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  auto async_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(blocking_sqlite.ok() && async_sqlite.ok());
+  service::AggregatingDossierStore blocking(blocking_sqlite->get(), current);
+  service::AggregatingDossierStore async(async_sqlite->get(), current);
+  absl::StatusOr<v1::Dossier> submitted =
+      service::DossierManager(&blocking, catalogue, &clock).Submit(request, "", "canbo");
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  ASSERT_TRUE(service::DossierManager(&async, catalogue, &clock).Submit(request, "", "canbo").ok());
+  const std::vector<storage::CounterSums> received = AllCounters(blocking);
+  ASSERT_TRUE(SameCounters(received, AllCounters(async)));
+
+  // The result is ready: the dossier counts as resolved.
+  storage::UpdateDossierWrite ready;
+  ready.dossier = *submitted;
+  ready.dossier.clear_history();
+  ready.dossier.set_status(v1::DOSSIER_STATUS_RESULT_READY);
+  *ready.dossier.mutable_finished_time() = ready.dossier.received_time();
+  ready.expected_etag = submitted->etag();
+  ready.entry.set_action(v1::ACTION_KIND_MARK_RESULT_READY);
+  ready.entry.set_to_status(v1::DOSSIER_STATUS_RESULT_READY);
+  storage::UpdateDossierWrite with_before = ready;
+  with_before.before = &*submitted;
+  ASSERT_TRUE(blocking.Update(with_before).ok());
+  EXPECT_FALSE(SameCounters(received, AllCounters(blocking)));  // the update counted
+
+  auto update_async = [&](storage::UpdateDossierWrite write) {
+    absl::Notification answered;
+    absl::StatusOr<v1::Dossier> result = absl::UnknownError("not answered");
+    async.UpdateAsync(std::move(write), [&](absl::StatusOr<v1::Dossier> r) {
+      result = std::move(r);
+      answered.Notify();
+    });
+    answered.WaitForNotification();
+    return result;
+  };
+  ASSERT_TRUE(update_async(ready).ok());  // no `before`: read by the decorator
+  EXPECT_TRUE(SameCounters(AllCounters(blocking), AllCounters(async)));
+
+  const std::vector<storage::CounterSums> after = AllCounters(async);
+  EXPECT_EQ(update_async(ready).status().code(), absl::StatusCode::kAborted);  // stale now
+  storage::UpdateDossierWrite unknown = ready;
+  unknown.dossier.set_code("000.01.31.H15-200401-9999");
+  EXPECT_EQ(update_async(unknown).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(SameCounters(after, AllCounters(async)));
 }
 
 }  // namespace

@@ -380,6 +380,14 @@ TEST_F(SqliteDossierStoreTest, AsyncWritesAreAnsweredByTheWriterOnceCommittedAnd
       [&](DossierStore::WriteDone done) { store.CreateAsync(no_prefix, std::move(done)); });
   EXPECT_THAT(invalid.result, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(invalid.thread, std::this_thread::get_id());
+  UpdateDossierWrite unnamed_counter = HandOver(*updated.result);
+  unnamed_counter.counter_deltas.push_back(CounterDelta{});  // no series name
+  const AsyncAnswer invalid_update = write_async([&](DossierStore::WriteDone done) {
+    store.UpdateAsync(unnamed_counter, std::move(done));
+  });
+  EXPECT_THAT(invalid_update.result, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(invalid_update.thread, std::this_thread::get_id());
+  EXPECT_EQ(notifier.revision(), 2);
 }
 
 TEST_F(SqliteDossierStoreTest, ClosingAnswersEveryQueuedAsyncWriteAndKeepsIt) {
