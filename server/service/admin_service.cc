@@ -49,8 +49,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ClockCall(grpc::CallbackServerContex
                                                       Response* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
     const auth::CallInfo call{.rpc = rpc};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Check(*context, permission, {}, call));
+    const core::Principal& principal = *caller;
     if (change) {
       absl::Status changed = change();
       guard_->RecordOutcome(principal, call, changed);
@@ -126,8 +127,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReloadConfig(
   return RunUnary(context, executor_, [this, context, response]() -> absl::Status {
     const auth::CallInfo call{.rpc = "ReloadConfig"};
     ONESTOP_ASSIGN_OR_RETURN(
-        const core::Principal principal,
+        const auth::PrincipalPtr caller,
         guard_->Check(*context, core::Permission::kAdministerDaemon, {}, call));
+    const core::Principal& principal = *caller;
     absl::StatusOr<std::shared_ptr<const core::Catalogue>> catalogue = ReloadConfig();
     guard_->RecordOutcome(principal, call, catalogue.status());
     if (!catalogue.ok()) return catalogue.status();
@@ -144,8 +146,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::BackupDatabase(
   return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
     const auth::CallInfo call{.rpc = "BackupDatabase"};
     ONESTOP_ASSIGN_OR_RETURN(
-        const core::Principal principal,
+        const auth::PrincipalPtr caller,
         guard_->Check(*context, core::Permission::kAdministerDaemon, {}, call));
+    const core::Principal& principal = *caller;
     absl::Status done = Backup(request->path(), response);
     guard_->RecordOutcome(principal, call, done);
     return done;
@@ -418,8 +421,9 @@ class AdminServiceImpl::Import final
     if (context_->IsCancelled()) return absl::CancelledError("the client cancelled the import");
     auth::CallInfo call{.rpc = "ImportDossiers"};
     ONESTOP_ASSIGN_OR_RETURN(
-        const core::Principal principal,
+        const auth::PrincipalPtr caller,
         service_->guard_->Check(*context_, core::Permission::kImportDossiers, {}, call));
+    const core::Principal& principal = *caller;
     if (service_->manager_ == nullptr) {
       return absl::FailedPreconditionError("this daemon cannot import dossiers");
     }

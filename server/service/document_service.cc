@@ -93,7 +93,7 @@ class DocumentServiceImpl::Upload final
       writer_->Abort().IgnoreError();
       writer_.reset();
     }
-    if (principal_.has_value()) service_->guard_->RecordOutcome(*principal_, call_, status);
+    if (principal_ != nullptr) service_->guard_->RecordOutcome(*principal_, call_, status);
     Finish(ToGrpcStatus(status));
   }
 
@@ -123,13 +123,14 @@ class DocumentServiceImpl::Upload final
 
   absl::Status OnHeader(const UploadComponentHeader& header) {
     call_ = {.rpc = "UploadComponent", .dossier_code = header.code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              service_->guard_->Authenticate(*context_, call_));
+    const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(const Dossier dossier, service_->manager_->Get(header.code()));
     const core::ComponentDeclaration declared = DeclarationOf(header);
     ONESTOP_RETURN_IF_ERROR(service_->guard_->Authorize(
         principal, core::AttachPermission(declared.kind), core::DossierAgencies(dossier), call_));
-    principal_ = principal;  // from here on, outcomes are audited
+    principal_ = caller;  // from here on, outcomes are audited
     if (header.etag() <= 0) {
       return InvalidFieldError("header.etag",
                                "header.etag: pass the etag of the dossier as you last read it");
@@ -238,7 +239,7 @@ class DocumentServiceImpl::Upload final
   UploadComponentResponse* const response_;
   UploadComponentRequest request_;
   auth::CallInfo call_;
-  std::optional<core::Principal> principal_;
+  auth::PrincipalPtr principal_;  // null until authorized
   std::optional<UploadComponentHeader> header_;
   core::ComponentDeclaration declaration_;
   std::unique_ptr<storage::BlobWriter> writer_;
@@ -293,8 +294,9 @@ class DocumentServiceImpl::Download final
   absl::Status Open() {
     if (context_->IsCancelled()) return absl::CancelledError("the client cancelled the download");
     auth::CallInfo call{.rpc = "DownloadComponent", .dossier_code = request_.code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              service_->guard_->Authenticate(*context_, call));
+    const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(const Dossier dossier, service_->manager_->Get(request_.code()));
     ONESTOP_RETURN_IF_ERROR(service_->guard_->Authorize(
         principal, core::Permission::kFetchComponent, core::DossierAgencies(dossier), call));

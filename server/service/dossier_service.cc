@@ -63,19 +63,19 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
     // Filled before the write by the authorization below, read by the
     // continuation after it.
     struct Caller {
-      core::Principal principal;
+      auth::PrincipalPtr principal;
       auth::CallInfo call;
       bool authorized = false;
     };
     auto caller = std::make_unique<Caller>();
     caller->call = {.rpc = Request::descriptor()->name(), .dossier_code = request->code()};
     caller->call.rpc.resize(caller->call.rpc.size() - std::string_view("Request").size());
-    absl::StatusOr<core::Principal> principal = guard_->Authenticate(*context, caller->call);
+    absl::StatusOr<auth::PrincipalPtr> principal = guard_->Authenticate(*context, caller->call);
     if (!principal.ok()) return finish(principal.status());
     caller->principal = *std::move(principal);
     Caller& c = *caller;
     manager_->ActAsync(
-        command, c.principal.id,
+        command, c.principal->id,
         [&](const Dossier& current) -> absl::Status {
           std::vector<std::string> targets = core::DossierAgencies(current);
           if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
@@ -88,17 +88,17 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
             c.call.agency_code = command.action.acting_agency_code;
           }
           ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
-              c.principal, ActionPermission(kind, current.status()), targets, c.call));
+              *c.principal, ActionPermission(kind, current.status()), targets, c.call));
           c.authorized = true;
           return absl::OkStatus();
         },
         [this, response, finish, caller = std::move(caller)](absl::StatusOr<Dossier> acted) {
           // A denial is audited by Authorize; an unknown or malformed code
           // (before any authorization) is not a write.
-          if (caller->authorized) guard_->RecordOutcome(caller->principal, caller->call,
+          if (caller->authorized) guard_->RecordOutcome(*caller->principal, caller->call,
                                                         acted.status());
           if (!acted.ok()) return finish(acted.status());
-          MaskFor(caller->principal, &*acted);
+          MaskFor(*caller->principal, &*acted);
           *response->mutable_dossier() = *std::move(acted);
           finish(absl::OkStatus());
         });
@@ -113,22 +113,22 @@ grpc::ServerUnaryReactor* DossierServiceImpl::SubmitDossier(
   // continuation.
   return RunUnaryAsync(context, executor_, [=](UnaryFinish finish) {
     auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request->receiving_agency_code()};
-    absl::StatusOr<core::Principal> principal = guard_->Authenticate(*context, call);
+    absl::StatusOr<auth::PrincipalPtr> principal = guard_->Authenticate(*context, call);
     if (!principal.ok()) return finish(principal.status());
     if (absl::Status allowed = guard_->AuthorizeNamedAgency(
-            *principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call);
+            **principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call);
         !allowed.ok()) {
       return finish(allowed);
     }
-    const std::string actor = principal->id;
+    const std::string actor = (*principal)->id;
     manager_->SubmitAsync(
         *request, Fingerprint("SubmitDossier", *request), actor,
         [this, response, finish, call = std::move(call), principal = *std::move(principal)](
             absl::StatusOr<Dossier> submitted) mutable {
           if (submitted.ok()) call.dossier_code = submitted->code();
-          guard_->RecordOutcome(principal, call, submitted.status());
+          guard_->RecordOutcome(*principal, call, submitted.status());
           if (!submitted.ok()) return finish(submitted.status());
-          MaskFor(principal, &*submitted);
+          MaskFor(*principal, &*submitted);
           *response->mutable_dossier() = *std::move(submitted);
           finish(absl::OkStatus());
         });
@@ -140,8 +140,9 @@ grpc::ServerUnaryReactor* DossierServiceImpl::GetDossier(grpc::CallbackServerCon
                                                          GetDossierResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
     const auth::CallInfo call{.rpc = "GetDossier", .dossier_code = request->code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Authenticate(*context, call));
+    const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(Dossier dossier, manager_->Get(request->code()));
     ONESTOP_RETURN_IF_ERROR(guard_->Authorize(principal, core::Permission::kGetDossier,
                                               core::DossierAgencies(dossier), call));
@@ -156,8 +157,9 @@ grpc::ServerUnaryReactor* DossierServiceImpl::ListDossiers(grpc::CallbackServerC
                                                            ListDossiersResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
     const auth::CallInfo call{.rpc = "ListDossiers", .agency_code = request->agency_code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Authenticate(*context, call));
+    const core::Principal& principal = *caller;
     std::optional<std::vector<std::string>> scope;
     if (!request->agency_code().empty()) {
       // The filter's subtree lies inside the caller's scope once its root does.

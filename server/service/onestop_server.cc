@@ -49,8 +49,9 @@ WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* stre
   return [=](const grpc::CallbackServerContext& context,
              const onestop::v1::WatchEventsRequest& request) -> absl::StatusOr<WatchAccess> {
     const auth::CallInfo call{.rpc = "WatchEvents", .agency_code = request.filter().agency_code()};
-    absl::StatusOr<core::Principal> principal = guard->Authenticate(context, call);
-    if (!principal.ok()) return principal.status();
+    absl::StatusOr<auth::PrincipalPtr> authenticated = guard->Authenticate(context, call);
+    if (!authenticated.ok()) return authenticated.status();
+    const core::Principal* const principal = authenticated->get();
     if (absl::Status allowed = guard->AuthorizeNamedAgency(
             *principal, core::Permission::kWatchEvents, request.filter().agency_code(), call);
         !allowed.ok()) {

@@ -40,8 +40,9 @@ grpc::ServerUnaryReactor* ReportServiceImpl::GetCompletionReport(
     onestop::v1::GetCompletionReportResponse* response) {
   return RunUnary(context, executor_, [this, context, request, response]() -> absl::Status {
     const auth::CallInfo call{.rpc = "GetCompletionReport", .agency_code = request->agency_code()};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal principal,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Authenticate(*context, call));
+    const core::Principal& principal = *caller;
     ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeNamedAgency(
         principal, core::Permission::kGetCompletionReport, request->agency_code(), call));
     if (request->agency_code().empty() && !request->level().empty()) {

@@ -169,7 +169,7 @@ absl::StatusOr<CreatedToken> PostgresSecurityStore::CreateToken(const NewToken& 
   return created;
 }
 
-absl::StatusOr<onestop::v1::Principal> PostgresSecurityStore::Authenticate(
+absl::StatusOr<SharedPrincipal> PostgresSecurityStore::Authenticate(
     absl::string_view secret, absl::Time now) {
   if (!security_internal::LooksLikeTokenSecret(secret)) {
     return absl::UnauthenticatedError(kUnauthenticated);
@@ -183,12 +183,12 @@ absl::StatusOr<onestop::v1::Principal> PostgresSecurityStore::Authenticate(
   if (rows.rows() != 1 || !rows.IsNull(0, 2) || FromMicros(rows.Int64(0, 1)) <= now) {
     return absl::UnauthenticatedError(kUnauthenticated);
   }
-  onestop::v1::Principal principal;
+  auto principal = std::make_shared<onestop::v1::Principal>();
   const absl::string_view bytes = rows.Bytes(0, 0);
-  if (!principal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (!principal->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::InternalError("a token has an unreadable principal");
   }
-  return principal;
+  return SharedPrincipal(std::move(principal));
 }
 
 absl::StatusOr<std::vector<onestop::v1::TokenInfo>> PostgresSecurityStore::ListTokens(

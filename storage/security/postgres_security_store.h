@@ -110,8 +110,8 @@ class PostgresSecurityStore final : public SecurityStore {
   ~PostgresSecurityStore() override;
 
   absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) override;
-  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
-                                                      absl::Time now) override;
+  absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
+                                               absl::Time now) override;
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
       const TokenQuery& query) override;
   absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,

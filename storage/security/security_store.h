@@ -11,6 +11,7 @@
 #define ONESTOP_STORAGE_SECURITY_SECURITY_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,11 @@
 namespace onestop::storage {
 
 // What CreateToken returns: the listing and, once, the secret.
+// A token's principal as Authenticate answers it: immutable and shared, so
+// a store may hand out the copy it keeps and a caller may keep what it
+// derives from it keyed by the pointer (auth::Authenticator does).
+using SharedPrincipal = std::shared_ptr<const onestop::v1::Principal>;
+
 struct CreatedToken {
   onestop::v1::TokenInfo info = {};
   std::string secret = "";  // "ost_" + 43 base64url characters
@@ -72,9 +78,10 @@ class SecurityStore {
   // The principal the token `secret` stands for at `now`. UNAUTHENTICATED,
   // with one message ("invalid or expired token") for a malformed, unknown,
   // expired (expires ≤ now) or revoked token; UNAVAILABLE if busy. Reads
-  // the database on every call, so a revocation takes effect at once.
-  virtual absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
-                                                              absl::Time now) = 0;
+  // the database on every call, so a revocation takes effect at once
+  // (SQLite answers from a cache that every revocation clears). Never null.
+  virtual absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
+                                                       absl::Time now) = 0;
 
   // Tokens, newest first, without secrets or hashes.
   virtual absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(

@@ -226,15 +226,15 @@ absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& to
   return created;
 }
 
-absl::StatusOr<onestop::v1::Principal> SqliteSecurityStore::Authenticate(
-    absl::string_view secret, absl::Time now) {
+absl::StatusOr<SharedPrincipal> SqliteSecurityStore::Authenticate(absl::string_view secret,
+                                                                  absl::Time now) {
   if (!security_internal::LooksLikeTokenSecret(secret)) {
     return absl::UnauthenticatedError(kUnauthenticated);
   }
   std::string hash = security_internal::Sha256(secret);
   int64_t generation = 0;
   {
-    absl::MutexLock lock(&cache_mu_);
+    absl::ReaderMutexLock lock(&cache_mu_);
     generation = cache_generation_;
     const auto cached = token_cache_.find(hash);
     if (cached != token_cache_.end()) {
@@ -253,12 +253,14 @@ absl::StatusOr<onestop::v1::Principal> SqliteSecurityStore::Authenticate(
     if (!row || !select.ColumnIsNull(2)) return absl::UnauthenticatedError(kUnauthenticated);
     token.expires = FromMicros(select.ColumnInt64(1));
     const absl::string_view bytes = select.ColumnBlob(0);
-    if (!token.principal.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    auto parsed = std::make_shared<onestop::v1::Principal>();
+    if (!parsed->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
       return absl::InternalError("a token has an unreadable principal");
     }
+    token.principal = std::move(parsed);
   }
   if (token.expires <= now) return absl::UnauthenticatedError(kUnauthenticated);
-  onestop::v1::Principal principal = token.principal;
+  SharedPrincipal principal = token.principal;
   absl::MutexLock lock(&cache_mu_);
   if (generation == cache_generation_) {
     if (token_cache_.size() >= kMaxCachedTokens) token_cache_.clear();

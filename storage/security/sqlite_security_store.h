@@ -87,8 +87,8 @@ class SqliteSecurityStore final : public SecurityStore {
   ~SqliteSecurityStore() override;
 
   absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) override;
-  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
-                                                      absl::Time now) override;
+  absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
+                                               absl::Time now) override;
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
       const TokenQuery& query) override;
   absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
@@ -119,9 +119,10 @@ class SqliteSecurityStore final : public SecurityStore {
   // file's tokens (the dossier store's lock file keeps other daemons out):
   // RevokeToken clears the cache and bumps the generation after its commit
   // (or failure), and a lookup caches its row only if no revocation ended
-  // since it started. Expiry is checked on every hit.
+  // since it started. Expiry is checked on every hit. A hit shares the
+  // cached principal (no copy), under a reader lock.
   struct CachedToken {
-    onestop::v1::Principal principal;
+    SharedPrincipal principal;
     absl::Time expires;
   };
   static constexpr size_t kMaxCachedTokens = 10000;

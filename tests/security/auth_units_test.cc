@@ -212,7 +212,8 @@ TEST_F(AuthenticatorTest, BearerTokenUntilExpiryOrRevocation) {
   Authenticator authenticator(store_.get(), &clock_, {.certificate_principals = {{"portal-sync", mapped}}});
   auto principal = authenticator.AuthenticateBearer("Bearer " + secret_);
   ASSERT_THAT(principal, IsOk());
-  EXPECT_EQ(principal->id, "clerk.lienson");
+  ASSERT_NE(*principal, nullptr);
+  EXPECT_EQ((*principal)->id, "clerk.lienson");
   EXPECT_THAT(authenticator.AuthenticateBearer("bearer " + secret_), IsOk());
   EXPECT_THAT(authenticator.AuthenticateBearer(secret_),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("malformed")));
@@ -224,7 +225,7 @@ TEST_F(AuthenticatorTest, BearerTokenUntilExpiryOrRevocation) {
 
   auto cert = authenticator.AuthenticateCertificate({"portal-sync"});
   ASSERT_THAT(cert, IsOk());
-  EXPECT_EQ(cert->id, "portal");
+  EXPECT_EQ((*cert)->id, "portal");
   EXPECT_THAT(authenticator.AuthenticateCertificate({"intruder"}),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("\"intruder\"")));
 }
@@ -237,6 +238,81 @@ TEST_F(AuthenticatorTest, RevocationIsSeenByTheNextCall) {
               StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
 }
 
+// SQLite hands out the principal it keeps; the authenticator converts it
+// once and every later call shares the result.
+TEST_F(AuthenticatorTest, RepeatedCallsShareOneConvertedPrincipal) {
+  Authenticator authenticator(store_.get(), &clock_, {});
+  auto first = authenticator.AuthenticateBearer("Bearer " + secret_);
+  auto second = authenticator.AuthenticateBearer("Bearer " + secret_);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(first->get(), second->get());
+  EXPECT_EQ((*second)->id, "clerk.lienson");
+}
+
+// A store that parses a new principal per call, like PostgreSQL — each in
+// its own allocation, freed when the caller drops it, so the next one may
+// land at the same address.
+class FreshCopies final : public storage::SecurityStore {
+ public:
+  explicit FreshCopies(storage::SecurityStore* base) : base_(base) {}
+  absl::StatusOr<storage::CreatedToken> CreateToken(const storage::NewToken& token) override {
+    return base_->CreateToken(token);
+  }
+  absl::StatusOr<storage::SharedPrincipal> Authenticate(absl::string_view secret,
+                                                        absl::Time now) override {
+    absl::StatusOr<storage::SharedPrincipal> kept = base_->Authenticate(secret, now);
+    if (!kept.ok()) return kept.status();
+    return storage::SharedPrincipal(new onestop::v1::Principal(**kept));
+  }
+  absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
+      const storage::TokenQuery& query) override {
+    return base_->ListTokens(query);
+  }
+  absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
+                                                     absl::Time now) override {
+    return base_->RevokeToken(id, now);
+  }
+  absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override {
+    return base_->AppendAudit(record);
+  }
+  absl::StatusOr<storage::AuditPage> ListAudit(const storage::AuditQuery& query) override {
+    return base_->ListAudit(query);
+  }
+
+ private:
+  storage::SecurityStore* const base_;
+};
+
+// A conversion is reused only for the very copy it was made from: two
+// tokens' principals alternating through reused addresses never get each
+// other's grants.
+TEST_F(AuthenticatorTest, APrincipalAtAReusedAddressIsConvertedAgain) {
+  onestop::v1::Principal officer;
+  officer.set_id("officer.tnmt");
+  auto* grant = officer.add_grants();
+  grant->set_role(onestop::v1::ROLE_OFFICER);
+  grant->set_agency_code("000.00.11.H15");
+  auto other = store_->CreateToken(
+      {.principal = officer, .created = clock_.Now(), .expires = clock_.Now() + absl::Minutes(5)});
+  ASSERT_THAT(other, IsOk());
+  FreshCopies store(store_.get());
+  Authenticator authenticator(&store, &clock_, {});
+  for (int round = 0; round < 20; ++round) {
+    auto clerk = authenticator.AuthenticateBearer("Bearer " + secret_);
+    ASSERT_THAT(clerk, IsOk());
+    EXPECT_EQ((*clerk)->id, "clerk.lienson");
+    ASSERT_EQ((*clerk)->grants.size(), 1u);
+    EXPECT_EQ((*clerk)->grants[0].role, core::Role::kClerk);
+    clerk->reset();
+    auto officer_call = authenticator.AuthenticateBearer("Bearer " + other->secret);
+    ASSERT_THAT(officer_call, IsOk());
+    EXPECT_EQ((*officer_call)->id, "officer.tnmt");
+    ASSERT_EQ((*officer_call)->grants.size(), 1u);
+    EXPECT_EQ((*officer_call)->grants[0].agency_code, "000.00.11.H15");
+  }
+}
+
 // The store's audit appends, with AppendAuditLater held back until the
 // test releases it: an append the writer has queued but not yet committed.
 class HeldBackAudit final : public storage::SecurityStore {
@@ -245,8 +321,8 @@ class HeldBackAudit final : public storage::SecurityStore {
   absl::StatusOr<storage::CreatedToken> CreateToken(const storage::NewToken& token) override {
     return base_->CreateToken(token);
   }
-  absl::StatusOr<onestop::v1::Principal> Authenticate(absl::string_view secret,
-                                                      absl::Time now) override {
+  absl::StatusOr<storage::SharedPrincipal> Authenticate(absl::string_view secret,
+                                                        absl::Time now) override {
     return base_->Authenticate(secret, now);
   }
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(

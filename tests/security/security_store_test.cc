@@ -213,9 +213,10 @@ TEST_P(SecurityStoreTest, AuthenticateUntilExpiry) {
   const CreatedToken created = Create("clerk.lienson", absl::Minutes(10));
   auto principal = store_->Authenticate(created.secret, kT0 + absl::Minutes(10) - absl::Microseconds(1));
   ASSERT_THAT(principal, IsOk());
-  EXPECT_EQ(principal->id(), "clerk.lienson");
-  ASSERT_EQ(principal->grants_size(), 1);
-  EXPECT_EQ(principal->grants(0).agency_code(), "000.31.01.H15");
+  ASSERT_NE(*principal, nullptr);
+  EXPECT_EQ((*principal)->id(), "clerk.lienson");
+  ASSERT_EQ((*principal)->grants_size(), 1);
+  EXPECT_EQ((*principal)->grants(0).agency_code(), "000.31.01.H15");
   EXPECT_THAT(store_->Authenticate(created.secret, kT0 + absl::Minutes(10)),
               StatusIs(absl::StatusCode::kUnauthenticated, "invalid or expired token"));
 }
@@ -604,7 +605,7 @@ TEST_F(PgSecurityStoreTest, TokenFromOneDaemonWorksOnTheOtherAndRevocationIsImme
   ASSERT_THAT(created, IsOk());
   auto on_b = b_->Authenticate(created->secret, kT0 + absl::Seconds(1));
   ASSERT_THAT(on_b, IsOk());
-  EXPECT_EQ(on_b->id(), "clerk.lienson");
+  EXPECT_EQ((*on_b)->id(), "clerk.lienson");
   ASSERT_THAT(a_->Authenticate(created->secret, kT0 + absl::Seconds(1)), IsOk());
   ASSERT_THAT(b_->RevokeToken(created->info.id(), kT0 + absl::Seconds(2)), IsOk());
   EXPECT_THAT(a_->Authenticate(created->secret, kT0 + absl::Seconds(2)),

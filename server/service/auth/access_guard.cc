@@ -40,9 +40,9 @@ void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
   audit_->AppendAuditLater(record, std::move(log_failure));
 }
 
-absl::StatusOr<core::Principal> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
-                                                          const CallInfo& call) const {
-  absl::StatusOr<core::Principal> principal = authenticator_->Authenticate(context);
+absl::StatusOr<PrincipalPtr> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
+                                                       const CallInfo& call) const {
+  absl::StatusOr<PrincipalPtr> principal = authenticator_->Authenticate(context);
   if (!principal.ok() && principal.status().code() == absl::StatusCode::kUnauthenticated) {
     Append("", call, principal.status());
   }
@@ -69,12 +69,13 @@ absl::Status AccessGuard::AuthorizeNamedAgency(const core::Principal& principal,
   return Authorize(principal, permission, targets, call);
 }
 
-absl::StatusOr<core::Principal> AccessGuard::Check(
-    const grpc::ServerContextBase& context, core::Permission permission,
-    const std::vector<std::string>& target_agencies, const CallInfo& call) const {
-  absl::StatusOr<core::Principal> principal = Authenticate(context, call);
+absl::StatusOr<PrincipalPtr> AccessGuard::Check(const grpc::ServerContextBase& context,
+                                                core::Permission permission,
+                                                const std::vector<std::string>& target_agencies,
+                                                const CallInfo& call) const {
+  absl::StatusOr<PrincipalPtr> principal = Authenticate(context, call);
   if (!principal.ok()) return principal;
-  if (absl::Status status = Authorize(*principal, permission, target_agencies, call);
+  if (absl::Status status = Authorize(**principal, permission, target_agencies, call);
       !status.ok()) {
     return status;
   }

@@ -5,8 +5,8 @@
 //                                 {dossier.receiving_agency_code()},
 //                                 {.rpc = "AcceptDossier", .dossier_code = code});
 //   if (!principal.ok()) return principal.status();   // audited, nothing changed
-//   absl::Status result = …the write, as principal->id…;
-//   guard->RecordOutcome(*principal, {.rpc = …}, result);
+//   absl::Status result = …the write, as (*principal)->id…;
+//   guard->RecordOutcome(**principal, {.rpc = …}, result);
 //
 // Every denial (UNAUTHENTICATED, PERMISSION_DENIED) is queued for the
 // audit log before it is returned, and RecordOutcome queues a mutating
@@ -57,14 +57,14 @@ class AccessGuard {
   // Authenticate, then Authorize. Returns the principal, or the audited
   // denial (UNAUTHENTICATED / PERMISSION_DENIED; UNAVAILABLE if the store
   // is busy, not audited).
-  absl::StatusOr<core::Principal> Check(const grpc::ServerContextBase& context,
-                                        core::Permission permission,
-                                        const std::vector<std::string>& target_agencies,
-                                        const CallInfo& call) const;
+  absl::StatusOr<PrincipalPtr> Check(const grpc::ServerContextBase& context,
+                                     core::Permission permission,
+                                     const std::vector<std::string>& target_agencies,
+                                     const CallInfo& call) const;
 
   // The caller, or the audited UNAUTHENTICATED.
-  absl::StatusOr<core::Principal> Authenticate(const grpc::ServerContextBase& context,
-                                               const CallInfo& call) const;
+  absl::StatusOr<PrincipalPtr> Authenticate(const grpc::ServerContextBase& context,
+                                            const CallInfo& call) const;
 
   // core::Authorize, auditing a PERMISSION_DENIED.
   absl::Status Authorize(const core::Principal& principal, core::Permission permission,

@@ -13,11 +13,32 @@ Authenticator::Authenticator(storage::SecurityStore* store, const Clock* clock,
                              AuthenticatorOptions options)
     : store_(store), clock_(clock) {
   for (CertificatePrincipal& mapping : options.certificate_principals) {
-    by_common_name_.emplace(mapping.common_name, std::move(mapping.principal));
+    by_common_name_.emplace(mapping.common_name,
+                            std::make_shared<const core::Principal>(std::move(mapping.principal)));
   }
 }
 
-absl::StatusOr<core::Principal> Authenticator::AuthenticateBearer(
+absl::StatusOr<PrincipalPtr> Authenticator::Convert(
+    const storage::SharedPrincipal& stored) const {
+  {
+    absl::ReaderMutexLock lock(&conversions_mu_);
+    const auto it = conversions_.find(stored.get());
+    if (it != conversions_.end() && it->second.stored.lock() == stored) {
+      return it->second.principal;
+    }
+  }
+  absl::StatusOr<core::Principal> principal = PrincipalFromProto(*stored);
+  if (!principal.ok()) {
+    return absl::InternalError("a stored token's principal is invalid");
+  }
+  auto shared = std::make_shared<const core::Principal>(*std::move(principal));
+  absl::MutexLock lock(&conversions_mu_);
+  if (conversions_.size() >= kMaxConversions) conversions_.clear();
+  conversions_.insert_or_assign(stored.get(), Conversion{stored, shared});
+  return shared;
+}
+
+absl::StatusOr<PrincipalPtr> Authenticator::AuthenticateBearer(
     absl::string_view header) const {
   constexpr absl::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size() ||
@@ -26,16 +47,12 @@ absl::StatusOr<core::Principal> Authenticator::AuthenticateBearer(
         "malformed authorization header: expected 'Bearer <token>'");
   }
   const absl::string_view secret = absl::StripAsciiWhitespace(header.substr(kScheme.size()));
-  absl::StatusOr<onestop::v1::Principal> stored = store_->Authenticate(secret, clock_->Now());
+  absl::StatusOr<storage::SharedPrincipal> stored = store_->Authenticate(secret, clock_->Now());
   if (!stored.ok()) return stored.status();
-  absl::StatusOr<core::Principal> principal = PrincipalFromProto(*stored);
-  if (!principal.ok()) {
-    return absl::InternalError("a stored token's principal is invalid");
-  }
-  return principal;
+  return Convert(*stored);
 }
 
-absl::StatusOr<core::Principal> Authenticator::AuthenticateCertificate(
+absl::StatusOr<PrincipalPtr> Authenticator::AuthenticateCertificate(
     const std::vector<std::string>& common_names) const {
   for (const std::string& name : common_names) {
     const auto it = by_common_name_.find(name);
@@ -46,7 +63,7 @@ absl::StatusOr<core::Principal> Authenticator::AuthenticateCertificate(
       "\" is not mapped to a principal; send 'authorization: Bearer <token>'"));
 }
 
-absl::StatusOr<core::Principal> Authenticator::Authenticate(
+absl::StatusOr<PrincipalPtr> Authenticator::Authenticate(
     const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   const auto header = metadata.find("authorization");

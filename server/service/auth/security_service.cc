@@ -31,8 +31,9 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
     CallInfo call{.rpc = "CreateToken"};
     // Role first (a clerk learns nothing about the request's validity),
     // then the request, then the grants' agencies against the admin's.
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Check(*context, core::Permission::kManageTokens, {}, call));
+    const core::Principal& admin = *caller;
     // A refused request is a mutating call's outcome too: audited.
     absl::StatusOr<core::Principal> validated =
         ValidateNewPrincipal(request->principal(), *catalogue_());
@@ -83,8 +84,9 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::ListTokens(grpc::CallbackServerCo
                                                           ListTokensResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
     ONESTOP_ASSIGN_OR_RETURN(
-        const core::Principal admin,
+        const auth::PrincipalPtr caller,
         guard_->Check(*context, core::Permission::kManageTokens, {}, {.rpc = "ListTokens"}));
+    const core::Principal& admin = *caller;
     ONESTOP_ASSIGN_OR_RETURN(
         std::vector<TokenInfo> tokens,
         store_->ListTokens({.include_inactive = request->include_inactive(), .now = clock_->Now()}));
@@ -103,8 +105,9 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::RevokeToken(grpc::CallbackServerC
                                                            RevokeTokenResponse* response) {
   return RunUnary(context, executor_, [=]() -> absl::Status {
     CallInfo call{.rpc = "RevokeToken"};
-    ONESTOP_ASSIGN_OR_RETURN(const core::Principal admin,
+    ONESTOP_ASSIGN_OR_RETURN(const auth::PrincipalPtr caller,
                              guard_->Check(*context, core::Permission::kManageTokens, {}, call));
+    const core::Principal& admin = *caller;
     call.note = absl::StrCat("token ", request->token_id());
     if (request->token_id().empty() || request->token_id().size() > 64) {
       const absl::Status invalid =
