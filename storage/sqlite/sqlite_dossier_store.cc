@@ -493,14 +493,11 @@ absl::StatusOr<Dossier> ApplyCreate(Connection& connection, const CreateDossierW
       Statement insert,
       connection.Prepare(
           "INSERT INTO dossiers (code, etag, receiving_agency, holder_agency, procedure_code, "
-          "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-          "RETURNING position"));
+          "status, due_time_us, submitted_time_us, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   const std::string body = dossier.SerializeAsString();
   BindDossierRow(dossier, body, insert);
-  ONESTOP_ASSIGN_OR_RETURN(const bool row, insert.Step("inserting the dossier"));
-  if (!row) return absl::InternalError("inserting the dossier returned no position");
-  const int64_t position = insert.ColumnInt64(0);
   ONESTOP_RETURN_IF_ERROR(insert.Run("inserting the dossier"));
+  const int64_t position = sqlite3_last_insert_rowid(connection.raw());
 
   ONESTOP_RETURN_IF_ERROR(
       AppendHistoryAndEvent(connection, position, dossier.code(), body, entry));
