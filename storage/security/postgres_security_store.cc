@@ -241,9 +241,9 @@ absl::StatusOr<int64_t> PostgresSecurityStore::AppendAudit(
   return sequence;
 }
 
-void PostgresSecurityStore::AppendAuditLater(const onestop::v1::AuditRecord& record,
+void PostgresSecurityStore::AppendAuditLater(onestop::v1::AuditRecord record,
                                              absl::AnyInvocable<void(absl::Status) &&> done) {
-  EnqueueAudit({record, [done = std::move(done)](absl::StatusOr<int64_t> result) mutable {
+  EnqueueAudit({std::move(record), [done = std::move(done)](absl::StatusOr<int64_t> result) mutable {
                   std::move(done)(result.status());
                 }});
 }

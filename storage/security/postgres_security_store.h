@@ -131,7 +131,7 @@ class PostgresSecurityStore final : public SecurityStore {
   // queued before it — another daemon's are listed once its thread has
   // appended them. Close (or the destructor) appends what is still queued.
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
-  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+  void AppendAuditLater(onestop::v1::AuditRecord record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override;
   absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;
 

@@ -115,7 +115,8 @@ class SecurityStore {
   // store's next group commit, so a call's answer never waits for its
   // audit record (a crash can lose the records of the last batch, as it
   // could always lose a record between a write and its audit append).
-  virtual void AppendAuditLater(const onestop::v1::AuditRecord& record,
+  // `record` is taken by value: the queued copy is the caller's, moved.
+  virtual void AppendAuditLater(onestop::v1::AuditRecord record,
                                 absl::AnyInvocable<void(absl::Status) &&> done) {
     std::move(done)(AppendAudit(record).status());
   }

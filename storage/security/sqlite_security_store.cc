@@ -327,14 +327,16 @@ absl::StatusOr<int64_t> SqliteSecurityStore::AppendAudit(const onestop::v1::Audi
   return sequence;
 }
 
-void SqliteSecurityStore::AppendAuditLater(const onestop::v1::AuditRecord& record,
+void SqliteSecurityStore::AppendAuditLater(onestop::v1::AuditRecord record,
                                            absl::AnyInvocable<void(absl::Status) &&> done) {
   if (shared_writer_ == nullptr) {
     std::move(done)(AppendAudit(record).status());
     return;
   }
   shared_writer_->WriteLater(
-      [record](Connection& connection) { return InsertAudit(connection, record).status(); },
+      [record = std::move(record)](Connection& connection) {
+        return InsertAudit(connection, record).status();
+      },
       std::move(done));
 }
 

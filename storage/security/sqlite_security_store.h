@@ -95,7 +95,7 @@ class SqliteSecurityStore final : public SecurityStore {
                                                      absl::Time now) override;
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override;
   // With a SharedWriter: queued into the dossier store's next batch.
-  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+  void AppendAuditLater(onestop::v1::AuditRecord record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override;
   // With a SharedWriter, first waits for the AppendAuditLater records
   // queued before the call.

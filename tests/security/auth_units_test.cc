@@ -336,9 +336,9 @@ class HeldBackAudit final : public storage::SecurityStore {
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override {
     return base_->AppendAudit(record);
   }
-  void AppendAuditLater(const onestop::v1::AuditRecord& record,
+  void AppendAuditLater(onestop::v1::AuditRecord record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override {
-    held_.push_back(record);
+    held_.push_back(std::move(record));
     done_.push_back(std::move(done));
   }
   absl::StatusOr<storage::AuditPage> ListAudit(const storage::AuditQuery& query) override {

@@ -37,7 +37,7 @@ void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
   }
   // The call's answer does not wait for its audit record (SecurityStore::
   // AppendAuditLater); a failed append is logged.
-  audit_->AppendAuditLater(record, std::move(log_failure));
+  audit_->AppendAuditLater(std::move(record), std::move(log_failure));
 }
 
 absl::StatusOr<PrincipalPtr> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
