@@ -23,12 +23,21 @@ std::vector<storage::CounterDelta> ToCounterDeltas(std::vector<core::SeriesDelta
 
 namespace {
 
+// Appends `more` to `deltas` (usually empty: then it is a move).
+void AppendDeltas(std::vector<storage::CounterDelta> more,
+                  std::vector<storage::CounterDelta>& deltas) {
+  if (deltas.empty()) {
+    deltas = std::move(more);
+    return;
+  }
+  deltas.reserve(deltas.size() + more.size());
+  for (storage::CounterDelta& d : more) deltas.push_back(std::move(d));
+}
+
 // Adds the new dossier's whole contribution to `write`'s counter deltas.
 void AddCreateContribution(const core::Catalogue& catalogue, storage::CreateDossierWrite& write) {
-  for (storage::CounterDelta& d :
-       ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, catalogue))) {
-    write.counter_deltas.push_back(std::move(d));
-  }
+  AppendDeltas(ToCounterDeltas(core::ContributionChange(nullptr, write.dossier, catalogue)),
+               write.counter_deltas);
 }
 
 }  // namespace
@@ -63,10 +72,8 @@ absl::StatusOr<const onestop::v1::Dossier*> AggregatingDossierStore::DiffBase(
 void AggregatingDossierStore::AddUpdateContribution(const onestop::v1::Dossier& before,
                                                     storage::UpdateDossierWrite& write) {
   write.before = &before;  // its etag is expected_etag: checked by DiffBase
-  for (storage::CounterDelta& d :
-       ToCounterDeltas(core::ContributionChange(&before, write.dossier, *catalogue_()))) {
-    write.counter_deltas.push_back(std::move(d));
-  }
+  AppendDeltas(ToCounterDeltas(core::ContributionChange(&before, write.dossier, *catalogue_())),
+               write.counter_deltas);
 }
 
 absl::StatusOr<onestop::v1::Dossier> AggregatingDossierStore::Update(
