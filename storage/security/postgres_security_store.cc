@@ -243,7 +243,8 @@ absl::StatusOr<int64_t> PostgresSecurityStore::AppendAudit(
 
 void PostgresSecurityStore::AppendAuditLater(onestop::v1::AuditRecord record,
                                              absl::AnyInvocable<void(absl::Status) &&> done) {
-  EnqueueAudit({std::move(record), [done = std::move(done)](absl::StatusOr<int64_t> result) mutable {
+  EnqueueAudit({std::move(record),
+                [done = std::move(done)](absl::StatusOr<int64_t> result) mutable {
                   std::move(done)(result.status());
                 }});
 }

@@ -27,8 +27,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "server/core/authorization.h"
 #include "server/util/clock.h"
 #include "storage/security/security_store.h"
@@ -69,8 +69,8 @@ class Authenticator {
       const std::vector<std::string>& common_names) const;
 
  private:
-  // `stored` converted, from converted_ when the store handed out the same
-  // copy before. INTERNAL if it does not convert.
+  // `stored` converted, from conversions_ when the store handed out the
+  // same copy before. INTERNAL if it does not convert.
   absl::StatusOr<PrincipalPtr> Convert(const storage::SharedPrincipal& stored) const;
 
   storage::SecurityStore* const store_;
