@@ -111,7 +111,8 @@ measure() {
   [[ -n "$port" ]] || { echo "bench/pairs.sh: $binary did not start:" >&2; cat "$dir/log" >&2; exit 1; }
   local drive=("$bench" --phases=submit --target="127.0.0.1:$port" --target_workloads="$workload"
                --admin_token_file="$dir/token" --in_flight="$in_flight" --rounds=1)
-  "${drive[@]}" --seconds=1 --warmup_seconds=0.3 >/dev/null 2>&1
+  "${drive[@]}" --seconds=1 --warmup_seconds=0.3 >/dev/null 2>"$dir/err" ||
+    { echo "bench/pairs.sh: the warm-up run failed:" >&2; cat "$dir/err" >&2; exit 1; }
   local t0 w0 c0 s0 t1 w1 c1 s1 client
   t0=$(cpu_ticks); w0=$(cpu_ticks writer); c0=$(context_switches); s0=$(writer_syscw)
   client=$( { TIMEFORMAT='%U %S'; time "${drive[@]}" --seconds="$seconds" --warmup_seconds=0 \
