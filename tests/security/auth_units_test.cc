@@ -250,20 +250,16 @@ TEST_F(AuthenticatorTest, RepeatedCallsShareOneConvertedPrincipal) {
   EXPECT_EQ((*second)->id, "clerk.lienson");
 }
 
-// A store that parses a new principal per call, like PostgreSQL — each in
-// its own allocation, freed when the caller drops it, so the next one may
-// land at the same address.
-class FreshCopies final : public storage::SecurityStore {
+// Every call passed to `base`; the doubles below change one or two.
+class ForwardingSecurityStore : public storage::SecurityStore {
  public:
-  explicit FreshCopies(storage::SecurityStore* base) : base_(base) {}
+  explicit ForwardingSecurityStore(storage::SecurityStore* base) : base_(base) {}
   absl::StatusOr<storage::CreatedToken> CreateToken(const storage::NewToken& token) override {
     return base_->CreateToken(token);
   }
   absl::StatusOr<storage::SharedPrincipal> Authenticate(absl::string_view secret,
                                                         absl::Time now) override {
-    absl::StatusOr<storage::SharedPrincipal> kept = base_->Authenticate(secret, now);
-    if (!kept.ok()) return kept.status();
-    return storage::SharedPrincipal(new onestop::v1::Principal(**kept));
+    return base_->Authenticate(secret, now);
   }
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
       const storage::TokenQuery& query) override {
@@ -276,12 +272,33 @@ class FreshCopies final : public storage::SecurityStore {
   absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override {
     return base_->AppendAudit(record);
   }
+  void AppendAuditLater(onestop::v1::AuditRecord record,
+                        absl::AnyInvocable<void(absl::Status) &&> done) override {
+    base_->AppendAuditLater(std::move(record), std::move(done));
+  }
   absl::StatusOr<storage::AuditPage> ListAudit(const storage::AuditQuery& query) override {
     return base_->ListAudit(query);
   }
 
+ protected:
+  storage::SecurityStore* base() const { return base_; }
+
  private:
   storage::SecurityStore* const base_;
+};
+
+// A store that parses a new principal per call, like PostgreSQL — each in
+// its own allocation, freed when the caller drops it, so the next one may
+// land at the same address.
+class FreshCopies final : public ForwardingSecurityStore {
+ public:
+  using ForwardingSecurityStore::ForwardingSecurityStore;
+  absl::StatusOr<storage::SharedPrincipal> Authenticate(absl::string_view secret,
+                                                        absl::Time now) override {
+    absl::StatusOr<storage::SharedPrincipal> kept = base()->Authenticate(secret, now);
+    if (!kept.ok()) return kept.status();
+    return storage::SharedPrincipal(new onestop::v1::Principal(**kept));
+  }
 };
 
 // A conversion is reused only for the very copy it was made from: two
@@ -315,44 +332,24 @@ TEST_F(AuthenticatorTest, APrincipalAtAReusedAddressIsConvertedAgain) {
 
 // The store's audit appends, with AppendAuditLater held back until the
 // test releases it: an append the writer has queued but not yet committed.
-class HeldBackAudit final : public storage::SecurityStore {
+class HeldBackAudit final : public ForwardingSecurityStore {
  public:
-  explicit HeldBackAudit(storage::SecurityStore* base) : base_(base) {}
-  absl::StatusOr<storage::CreatedToken> CreateToken(const storage::NewToken& token) override {
-    return base_->CreateToken(token);
-  }
-  absl::StatusOr<storage::SharedPrincipal> Authenticate(absl::string_view secret,
-                                                        absl::Time now) override {
-    return base_->Authenticate(secret, now);
-  }
-  absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
-      const storage::TokenQuery& query) override {
-    return base_->ListTokens(query);
-  }
-  absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
-                                                     absl::Time now) override {
-    return base_->RevokeToken(id, now);
-  }
-  absl::StatusOr<int64_t> AppendAudit(const onestop::v1::AuditRecord& record) override {
-    return base_->AppendAudit(record);
-  }
+  using ForwardingSecurityStore::ForwardingSecurityStore;
   void AppendAuditLater(onestop::v1::AuditRecord record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override {
     held_.push_back(std::move(record));
     done_.push_back(std::move(done));
   }
-  absl::StatusOr<storage::AuditPage> ListAudit(const storage::AuditQuery& query) override {
-    return base_->ListAudit(query);
-  }
   void Release() {
-    for (size_t i = 0; i < held_.size(); ++i) std::move(done_[i])(base_->AppendAudit(held_[i]).status());
+    for (size_t i = 0; i < held_.size(); ++i) {
+      std::move(done_[i])(base()->AppendAudit(held_[i]).status());
+    }
     held_.clear();
     done_.clear();
   }
   size_t held() const { return held_.size(); }
 
  private:
-  storage::SecurityStore* const base_;
   std::vector<onestop::v1::AuditRecord> held_;
   std::vector<absl::AnyInvocable<void(absl::Status) &&>> done_;
 };
