@@ -250,6 +250,21 @@ TEST_F(AuthenticatorTest, RepeatedCallsShareOneConvertedPrincipal) {
   EXPECT_EQ((*second)->id, "clerk.lienson");
 }
 
+// A token whose stored principal does not convert (the store keeps what it
+// is given; only the service validates) is an internal error, not a caller.
+TEST_F(AuthenticatorTest, AStoredPrincipalThatDoesNotConvertIsInternal) {
+  onestop::v1::Principal no_grants;
+  no_grants.set_id("clerk.nogrant");
+  auto created = store_->CreateToken({.principal = no_grants,
+                                      .created = clock_.Now(),
+                                      .expires = clock_.Now() + absl::Minutes(5)});
+  ASSERT_THAT(created, IsOk());
+  Authenticator authenticator(store_.get(), &clock_, {});
+  EXPECT_THAT(authenticator.AuthenticateBearer("Bearer " + created->secret),
+              StatusIs(absl::StatusCode::kInternal, "a stored token's principal is invalid"));
+  EXPECT_THAT(authenticator.AuthenticateBearer("Bearer " + secret_), IsOk());
+}
+
 // Every call passed to `base`; the doubles below change one or two.
 class ForwardingSecurityStore : public storage::SecurityStore {
  public:

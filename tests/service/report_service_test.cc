@@ -432,5 +432,50 @@ TEST(AggregatingDossierStoreTest, AsyncUpdateWithoutTheReadDossierCountsTheSame)
   EXPECT_TRUE(SameCounters(after, AllCounters(async)));
 }
 
+// A write that already carries counter deltas keeps them: the decorator
+// adds the dossier's contribution beside them.
+TEST(AggregatingDossierStoreTest, ACreateCarryingDeltasKeepsThemBesideTheContribution) {
+  const std::shared_ptr<const core::Catalogue> catalogue = Sample();
+  auto current = [catalogue] { return catalogue; };
+  ControlledClock clock(Local(*catalogue, absl::CivilDay(2020, 4, 1), 8), SystemClock::Get());
+  v1::SubmitDossierRequest request;
+  request.set_procedure_code(kThreeDay);
+  request.set_receiving_agency_code(kCommune);
+  request.mutable_applicant()->set_full_name("Ama Thuột");
+  request.set_channel(v1::CHANNEL_DIRECT);
+  request.set_receive_now(true);
+  auto managed_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  auto direct_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(managed_sqlite.ok() && direct_sqlite.ok());
+  service::AggregatingDossierStore managed(managed_sqlite->get(), current);
+  service::AggregatingDossierStore direct(direct_sqlite->get(), current);
+  absl::StatusOr<v1::Dossier> submitted =
+      service::DossierManager(&managed, catalogue, &clock).Submit(request, "", "canbo");
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  const std::vector<storage::CounterSums> contribution = AllCounters(managed);
+  ASSERT_FALSE(contribution.empty());
+
+  storage::CreateDossierWrite write;
+  write.dossier = *submitted;
+  write.dossier.clear_history();
+  write.entry = submitted->history(0);
+  write.code_prefix = "000.01.31.H15-200401";
+  storage::CounterDelta extra;
+  extra.series = "o:extra";
+  extra.day = absl::CivilDay(2020, 4, 1);
+  extra.values[0] = 5;
+  write.counter_deltas.push_back(extra);
+  ASSERT_TRUE(direct.Create(write).ok());
+
+  std::vector<storage::CounterSums> stored = AllCounters(direct);
+  const auto kept = std::find_if(stored.begin(), stored.end(),
+                                 [](const storage::CounterSums& s) { return s.series == "o:extra"; });
+  ASSERT_NE(kept, stored.end());
+  ASSERT_EQ(kept->sums.size(), 1u);
+  EXPECT_EQ(kept->sums[0][0], 5);
+  stored.erase(kept);
+  EXPECT_TRUE(SameCounters(contribution, stored));
+}
+
 }  // namespace
 }  // namespace onestop
