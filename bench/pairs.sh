@@ -11,6 +11,11 @@
 #   writer_us_per_op           its SQLite writer thread's share
 #   cs_per_op                  context switches (all threads) per operation
 #   writer_syscw_per_op        write-like system calls of the writer per op
+#   writer_runq_us_per_op      time the writer spent runnable but waiting
+#                              for a CPU, per op (/proc schedstat)
+#   writes_per_batch           the writer's mean group commit: writes it
+#                              carried (an audit record is a write of its
+#                              own) per transaction, from /metrics
 #   client_cpu_us_per_op       the load generator's CPU per operation (its
 #                              whole process, start-up included)
 #
@@ -89,6 +94,23 @@ writer_syscw() {
     fi
   done | awk '{ s += $1 } END { print s + 0 }'
 }
+writer_runq_ns() {  # the writer's run-queue wait (schedstat's second field)
+  local t
+  for t in /proc/"$server_pid"/task/*; do
+    if grep -q '^onestop-writer' "$t/comm" 2>/dev/null; then
+      awk '{ print $2 }' "$t/schedstat" 2>/dev/null || true
+    fi
+  done | awk '{ s += $1 } END { print s + 0 }'
+}
+# The admin listener's counter NAME (0 if unreadable): plain HTTP/1.0 over
+# bash's /dev/tcp, so the script needs no HTTP client.
+metric() {  # NAME
+  local reply
+  reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+    printf "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3 && cat <&3' _ "$admin_port" \
+    2>/dev/null) || true
+  awk -v name="$1" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }' <<<"$reply"
+}
 json_field() {  # FILE NAME: the last load line's numeric field
   grep '^{' "$1" | tail -1 | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"
 }
@@ -109,15 +131,20 @@ measure() {
     sleep 0.05
   done
   [[ -n "$port" ]] || { echo "bench/pairs.sh: $binary did not start:" >&2; cat "$dir/log" >&2; exit 1; }
+  admin_port=$(grep -o 'admin listening on [^ ]*' "$dir/log" | head -1 | sed 's/.*://') || true
   local drive=("$bench" --phases=submit --target="127.0.0.1:$port" --target_workloads="$workload"
                --admin_token_file="$dir/token" --in_flight="$in_flight" --rounds=1)
   "${drive[@]}" --seconds=1 --warmup_seconds=0.3 >/dev/null 2>"$dir/err" ||
     { echo "bench/pairs.sh: the warm-up run failed:" >&2; cat "$dir/err" >&2; exit 1; }
   local t0 w0 c0 s0 t1 w1 c1 s1 client
   t0=$(cpu_ticks); w0=$(cpu_ticks writer); c0=$(context_switches); s0=$(writer_syscw)
+  q0=$(writer_runq_ns); b0=$(metric onestop_storage_commit_batches_total)
+  n0=$(metric onestop_storage_commit_writes_total)
   client=$( { TIMEFORMAT='%U %S'; time "${drive[@]}" --seconds="$seconds" --warmup_seconds=0 \
                >"$dir/out" 2>"$dir/err"; } 2>&1 ) || { echo "bench/pairs.sh: the load generator failed:" >&2; cat "$dir/err" >&2; exit 1; }
   t1=$(cpu_ticks); w1=$(cpu_ticks writer); c1=$(context_switches); s1=$(writer_syscw)
+  q1=$(writer_runq_ns); b1=$(metric onestop_storage_commit_batches_total)
+  n1=$(metric onestop_storage_commit_writes_total)
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
   local ops rate p99
   ops=$(json_field "$dir/out" operations); rate=$(json_field "$dir/out" ops_per_second)
@@ -125,11 +152,12 @@ measure() {
   [[ -n "$ops" && "$ops" != 0 ]] || { echo "bench/pairs.sh: no operations measured:" >&2; cat "$dir/err" >&2; exit 1; }
   awk -v label="$label" -v round="$round" -v ops="$ops" -v rate="$rate" -v p99="$p99" \
       -v t="$((t1 - t0))" -v w="$((w1 - w0))" -v c="$((c1 - c0))" -v s="$((s1 - s0))" \
+      -v q="$((q1 - q0))" -v batches="$((b1 - b0))" -v writes="$((n1 - n0))" \
       -v hz="$ticks_per_second" -v client="$client" -v workload="$workload" 'BEGIN {
     split(client, cpu, " ")
-    printf "round %d %s %s: rate=%.0f/s p99=%.1fms cpu_us_per_op=%.1f writer_us_per_op=%.1f cs_per_op=%.2f writer_syscw_per_op=%.2f client_cpu_us_per_op=%.1f\n",
+    printf "round %d %s %s: rate=%.0f/s p99=%.1fms cpu_us_per_op=%.1f writer_us_per_op=%.1f cs_per_op=%.2f writer_syscw_per_op=%.2f writer_runq_us_per_op=%.1f writes_per_batch=%.1f client_cpu_us_per_op=%.1f\n",
       round, label, workload, rate, p99 / 1000, t * 1e6 / hz / ops, w * 1e6 / hz / ops, c / ops, s / ops,
-      (cpu[1] + cpu[2]) * 1e6 / ops }'
+      q / 1000 / ops, (batches > 0 ? writes / batches : 0), (cpu[1] + cpu[2]) * 1e6 / ops }'
   last_rate=$rate
   last_cpu=$(awk -v t="$((t1 - t0))" -v hz="$ticks_per_second" -v ops="$ops" 'BEGIN { print t * 1e6 / hz / ops }')
 }
