@@ -103,7 +103,8 @@ writer_runq_ns() {  # the writer's run-queue wait (schedstat's second field)
   done | awk '{ s += $1 } END { print s + 0 }'
 }
 # The admin listener's counter NAME (0 if unreadable): plain HTTP/1.0 over
-# bash's /dev/tcp, so the script needs no HTTP client.
+# bash's /dev/tcp, so the script needs no HTTP client. Values may come in
+# exponent form (1.2e+06): subtract them in awk, not in bash.
 metric() {  # NAME
   local reply
   reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&
@@ -152,12 +153,12 @@ measure() {
   [[ -n "$ops" && "$ops" != 0 ]] || { echo "bench/pairs.sh: no operations measured:" >&2; cat "$dir/err" >&2; exit 1; }
   awk -v label="$label" -v round="$round" -v ops="$ops" -v rate="$rate" -v p99="$p99" \
       -v t="$((t1 - t0))" -v w="$((w1 - w0))" -v c="$((c1 - c0))" -v s="$((s1 - s0))" \
-      -v q="$((q1 - q0))" -v batches="$((b1 - b0))" -v writes="$((n1 - n0))" \
+      -v q="$((q1 - q0))" -v b0="$b0" -v b1="$b1" -v n0="$n0" -v n1="$n1" \
       -v hz="$ticks_per_second" -v client="$client" -v workload="$workload" 'BEGIN {
     split(client, cpu, " ")
     printf "round %d %s %s: rate=%.0f/s p99=%.1fms cpu_us_per_op=%.1f writer_us_per_op=%.1f cs_per_op=%.2f writer_syscw_per_op=%.2f writer_runq_us_per_op=%.1f writes_per_batch=%.1f client_cpu_us_per_op=%.1f\n",
       round, label, workload, rate, p99 / 1000, t * 1e6 / hz / ops, w * 1e6 / hz / ops, c / ops, s / ops,
-      q / 1000 / ops, (batches > 0 ? writes / batches : 0), (cpu[1] + cpu[2]) * 1e6 / ops }'
+      q / 1000 / ops, (b1 + 0 > b0 + 0 ? (n1 - n0) / (b1 - b0) : 0), (cpu[1] + cpu[2]) * 1e6 / ops }'
   last_rate=$rate
   last_cpu=$(awk -v t="$((t1 - t0))" -v hz="$ticks_per_second" -v ops="$ops" 'BEGIN { print t * 1e6 / hz / ops }')
 }
