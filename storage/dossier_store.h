@@ -140,7 +140,8 @@ struct UpdateDossierWrite {
   std::vector<CounterDelta> counter_deltas;
   // Optional, not owned, only read during the call (until `done` runs, for
   // UpdateAsync): the dossier as the caller read it, with its full history
-  // (etag == expected_etag).
+  // (etag == expected_etag); its due_time may count an open pause up to
+  // the read, as reads show it (DossierManager), which no counter uses.
   // Decorators that derive counter_deltas from (before, after) use it
   // instead of a Get. A store may return its history plus the new entry
   // instead of reading the history back once the conditional write has

@@ -13,7 +13,7 @@
 // The outcome is "ok" or the absl status code's name (e.g. "ABORTED" for a
 // stale etag, "UNAVAILABLE" for a busy database). Reads are not timed: the
 // gRPC latency covers them. Batch sizes of a group commit are the backend's
-// to report (pending: the SQLite store does not batch yet).
+// to report (SQLite: onestop_storage_commit_*, server/ops/storage_backend.cc).
 //
 // Ownership: does not own the base store or the registry; both must
 // outlive this object.

@@ -11,9 +11,10 @@
 // `max_runners` run at once, so a batch of 64 answers costs a couple of
 // wake-ups, not 64 (docs/PERFORMANCE.md).
 //
-// Thread-safe. Post never blocks on the closures. The executor must outlive
-// the Handoff, and the Handoff every Post (the server destroys it after
-// its executor has joined).
+// Thread-safe. Post never blocks on the closures. Its runner tasks run on
+// the executor and use the Handoff, so the Handoff must outlive them and
+// every Post: destroy it only after the executor has run every task and
+// joined (the server does).
 #ifndef ONESTOP_SERVER_SERVICE_HANDOFF_H_
 #define ONESTOP_SERVER_SERVICE_HANDOFF_H_
 

@@ -1109,8 +1109,8 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
     });
     absl::Status transaction = SetSynchronous(connection, later_only ? Durability::kNormal
                                                                       : durability_);
-    // `transaction` turns bad once the batch can no longer commit; from then
-    // on every write that had not failed on its own gets its error.
+    // `transaction` turns bad once the batch can no longer commit; every
+    // write of the batch then gets its error (below, after the rollback).
     if (transaction.ok()) {
       transaction = RunCached(connection, "BEGIN IMMEDIATE", "starting a transaction");
     }
@@ -1200,9 +1200,19 @@ void SqliteDossierStore::RunBatch(const std::vector<PendingWrite*>& batch) {
       if (sqlite3_get_autocommit(connection.raw()) == 0) {
         connection.Exec("ROLLBACK", "rolling back a transaction").IgnoreError();
       }
-      for (PendingWrite* write : batch) {
-        if (write->result.ok()) write->result = transaction;
-      }
+      // Every write gets the batch's error, those that had failed on their
+      // own too: their failure was judged against writes that are now
+      // rolled back (a retry with the same request id that met its first
+      // attempt in this batch would otherwise be told ALREADY_EXISTS — "do
+      // not retry" — for a request that was never recorded).
+      for (PendingWrite* write : batch) write->result = transaction;
+    }
+    if (later_only && durability_ != Durability::kNormal) {
+      // Back to the store's durability for whatever takes the connection
+      // next between batches (CompactEvents, Settings, Backup). If this
+      // fails, the next durable batch sets it again before its BEGIN and
+      // fails rather than commit without it.
+      SetSynchronous(connection, durability_).IgnoreError();
     }
     batch_time = absl::Now() - start;
   }

@@ -38,14 +38,19 @@
 // once (one fsync for the whole batch) and only then answers every write
 // of the batch. If BEGIN or COMMIT fails, or SQLite rolls the transaction
 // back by itself mid-batch (a full disk, an I/O error), every write of the
-// batch that had not failed on its own gets that error: nothing is
-// acknowledged that was not committed. Writes are applied in queue order,
+// batch gets that error — a write that had failed on its own too, since its
+// failure may have come from a write now rolled back (its own request id
+// recorded by its first attempt in the same batch, an etag a sibling
+// bumped): nothing is acknowledged that was not committed, and nothing is
+// refused for a reason that was not committed either. Writes are applied in queue order,
 // so revisions, code sequences and commit order agree as before. The
 // counter deltas of the batch's successful writes are merged and written
 // once per counter row just before the COMMIT, in the same transaction.
 // Other components of the same file (tokens, the audit log) write through
 // SharedWriter::Write: their writes join the batches as items of their own
-// (a savepoint each), so one connection ever writes the file.
+// (a savepoint each). The one other writer of the file is the blob store
+// (storage/blobs), on its own connection: a batch's `BEGIN IMMEDIATE` waits
+// for its short transactions (up to SqliteOptions::busy_timeout).
 //
 // Reads (Get, List, FindRequest, ReadEvents, LastRevision, FirstRevision,
 // SumCounters, CountDossiers) go to a pool of read-only connections (WAL readers never
@@ -152,8 +157,7 @@ struct CommitStats {
   // Writes answered with an error (their own, or their batch's).
   int64_t failed_writes = 0;
   // Batches whose transaction failed as a whole (BEGIN, COMMIT, or a
-  // rollback by SQLite): every write in it that had not failed on its own
-  // got that error. An ImportDossiers request that fails with a database
+  // rollback by SQLite): every write in it got that error. An ImportDossiers request that fails with a database
   // error counts too: it is a batch of its own.
   int64_t failed_batches = 0;
   // Writes in the most recent batch, and in the largest so far.

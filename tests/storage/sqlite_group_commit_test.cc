@@ -466,7 +466,9 @@ TEST_F(GroupCommitTest, SharedWritesJoinTheBatchAndFailAlone) {
 
 // WriteLater items (queued audit records) are committed and answered
 // through `done`; a batch of them alone commits with synchronous=NORMAL,
-// and the connection is back to FULL for the next durable write.
+// and the connection is back to FULL as soon as that batch ends (what
+// CompactEvents, Settings and Backup find between batches) and for the
+// next durable write.
 TEST_F(GroupCommitTest, LaterWritesCommitAndLeaveTheConnectionDurable) {
   std::unique_ptr<SqliteDossierStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
@@ -485,31 +487,46 @@ TEST_F(GroupCommitTest, LaterWritesCommitAndLeaveTheConnectionDurable) {
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(60)));
   EXPECT_THAT(outcome, IsOk());
   EXPECT_EQ(other.Query("SELECT v FROM side"), "later");
+  absl::StatusOr<SqliteSettings> between = store->Settings();
+  ASSERT_THAT(between, IsOk());
+  EXPECT_EQ(between->synchronous, 2);  // FULL again before any other write
   ASSERT_THAT(store->Create(NewDossier()), IsOk());
   absl::StatusOr<SqliteSettings> settings = store->Settings();
   ASSERT_THAT(settings, IsOk());
   EXPECT_EQ(settings->synchronous, 2);  // FULL
 }
 
-// A COMMIT that fails — here a deferred foreign-key violation, which SQLite
-// checks only at COMMIT, planted by one write of the batch — fails every
-// write of the batch; writes that had failed on their own keep their own
-// error; nothing of the batch is visible, and the next write continues the
-// code sequence without a gap. (A real fsync failure would need a VFS
-// shim; this is the same code path: COMMIT returns an error.)
+// Plants a deferred foreign-key violation that SQLite checks only at
+// COMMIT: a batch holding a create with procedure "poison" cannot commit.
+// (A real fsync failure would need a VFS shim; this is the same code path:
+// COMMIT returns an error.)
+absl::Status PlantPoison(RawDb& other) {
+  return other.Exec(
+      "CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);"
+      "CREATE TABLE poison (parent INTEGER REFERENCES poison_parent (id) "
+      "  DEFERRABLE INITIALLY DEFERRED);"
+      "CREATE TRIGGER poison_commit AFTER INSERT ON dossiers "
+      "WHEN NEW.procedure_code = 'poison' "
+      "BEGIN INSERT INTO poison VALUES (42); END");
+}
+
+CreateDossierWrite PoisonDossier() {
+  CreateDossierWrite write = NewDossier();
+  write.dossier.set_procedure_code("poison");
+  return write;
+}
+
+// A COMMIT that fails (PlantPoison) fails every write of the batch — one
+// that had failed on its own too (a stale etag here): its failure was
+// judged against writes that were rolled back. Nothing of the batch is
+// visible, and the next write continues the code sequence without a gap.
 TEST_F(GroupCommitTest, AFailedCommitFailsEveryWriteOfItsBatch) {
   std::unique_ptr<SqliteDossierStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
   absl::StatusOr<Dossier> target = store->Create(NewDossier());  // 0001, revision 1
   ASSERT_THAT(target, IsOk());
   RawDb other(path_);
-  ASSERT_THAT(other.Exec("CREATE TABLE poison_parent (id INTEGER PRIMARY KEY);"
-                         "CREATE TABLE poison (parent INTEGER REFERENCES poison_parent (id) "
-                         "  DEFERRABLE INITIALLY DEFERRED);"
-                         "CREATE TRIGGER poison_commit AFTER INSERT ON dossiers "
-                         "WHEN NEW.procedure_code = 'poison' "
-                         "BEGIN INSERT INTO poison VALUES (42); END"),
-              IsOk());
+  ASSERT_THAT(PlantPoison(other), IsOk());
   HoldTheWriter(*store, other);  // the plug: revision 2, commits fine
 
   std::vector<absl::StatusOr<Dossier>> results(5, absl::UnknownError("not run"));
@@ -531,11 +548,7 @@ TEST_F(GroupCommitTest, AFailedCommitFailsEveryWriteOfItsBatch) {
           store->CreateAsync(NewDossier(kPrefix, "r-a"), std::move(done));
         });
       },
-      [&] {
-        CreateDossierWrite write = NewDossier();
-        write.dossier.set_procedure_code("poison");
-        return store->Create(write);
-      },
+      [&] { return store->Create(PoisonDossier()); },
       [&] {
         return awaited([&](DossierStore::WriteDone done) {
           store->UpdateAsync(HandOver(target->code(), 1), std::move(done));
@@ -551,11 +564,10 @@ TEST_F(GroupCommitTest, AFailedCommitFailsEveryWriteOfItsBatch) {
   ReleaseWhenQueued(*store, other, static_cast<int>(writes.size()));
   for (std::thread& thread : threads) thread.join();
 
-  for (int i : {0, 1, 2, 4}) {
+  for (int i = 0; i < static_cast<int>(results.size()); ++i) {
     EXPECT_THAT(results[i], StatusIs(absl::StatusCode::kInternal, HasSubstr("committing")))
         << "write " << i;
   }
-  EXPECT_THAT(results[3], StatusIs(absl::StatusCode::kAborted));
   const CommitStats stats = store->GetCommitStats();
   EXPECT_EQ(stats.batches, 3);
   EXPECT_EQ(stats.last_batch_size, 5);
@@ -576,6 +588,39 @@ TEST_F(GroupCommitTest, AFailedCommitFailsEveryWriteOfItsBatch) {
   EXPECT_EQ(next->code(), Code(2));
   EXPECT_THAT(store->Update(HandOver(target->code(), 1)), IsOk());
   EXPECT_THAT(store->LastRevision(), IsOkAndHolds(4));
+}
+
+// A client that timed out retries with the same request id while its
+// first attempt still waits for the writer; both land in one batch, which
+// then fails. The retry must not be told ALREADY_EXISTS ("already
+// processed, do not retry") for a request that was never recorded: both
+// get the batch's error, and the next retry is recorded as new.
+TEST_F(GroupCommitTest, ARetryMetInAFailedBatchIsNotToldItsRequestWasProcessed) {
+  std::unique_ptr<SqliteDossierStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RawDb other(path_);
+  ASSERT_THAT(PlantPoison(other), IsOk());
+  HoldTheWriter(*store, other);
+
+  absl::StatusOr<Dossier> first = absl::UnknownError("not run");
+  absl::StatusOr<Dossier> retry = absl::UnknownError("not run");
+  absl::StatusOr<Dossier> poison = absl::UnknownError("not run");
+  std::thread first_thread([&] { first = store->Create(NewDossier(kPrefix, "r-retried")); });
+  ASSERT_TRUE(WaitUntil([&store] { return store->GetCommitStats().queued_writes == 1; }));
+  std::thread retry_thread([&] { retry = store->Create(NewDossier(kPrefix, "r-retried")); });
+  std::thread poison_thread([&] { poison = store->Create(PoisonDossier()); });
+  ReleaseWhenQueued(*store, other, 3);
+  for (std::thread* t : {&first_thread, &retry_thread, &poison_thread}) t->join();
+
+  for (const absl::StatusOr<Dossier>* result : {&first, &retry, &poison}) {
+    EXPECT_THAT(*result, StatusIs(absl::StatusCode::kInternal, HasSubstr("committing")));
+  }
+  EXPECT_THAT(store->FindRequest("r-retried"), IsOkAndHolds(::testing::Eq(std::nullopt)));
+
+  ASSERT_THAT(other.Exec("DROP TRIGGER poison_commit"), IsOk());
+  absl::StatusOr<Dossier> recorded = store->Create(NewDossier(kPrefix, "r-retried"));
+  ASSERT_THAT(recorded, IsOk());
+  EXPECT_THAT(store->FindRequest("r-retried"), IsOkAndHolds(::testing::Ne(std::nullopt)));
 }
 
 TEST_F(GroupCommitTest, ClosingTheStoreCommitsAndAnswersEveryQueuedWrite) {
