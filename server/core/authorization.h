@@ -149,8 +149,9 @@ Permission SupplementPermission(onestop::v1::DossierStatus status);
 Permission AttachPermission(DocumentKind kind);
 
 // Checks that `principal` may use `permission` on `target_agencies`: for a
-// dossier its receiving, holder and stage agencies (any one suffices; the
-// workflow decides whose turn it is), for a request naming an agency that
+// dossier its agencies (DossierAgencies; any one suffices) or, for a
+// processing action, those whose turn it is (ActingAgencyCandidates,
+// workflow.h), for a request naming an agency that
 // agency, for administration the agencies it touches (the grants of a token
 // being created); empty for global operations (clock, audit, catalogue).
 // Returns OK, or PERMISSION_DENIED with a message a clerk reads:
@@ -164,8 +165,8 @@ absl::Status Authorize(const Principal& principal, Permission permission,
 
 // The agencies a dossier concerns — receiving, holder, deciding and every
 // stage task's agency, each once, empty codes left out: the targets of a
-// call on an existing dossier (any one in scope lets the call through to
-// the workflow, which decides whose turn it is).
+// read or a reception action on an existing dossier (any one in scope lets
+// the call through); a processing action targets ActingAgencyCandidates.
 std::vector<std::string> DossierAgencies(const onestop::v1::Dossier& dossier);
 
 // The agencies whose dossiers `principal` may reach with `permission` (the

@@ -493,6 +493,61 @@ absl::StatusOr<Transition> ApplyAttach(const Dossier& current, const Action& act
 
 }  // namespace
 
+std::vector<std::string> ActingAgencyCandidates(const Dossier& dossier, const Action& action) {
+  const bool interlinked = Interlinked(dossier);
+  // Whether the workflow takes acting_agency_code as the acting agency
+  // (ActingAgency, or complete_stage's task lookup), refusing one that
+  // holds neither the dossier nor an active task.
+  bool checks_acting = false;
+  // Whether it records the holder as acting when none is given.
+  bool holder_acts = false;
+  switch (action.kind) {
+    case v1::ACTION_KIND_RECORD_DECISION:
+      checks_acting = interlinked;
+      holder_acts = true;
+      break;
+    case v1::ACTION_KIND_FORWARD:
+      checks_acting = true;
+      holder_acts = true;
+      break;
+    case v1::ACTION_KIND_REQUEST_SUPPLEMENT:
+      if (dossier.status() == v1::DOSSIER_STATUS_NEW) return {};  // at reception
+      checks_acting = interlinked;
+      break;
+    case v1::ACTION_KIND_COMPLETE_STAGE:
+      checks_acting = true;
+      break;
+    case v1::ACTION_KIND_MARK_RESULT_READY:
+    case v1::ACTION_KIND_STOP:
+    case v1::ACTION_KIND_REQUEST_PAYMENT:
+    case v1::ACTION_KIND_CONFIRM_PAYMENT:
+    case v1::ACTION_KIND_RESCHEDULE:
+      break;
+    default:
+      return {};  // a reception action
+  }
+  const std::string& acting = action.acting_agency_code;
+  if (checks_acting && !acting.empty()) {
+    bool of_the_dossier = acting == dossier.receiving_agency_code() ||
+                          acting == dossier.holder_agency_code() ||
+                          acting == dossier.deciding_agency_code();
+    for (const v1::Stage& stage : dossier.stages()) {
+      for (const v1::StageTask& task : stage.tasks()) {
+        of_the_dossier = of_the_dossier || task.agency_code() == acting;
+      }
+    }
+    // One of the dossier's agencies that is not its turn meets the
+    // workflow's "does not hold" refusal, a clearer answer than a denial.
+    if (of_the_dossier) return {acting};
+  }
+  std::vector<std::string> candidates = {dossier.holder_agency_code()};
+  if (holder_acts) return candidates;
+  for (std::string& code : ActiveAgencies(dossier)) {
+    if (code != candidates.front()) candidates.push_back(std::move(code));
+  }
+  return candidates;
+}
+
 bool IsTerminal(DossierStatus status) {
   return status == v1::DOSSIER_STATUS_REFUSED || status == v1::DOSSIER_STATUS_WITHDRAWN ||
          status == v1::DOSSIER_STATUS_STOPPED || status == v1::DOSSIER_STATUS_RETURNED;

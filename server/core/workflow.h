@@ -169,6 +169,22 @@ absl::StatusOr<Transition> ApplyAction(const onestop::v1::Dossier& current,
 // the time and is not reflected).
 std::vector<onestop::v1::ActionKind> AllowedActions(const onestop::v1::Dossier& dossier);
 
+// Whose turn it is, for the authorization of `action` on `dossier`
+// (docs/SECURITY.md): the agencies a caller must hold the action's
+// permission at. For a processing action — record_decision, forward,
+// mark_result_ready, stop, request_payment, confirm_payment, reschedule,
+// complete_stage, a request_supplement in processing — that is the agency
+// the workflow acts as: `action.acting_agency_code` where the workflow
+// checks it holds the dossier or an active task (decision, forward,
+// supplement and complete_stage on an interlinked dossier; forward on any)
+// and it is one of the dossier's agencies, else the holder, plus the
+// active stage agencies where the workflow records no acting agency or
+// picks one of them itself. Empty for a reception action (accept, a
+// supplement at reception, supply_documents, refuse, hand_over,
+// return_result, withdraw): any of the dossier's agencies may take those.
+std::vector<std::string> ActingAgencyCandidates(const onestop::v1::Dossier& dossier,
+                                                const Action& action);
+
 // True for REFUSED, WITHDRAWN, STOPPED, RETURNED.
 bool IsTerminal(onestop::v1::DossierStatus status);
 

@@ -31,6 +31,29 @@ absl::Status Busy() {
                     kReasonServerBusy);
 }
 
+// Whether a write answered with `status` may still have committed: every
+// refusal (a bad request, a stale etag, no permission, a rule of the
+// workflow) is decided before the write; what is left is an answer lost
+// with the connection or the transaction's end (UNAVAILABLE,
+// DEADLINE_EXCEEDED, INTERNAL, UNKNOWN, DATA_LOSS, CANCELLED).
+bool MayHaveCommitted(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+      return false;
+    default:
+      return !status.ok();
+  }
+}
+
 core::ComponentDeclaration DeclarationOf(const UploadComponentHeader& header) {
   core::ComponentDeclaration d;
   d.component_type = header.component_type();
@@ -210,9 +233,15 @@ class DocumentServiceImpl::Upload final
     command.action.note = header_->note();
     command.action.component = declaration_;
     absl::StatusOr<Dossier> acted = service_->manager_->Act(command, principal_->id);
+    // Only a refused write frees the blob. A write whose outcome is unknown
+    // (PostgreSQL's COMMIT losing its connection answers UNAVAILABLE, "may
+    // have committed") keeps it as referenced: a blob kept for nothing
+    // costs its bytes, one deleted under a committed attachment loses the
+    // citizen's document.
     const absl::Status released = service_->blobs_->Release(
-        stored->claim,
-        acted.ok() ? storage::ClaimOutcome::kReferenced : storage::ClaimOutcome::kUnused);
+        stored->claim, acted.ok() || MayHaveCommitted(acted.status())
+                           ? storage::ClaimOutcome::kReferenced
+                           : storage::ClaimOutcome::kUnused);
     if (!released.ok()) {
       // A referenced blob keeps its claim until the next start, which
       // counts it as referenced: nothing is lost.

@@ -77,15 +77,21 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
     manager_->ActAsync(
         command, c.principal->id,
         [&](const Dossier& current) -> absl::Status {
-          std::vector<std::string> targets = core::DossierAgencies(current);
-          if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
-              targets.end()) {
-            // Acting for one of the dossier's agencies needs that agency in
-            // scope; any other (the workflow refuses it, or ignores it for
-            // a procedure without a route) is authorized on the dossier's
-            // agencies instead.
-            targets = {command.action.acting_agency_code};
-            c.call.agency_code = command.action.acting_agency_code;
+          // A processing action needs its permission at the agency the
+          // workflow acts as (core::ActingAgencyCandidates): an officer of
+          // the receiving commune may not decide for the district holding
+          // the dossier. A reception action, at any of its agencies.
+          std::vector<std::string> targets =
+              core::ActingAgencyCandidates(current, command.action);
+          if (targets.empty()) {
+            targets = core::DossierAgencies(current);
+            if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
+                targets.end()) {
+              targets = {command.action.acting_agency_code};
+              c.call.agency_code = command.action.acting_agency_code;
+            }
+          } else if (targets.size() == 1) {
+            c.call.agency_code = targets.front();
           }
           ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
               *c.principal, ActionPermission(kind, current.status()), targets, c.call));

@@ -916,5 +916,53 @@ TEST_F(WorkflowTest, AttachComponentAlongTheLifecycle) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("RETURNED")));
 }
 
+// Whose turn it is (the authorization's targets, docs/SECURITY.md): a
+// processing action belongs to the agency the workflow acts as; a
+// reception action to any of the dossier's agencies (empty).
+TEST(ActingAgencyCandidatesTest, NameTheAgencyTheWorkflowActsAs) {
+  v1::Dossier plain;
+  plain.set_receiving_agency_code("R");
+  plain.set_holder_agency_code("H");
+  plain.set_deciding_agency_code("H");
+  plain.set_status(v1::DOSSIER_STATUS_PROCESSING);
+  auto candidates = [](const v1::Dossier& d, v1::ActionKind kind, std::string acting = "") {
+    Action action;
+    action.kind = kind;
+    action.acting_agency_code = std::move(acting);
+    return ActingAgencyCandidates(d, action);
+  };
+  using Agencies = std::vector<std::string>;
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_HAND_OVER), Agencies());
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_WITHDRAW), Agencies());
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_RECORD_DECISION), Agencies({"H"}));
+  // Without a route the workflow ignores the acting agency and decides as
+  // the holder: naming the receiving agency changes nothing.
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_RECORD_DECISION, "R"), Agencies({"H"}));
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_STOP, "R"), Agencies({"H"}));
+  // Forward checks the acting agency itself ("does not hold" otherwise).
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_FORWARD, "R"), Agencies({"R"}));
+  EXPECT_EQ(candidates(plain, v1::ACTION_KIND_REQUEST_SUPPLEMENT), Agencies({"H"}));
+  v1::Dossier at_reception = plain;
+  at_reception.set_status(v1::DOSSIER_STATUS_NEW);
+  EXPECT_EQ(candidates(at_reception, v1::ACTION_KIND_REQUEST_SUPPLEMENT), Agencies());
+
+  v1::Dossier linked = plain;  // stage 1 of 2 in progress: A and B active
+  linked.set_current_stage(1);
+  v1::Stage* first = linked.add_stages();
+  for (const char* code : {"A", "B"}) {
+    v1::StageTask* task = first->add_tasks();
+    task->set_agency_code(code);
+    task->set_status(v1::STAGE_TASK_STATUS_ACTIVE);
+  }
+  linked.add_stages()->add_tasks()->set_agency_code("C");
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_RECORD_DECISION, "A"), Agencies({"A"}));
+  // A later stage's agency meets the workflow's "does not hold" refusal.
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_COMPLETE_STAGE, "C"), Agencies({"C"}));
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_RECORD_DECISION, "X"), Agencies({"H"}));
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_RECORD_DECISION), Agencies({"H"}));
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_REQUEST_SUPPLEMENT), Agencies({"H", "A", "B"}));
+  EXPECT_EQ(candidates(linked, v1::ACTION_KIND_REQUEST_PAYMENT, "A"), Agencies({"H", "A", "B"}));
+}
+
 }  // namespace
 }  // namespace onestop::core

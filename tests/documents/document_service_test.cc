@@ -31,6 +31,7 @@
 #include "storage/blobs/sqlite_blob_store.h"
 #include "storage/security/sqlite_security_store.h"
 #include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/fault_injecting_dossier_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_config.h"
@@ -129,7 +130,8 @@ class DocumentServiceTest : public ::testing::Test {
         {.path = path_, .durability = storage::BlobDurability::kFull});
     ASSERT_TRUE(blobs.ok()) << blobs.status();
     blobs_ = std::move(*blobs);
-    manager_ = std::make_unique<service::DossierManager>(dossiers_.get(), catalogue_, &clock_);
+    faults_ = std::make_unique<testing::FaultInjectingDossierStore>(dossiers_.get());
+    manager_ = std::make_unique<service::DossierManager>(faults_.get(), catalogue_, &clock_);
     authenticator_ = std::make_unique<service::auth::Authenticator>(
         security_.get(), &clock_, service::auth::AuthenticatorOptions{});
     guard_ = std::make_unique<service::auth::AccessGuard>(
@@ -311,6 +313,8 @@ class DocumentServiceTest : public ::testing::Test {
   std::unique_ptr<storage::SqliteDossierStore> dossiers_;
   std::unique_ptr<storage::SqliteSecurityStore> security_;
   std::unique_ptr<storage::SqliteBlobStore> blobs_;
+  // Between the manager and the real store; no faults unless a test adds them.
+  std::unique_ptr<testing::FaultInjectingDossierStore> faults_;
   std::unique_ptr<service::DossierManager> manager_;
   std::unique_ptr<service::auth::Authenticator> authenticator_;
   std::unique_ptr<service::auth::AccessGuard> guard_;
@@ -586,6 +590,44 @@ TEST_F(DocumentServiceTest, RetryWithTheSameRequestIdAttachesOnce) {
   EXPECT_EQ(again.component().id(), "1");
   EXPECT_EQ(Reload(dossier).components_size(), 1);
   EXPECT_EQ(Stats().blobs, 1);
+  EXPECT_EQ(Stats().claims, 0);
+}
+
+// The attachment's write committed but its answer was lost (PostgreSQL's
+// COMMIT losing its connection answers UNAVAILABLE, "may have committed"):
+// the blob must stay, or the dossier lists a document whose bytes were
+// deleted. A write refused before it happened still frees its blob.
+TEST_F(DocumentServiceTest, AnAttachmentWhoseAnswerWasLostKeepsItsBytes) {
+  const Dossier dossier = Submit();
+  const TestFile file = TestFile::Of(Bytes(20'000, 8));
+  faults_->FailNext(testing::StoreMethod::kUpdate, 1, testing::IoError(),
+                    testing::FaultTiming::kAfterForwarding);
+  UploadComponentResponse response;
+  grpc::Status status = Upload(clerk_, Header(dossier, file), file, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  const Dossier attached = Reload(dossier);
+  ASSERT_EQ(attached.components_size(), 1);
+  EXPECT_EQ(Stats().blobs, 1);
+  EXPECT_EQ(Stats().claims, 0);
+  const Downloaded down = Download(clerk_, attached.code(), attached.components(0).id());
+  ASSERT_TRUE(down.status.ok()) << down.status.error_message();
+  EXPECT_EQ(down.size, file.size);
+  EXPECT_EQ(down.sha256, storage::Sha256::HexOf(file.bytes(0, file.size)));
+  EXPECT_EQ(data_losses_.load(), 0);
+
+  const TestFile refused = TestFile::Of(Bytes(30'000, 9));
+  faults_->FailNext(testing::StoreMethod::kUpdate, 1, testing::BusyError());
+  status = Upload(clerk_, Header(attached, refused), refused, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(Reload(dossier).components_size(), 1);
+  EXPECT_EQ(Stats().blobs, 2);  // kept too: UNAVAILABLE cannot tell the two apart
+
+  faults_->FailNext(testing::StoreMethod::kUpdate, 1,
+                    absl::AbortedError("dossier was changed by someone else"));
+  const TestFile stale = TestFile::Of(Bytes(40'000, 10));
+  status = Upload(clerk_, Header(attached, stale), stale, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED) << status.error_message();
+  EXPECT_EQ(Stats().blobs, 2);  // a refusal frees its blob
   EXPECT_EQ(Stats().claims, 0);
 }
 

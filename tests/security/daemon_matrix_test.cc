@@ -1155,6 +1155,45 @@ TEST_F(DaemonMatrixTest, HistoryRecordsThePrincipalNotTheActorHeader) {
   for (const HistoryEntry& entry : stored.history()) EXPECT_NE(entry.actor(), kForgedActor);
 }
 
+// A processing action needs the officer's grant at the agency the workflow
+// acts as — the holder — not at any of the dossier's agencies: the
+// receiving commune's officer may not decide, stop or mark ready a dossier
+// handed over to another agency, with or without naming an acting agency
+// (a procedure without a route ignores it), and gets PERMISSION_DENIED
+// with nothing changed; the holder's officer may.
+TEST_F(DaemonMatrixTest, OnlyTheHoldersOfficerTakesProcessingActions) {
+  Dossier dossier = MustSubmit(testing::kCommuneProcedure, kCommune, true);
+  HandOverDossierRequest hand_over;
+  hand_over.set_to_agency_code(kOtherCommune);
+  ASSERT_TRUE(SendAction(&DossierService::Stub::HandOverDossier, setup_->dossiers.get(),
+                         hand_over, dossier, &dossier)
+                  .ok());
+  ASSERT_EQ(dossier.holder_agency_code(), kOtherCommune);
+  ASSERT_EQ(dossier.receiving_agency_code(), kCommune);
+
+  auto receiving_officer = NewCaller(Kind::kOfficer, kCommune);
+  for (const std::string& acting : {std::string(), std::string(kCommune)}) {
+    for (ActionKind kind :
+         {ACTION_KIND_RECORD_DECISION, ACTION_KIND_STOP, ACTION_KIND_MARK_RESULT_READY}) {
+      Dossier ignored;
+      const grpc::Status status =
+          Act(receiving_officer->stubs->dossiers.get(), kind, dossier, acting, &ignored);
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+          << ActionKind_Name(kind) << " acting \"" << acting << "\": " << status.error_message();
+    }
+  }
+  const Dossier unchanged = MustGet(dossier.code());
+  EXPECT_EQ(unchanged.etag(), dossier.etag());
+  EXPECT_EQ(unchanged.status(), DOSSIER_STATUS_PROCESSING);
+
+  auto holding_officer = NewCaller(Kind::kOfficer, kOtherCommune);
+  Dossier decided;
+  const grpc::Status status = Act(holding_officer->stubs->dossiers.get(),
+                                  ACTION_KIND_RECORD_DECISION, dossier, "", &decided);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(decided.decision().agency_code(), kOtherCommune);
+}
+
 TEST_F(DaemonMatrixTest, UnfilteredListOfACommuneClerkHoldsOnlyItsCommune) {
   const Dossier mine = MustSubmit(testing::kCommuneProcedure, kCommune, true);
   const Dossier theirs = MustSubmit(testing::kCommuneProcedure, kOtherCommune, true);
