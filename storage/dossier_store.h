@@ -14,7 +14,10 @@
 //   NOT_FOUND          unknown dossier code
 //   ABORTED            expected etag differs from the stored one
 //   ALREADY_EXISTS     request_id already recorded (read it with FindRequest)
-//   UNAVAILABLE        transient (database busy/locked); retry the call
+//   UNAVAILABLE        transient (database busy/locked, connection lost);
+//                      retry the call with the same request_id: on
+//                      PostgreSQL a COMMIT that lost its connection may
+//                      have committed (postgres_dossier_store.h)
 //   RESOURCE_EXHAUSTED disk full
 //   INVALID_ARGUMENT   a malformed write or query: empty code_prefix, a
 //                      history sequence that is neither 0 (store assigns
@@ -23,8 +26,9 @@
 //   INTERNAL           corrupt data or broken invariant
 //
 // Revisions: the k-th committed write gets revision k, and events become
-// visible to ReadEvents in revision order (a single writer per database
-// makes commit order = revision order). Retention (CompactEvents) removes
+// visible to ReadEvents in revision order (SQLite: one writer thread;
+// PostgreSQL: the revision is taken last from the feed_head row, whose lock
+// is held to the commit). Retention (CompactEvents) removes
 // the oldest events only.
 //
 // Derived fields (`timeliness`) are never stored. An event's `time` and

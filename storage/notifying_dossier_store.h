@@ -4,8 +4,8 @@
 //
 // The published revision is the store's LastRevision() read right after the
 // write returns: at least the write's own revision, so a watcher woken by it
-// reads the event (with one writer per database, revisions become visible
-// in order; see docs/FEED.md).
+// reads the event (revisions become visible in order: DossierStore's
+// "Revisions"; see docs/FEED.md).
 //
 // Ownership: does not own `base` or `notifier`; both must outlive it.
 // Thread safety: as the wrapped store.
