@@ -86,22 +86,18 @@ context_switches() {
   { cat /proc/"$server_pid"/task/*/status 2>/dev/null || true; } |
     awk '/ctxt_switches/ { s += $2 } END { print s + 0 }'
 }
-writer_syscw() {
+# Sums, over the writer's threads, what awk program PROG prints from the
+# thread's /proc file FILE.
+writer_sum() {  # FILE PROG
   local t
   for t in /proc/"$server_pid"/task/*; do
     if grep -q '^onestop-writer' "$t/comm" 2>/dev/null; then
-      awk '/^syscw/ { print $2 }' "$t/io" 2>/dev/null || true
+      awk "$2" "$t/$1" 2>/dev/null || true
     fi
   done | awk '{ s += $1 } END { print s + 0 }'
 }
-writer_runq_ns() {  # the writer's run-queue wait (schedstat's second field)
-  local t
-  for t in /proc/"$server_pid"/task/*; do
-    if grep -q '^onestop-writer' "$t/comm" 2>/dev/null; then
-      awk '{ print $2 }' "$t/schedstat" 2>/dev/null || true
-    fi
-  done | awk '{ s += $1 } END { print s + 0 }'
-}
+writer_syscw() { writer_sum io '/^syscw/ { print $2 }'; }
+writer_runq_ns() { writer_sum schedstat '{ print $2 }'; }  # run-queue wait, ns
 # The admin listener's counter NAME (0 if unreadable): plain HTTP/1.0 over
 # bash's /dev/tcp, so the script needs no HTTP client. Values may come in
 # exponent form (1.2e+06): subtract them in awk, not in bash.

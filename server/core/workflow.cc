@@ -1,11 +1,13 @@
 #include "server/core/workflow.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/core/authorization.h"
 #include "server/core/deadline.h"
 #include "server/core/route.h"
 #include "server/core/validation.h"
@@ -528,17 +530,10 @@ std::vector<std::string> ActingAgencyCandidates(const Dossier& dossier, const Ac
   }
   const std::string& acting = action.acting_agency_code;
   if (checks_acting && !acting.empty()) {
-    bool of_the_dossier = acting == dossier.receiving_agency_code() ||
-                          acting == dossier.holder_agency_code() ||
-                          acting == dossier.deciding_agency_code();
-    for (const v1::Stage& stage : dossier.stages()) {
-      for (const v1::StageTask& task : stage.tasks()) {
-        of_the_dossier = of_the_dossier || task.agency_code() == acting;
-      }
-    }
     // One of the dossier's agencies that is not its turn meets the
     // workflow's "does not hold" refusal, a clearer answer than a denial.
-    if (of_the_dossier) return {acting};
+    const std::vector<std::string> agencies = DossierAgencies(dossier);
+    if (std::find(agencies.begin(), agencies.end(), acting) != agencies.end()) return {acting};
   }
   std::vector<std::string> candidates = {dossier.holder_agency_code()};
   if (holder_acts) return candidates;

@@ -370,6 +370,18 @@ bool SameCounters(const std::vector<storage::CounterSums>& a,
   return true;
 }
 
+// A three-day dossier received at the commune's desk, for the aggregating
+// decorator's tests.
+v1::SubmitDossierRequest CommuneDeskSubmission() {
+  v1::SubmitDossierRequest request;
+  request.set_procedure_code(kThreeDay);
+  request.set_receiving_agency_code(kCommune);
+  request.mutable_applicant()->set_full_name("Ama Thuột");
+  request.set_channel(v1::CHANNEL_DIRECT);
+  request.set_receive_now(true);
+  return request;
+}
+
 // The aggregating decorator's asynchronous update without the caller's
 // copy of the dossier (it reads it itself, and keeps it until the answer)
 // counts what the blocking update with the copy counts; a stale or unknown
@@ -378,12 +390,7 @@ TEST(AggregatingDossierStoreTest, AsyncUpdateWithoutTheReadDossierCountsTheSame)
   const std::shared_ptr<const core::Catalogue> catalogue = Sample();
   auto current = [catalogue] { return catalogue; };
   ControlledClock clock(Local(*catalogue, absl::CivilDay(2020, 4, 1), 8), SystemClock::Get());
-  v1::SubmitDossierRequest request;
-  request.set_procedure_code(kThreeDay);
-  request.set_receiving_agency_code(kCommune);
-  request.mutable_applicant()->set_full_name("Ama Thuột");
-  request.set_channel(v1::CHANNEL_DIRECT);
-  request.set_receive_now(true);
+  const v1::SubmitDossierRequest request = CommuneDeskSubmission();
 
   auto blocking_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
   auto async_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
@@ -438,12 +445,7 @@ TEST(AggregatingDossierStoreTest, ACreateCarryingDeltasKeepsThemBesideTheContrib
   const std::shared_ptr<const core::Catalogue> catalogue = Sample();
   auto current = [catalogue] { return catalogue; };
   ControlledClock clock(Local(*catalogue, absl::CivilDay(2020, 4, 1), 8), SystemClock::Get());
-  v1::SubmitDossierRequest request;
-  request.set_procedure_code(kThreeDay);
-  request.set_receiving_agency_code(kCommune);
-  request.mutable_applicant()->set_full_name("Ama Thuột");
-  request.set_channel(v1::CHANNEL_DIRECT);
-  request.set_receive_now(true);
+  const v1::SubmitDossierRequest request = CommuneDeskSubmission();
   auto managed_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
   auto direct_sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
   ASSERT_TRUE(managed_sqlite.ok() && direct_sqlite.ok());
