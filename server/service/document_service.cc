@@ -211,6 +211,15 @@ class DocumentServiceImpl::Upload final
     if (!header_.has_value()) {
       return End(InvalidFieldError("header", "the upload ended without a header"));
     }
+    // The token was checked when the header arrived; an upload can outlast
+    // its revocation or expiry, so ask again before anything is stored. The
+    // guard audits the refusal (as every UNAUTHENTICATED: no principal).
+    if (absl::StatusOr<auth::PrincipalPtr> still =
+            service_->guard_->Authenticate(*context_, call_);
+        !still.ok()) {
+      if (absl::IsUnauthenticated(still.status())) principal_ = nullptr;
+      return End(still.status());
+    }
     const int64_t received = writer_->size_bytes();
     absl::StatusOr<storage::StoredBlob> stored =
         writer_->Finish(declaration_.size_bytes, declaration_.sha256);

@@ -19,8 +19,10 @@
 // before any byte is stored (with one, DossierManager decides: a retry
 // replays) → validate the declaration against the procedure and the
 // policy (INVALID_ARGUMENT) → stage chunks (a chunk over 1 MiB or more
-// bytes than declared: INVALID_ARGUMENT at once) → on half-close verify
-// size and SHA-256 and store the blob → Act → release the blob's claim
+// bytes than declared: INVALID_ARGUMENT at once) → on half-close
+// authenticate again (a token revoked or expired while the bytes arrived:
+// UNAUTHENTICATED, nothing stored) → verify size and SHA-256 and store the
+// blob → Act → release the blob's claim
 // (kReferenced, or kUnused so a refused write keeps nothing) → answer.
 // Every outcome after authorization is audited (RecordOutcome). A cancelled
 // or failed upload deletes its staged chunks.

@@ -191,8 +191,19 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
     state_->position.store(position - 1);  // admitted: visible to Followers()
     bool live = false;  // caught up at least once
     absl::Time last_sent = absl::Now();
+    absl::Time last_check = last_sent;
     while (true) {
       if (Stopping()) return StopStatus();
+      if (access->recheck && absl::Now() >= last_check + options.recheck_interval) {
+        const absl::Status still = access->recheck();
+        last_check = absl::Now();
+        if (!still.ok() && !absl::IsUnavailable(still)) {
+          return ToGrpcStatus(absl::Status(
+              still.code(), absl::StrCat("the watch was ended: ", still.message(),
+                                         "; watch again with valid credentials from revision ",
+                                         position)));
+        }
+      }
       if (live && service_->notifier_->revision() - (position - 1) > options.max_lag) {
         absl::StatusOr<int64_t> oldest = store.FirstRevision();
         return OutOfRange(absl::StrCat("the watch fell more than ", options.max_lag,
@@ -233,8 +244,9 @@ class FeedServiceImpl::Watch final : public grpc::ServerWriteReactor<WatchEvents
         if (!SendProgress(position - 1)) return StopStatus();
         last_sent = absl::Now();
       }
-      service_->notifier_->Await(
-          position, [this] { return Stopping(); }, last_sent + options.progress_interval);
+      absl::Time wake = last_sent + options.progress_interval;
+      if (access->recheck) wake = std::min(wake, last_check + options.recheck_interval);
+      service_->notifier_->Await(position, [this] { return Stopping(); }, wake);
     }
   }
 

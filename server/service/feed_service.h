@@ -54,6 +54,10 @@ struct FeedOptions {
   int batch_size = 256;
   // Open watches allowed at once; more are RESOURCE_EXHAUSTED.
   int max_watches = 1000;
+  // How often an open watch asks WatchAccess::recheck whether its caller
+  // may still watch (real time): a revoked or expired token ends the
+  // stream within about this long.
+  absl::Duration recheck_interval = absl::Seconds(5);
 };
 
 // What one watcher may see, decided once when its watch starts.
@@ -68,6 +72,12 @@ struct WatchAccess {
   // Who watches (the principal's id), for the per-follower metrics; empty
   // if the gate does not say.
   std::string principal;
+  // Asks again whether the watcher may go on (its token not revoked or
+  // expired since the watch started); called every
+  // FeedOptions::recheck_interval. An error ends the watch with it, except
+  // UNAVAILABLE (the store busy), which is asked again at the next
+  // interval. Null: never asked.
+  std::function<absl::Status()> recheck;
 };
 
 // One open watch as FeedServiceImpl::Followers() sees it.

@@ -43,7 +43,10 @@ class ControlledClockInterceptorFactory final
 // Admits a WatchEvents call: authenticated, allowed to watch (on the
 // filter's agency if it names one), within the per-principal stream limit;
 // sees the dossiers of its visible agencies, masked unless its roles may
-// see personal numbers. The scope is fixed when the watch starts.
+// see personal numbers. The scope is fixed when the watch starts; the
+// caller's credentials are asked again every FeedOptions::recheck_interval
+// (a token is immutable but for its revocation and expiry, so asking
+// again is authenticating again; a refusal is audited like any other).
 WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* streams,
                        auth::CatalogueSource catalogue_source, core::PrivacyPolicy privacy) {
   return [=](const grpc::CallbackServerContext& context,
@@ -61,6 +64,9 @@ WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* stre
     if (!lease.ok()) return lease.status();
     WatchAccess access;
     access.principal = principal->id;
+    access.recheck = [guard, &context, call]() -> absl::Status {
+      return guard->Authenticate(context, call).status();
+    };
     access.hold = std::shared_ptr<auth::StreamLease>(std::move(*lease));
     access.mask_personal_data = !core::MaySeePersonalData(*principal, privacy);
     const std::shared_ptr<const core::Catalogue> catalogue = catalogue_source();

@@ -631,6 +631,53 @@ TEST_F(DocumentServiceTest, AnAttachmentWhoseAnswerWasLostKeepsItsBytes) {
   EXPECT_EQ(Stats().claims, 0);
 }
 
+TEST_F(DocumentServiceTest, TokenRevokedDuringAnUploadStoresNothing) {
+  const Dossier dossier = Submit();
+  const TestFile file = TestFile::Of(Bytes(3'000'000, 11));
+  auto created = security_->CreateToken(
+      {.principal = MakePrincipal("clerk.revoked", ROLE_CLERK, testing::kCommune),
+       .created = clock_.Now(),
+       .expires = clock_.Now() + absl::Hours(8)});
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto context = Context(created->secret);
+  UploadComponentResponse response;
+  auto stream = stub_->UploadComponent(context.get(), &response);
+  UploadComponentRequest request;
+  *request.mutable_header() = Header(dossier, file);
+  ASSERT_TRUE(stream->Write(request));
+  request.set_chunk(file.bytes(0, 1 << 20));
+  ASSERT_TRUE(stream->Write(request));
+  // The header was authenticated once the upload is staged.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (Stats().staged_uploads == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(Stats().staged_uploads, 1);
+  auto audit_head = security_->ListAudit({.limit = 1000});
+  ASSERT_TRUE(audit_head.ok()) << audit_head.status();
+  ASSERT_TRUE(security_->RevokeToken(created->info.id(), clock_.Now()).ok());
+  for (int64_t at = 1 << 20; at < file.size; at += 1 << 20) {
+    request.set_chunk(file.bytes(at, std::min<int64_t>(1 << 20, file.size - at)));
+    if (!stream->Write(request)) break;
+  }
+  stream->WritesDone();
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  StopServer();
+  ExpectNothingStored();
+  EXPECT_EQ(Reload(dossier).etag(), dossier.etag());
+  // One audit record for the refusal, without a principal like every
+  // UNAUTHENTICATED.
+  auto audit = security_->ListAudit({.limit = 1000});
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_EQ(audit->records.size(), audit_head->records.size() + 1);
+  const AuditRecord& refusal = audit->records.back();
+  EXPECT_EQ(refusal.rpc(), "UploadComponent");
+  EXPECT_EQ(refusal.principal_id(), "");
+  EXPECT_EQ(refusal.dossier_code(), dossier.code());
+  EXPECT_EQ(refusal.result_code(), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+}
+
 TEST_F(DocumentServiceTest, DownloadNeedsAKnownComponentAndPermission) {
   const Dossier dossier = Submit();
   EXPECT_EQ(Download(clerk_, dossier.code(), "1").status.error_code(),

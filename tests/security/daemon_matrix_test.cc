@@ -8,10 +8,11 @@
 // exactly one audit record; an allowed write appends exactly one, a read
 // none.
 //
-// Then the edges: revocation and expiry take effect on the next call,
-// history names the principal (never the `onestop-actor` header), lists
-// without a filter are scoped, personal numbers are masked for supervisors,
-// the per-principal stream limit, and the citizens' lookup.
+// Then the edges: revocation and expiry take effect on the next call and
+// end open watches, history names the principal (never the `onestop-actor`
+// header), lists without a filter are scoped, personal numbers are masked
+// for supervisors, the per-principal stream limit, and the citizens'
+// lookup.
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -417,6 +418,9 @@ class DaemonMatrixTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     testing::UseInsecureLoopback(options);
     options.streams.max_streams_per_principal = 2;
+    // Open watches ask again whether their token is still valid this often
+    // (real time; the default is 5 s).
+    options.feed.recheck_interval = absl::Milliseconds(100);
     service::ServerDependencies deps;
     deps.store = store_.get();
     deps.security_store = auth_->store();
@@ -1130,6 +1134,86 @@ TEST_F(DaemonMatrixTest, TokenIsRefusedOnceTheClockPassesItsExpiry) {
   EXPECT_TRUE(get_clock().ok());
   ASSERT_TRUE(advance(1).ok());
   EXPECT_EQ(get_clock().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// A supervisor's token minted by the admin (ttl 0: the default lifetime),
+// its secret and id.
+CreateTokenResponse MintSupervisorToken(SecurityService::Stub* admin, int64_t ttl_seconds) {
+  CreateTokenRequest create;
+  create.mutable_principal()->set_id("supervisor.watching");
+  Grant* grant = create.mutable_principal()->add_grants();
+  grant->set_role(ROLE_SUPERVISOR);
+  grant->set_agency_code(kDistrict);
+  create.set_ttl_seconds(ttl_seconds);
+  CreateTokenResponse created;
+  auto context = NewContext();
+  const grpc::Status status = admin->CreateToken(context.get(), create, &created);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return created;
+}
+
+// Opens a watch with `secret`, reads its first message (the progress that
+// says it caught up), runs `end_credentials`, then reads on: the stream must
+// end UNAUTHENTICATED by itself, and the refusal be audited once.
+void ExpectWatchEndsWhenCredentialsDo(const std::string& address, const std::string& secret,
+                                      const std::function<void()>& end_credentials,
+                                      const std::function<int64_t()>& audit_head,
+                                      const std::function<std::vector<AuditRecord>(int64_t)>&
+                                          audit_after) {
+  Stubs watcher(testing::AuthorizedChannel(address, secret));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  std::unique_ptr<grpc::ClientReader<WatchEventsResponse>> reader =
+      watcher.feed->WatchEvents(&context, WatchEventsRequest());
+  WatchEventsResponse message;
+  ASSERT_TRUE(reader->Read(&message)) << "the watch was not admitted";
+  const int64_t head = audit_head();
+  end_credentials();
+  while (reader->Read(&message)) {
+  }
+  const grpc::Status status = reader->Finish();
+  // Not DEADLINE_EXCEEDED: the server ended the stream, not the client.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("the watch was ended"));
+  std::vector<AuditRecord> refusals;  // the revocation or clock change is audited too
+  for (const AuditRecord& record : audit_after(head)) {
+    if (record.rpc() == "WatchEvents") refusals.push_back(record);
+  }
+  ASSERT_EQ(refusals.size(), 1u);
+  const AuditRecord& refusal = refusals.front();
+  EXPECT_EQ(refusal.principal_id(), "");
+  EXPECT_EQ(refusal.result_code(), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+}
+
+TEST_F(DaemonMatrixTest, RevokingATokenEndsItsOpenWatch) {
+  auto admin = NewCaller(Kind::kAdmin, kProvince);
+  MustSubmit(testing::kCommuneProcedure, kCommune, true);
+  const CreateTokenResponse created = MintSupervisorToken(admin->stubs->security.get(), 0);
+  ExpectWatchEndsWhenCredentialsDo(
+      server_->address(), created.secret(),
+      [&] {
+        auto context = NewContext();
+        RevokeTokenRequest revoke;
+        revoke.set_token_id(created.token().id());
+        RevokeTokenResponse revoked;
+        ASSERT_TRUE(admin->stubs->security->RevokeToken(context.get(), revoke, &revoked).ok());
+      },
+      [this] { return AuditHead(); }, [this](int64_t head) { return AuditAfter(head); });
+}
+
+TEST_F(DaemonMatrixTest, ExpiringATokenEndsItsOpenWatch) {
+  auto admin = NewCaller(Kind::kAdmin, kProvince);
+  const CreateTokenResponse created = MintSupervisorToken(admin->stubs->security.get(), 3600);
+  ExpectWatchEndsWhenCredentialsDo(
+      server_->address(), created.secret(),
+      [&] {
+        auto context = NewContext();
+        AdvanceClockRequest request;
+        request.set_seconds(3600);
+        AdvanceClockResponse response;
+        ASSERT_TRUE(admin->stubs->admin->AdvanceClock(context.get(), request, &response).ok());
+      },
+      [this] { return AuditHead(); }, [this](int64_t head) { return AuditAfter(head); });
 }
 
 TEST_F(DaemonMatrixTest, HistoryRecordsThePrincipalNotTheActorHeader) {
