@@ -222,6 +222,7 @@ absl::Status Authorize(const Principal& principal, Permission permission,
   std::vector<std::string> holding_agencies;
   for (const Grant& grant : principal.grants) {
     if (!GrantHolds(principal, grant, permission)) continue;
+    if (catalogue.FindAgency(grant.agency_code) == nullptr) continue;  // left the catalogue
     if (target_agencies.empty()) return absl::OkStatus();
     for (const std::string& target : target_agencies) {
       if (!target.empty() && catalogue.IsInSubtree(target, grant.agency_code)) {

@@ -158,7 +158,9 @@ Permission AttachPermission(DocumentKind kind);
 //   "clerk.lienson may not record_decision: that is an officer's action"
 //   "clerk.lienson may not accept_dossier on 000.31.02.H15: it is outside
 //    your agencies (000.31.01.H15)"
-// A principal with no grants is denied everything.
+// A principal with no grants is denied everything, and a grant on an
+// agency the catalogue no longer knows (a merged or dissolved desk) confers
+// nothing, not even global operations.
 absl::Status Authorize(const Principal& principal, Permission permission,
                        const std::vector<std::string>& target_agencies,
                        const Catalogue& catalogue);

@@ -284,6 +284,46 @@ TEST_F(SecurityServiceTest, CreateTokenValidatesThePrincipal) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A token whose grant's agency left the catalogue (a commune merged away in
+// a reload): it confers nothing, and the province's admins still list and
+// revoke it; a district's admin neither sees nor revokes it.
+TEST_F(SecurityServiceTest, GrantOnAnAgencyThatLeftTheCatalogueIsTheProvincesToRevoke) {
+  constexpr char kGone[] = "000.31.99.H15";  // not in the test catalogue
+  ASSERT_EQ(server_.catalogue().FindAgency(kGone), nullptr);
+  auto orphan = server_.store().CreateToken(
+      {.principal = MakePrincipal("admin.merged", onestop::v1::ROLE_ADMIN, kGone),
+       .created = server_.clock().Now(),
+       .expires = server_.clock().Now() + absl::Hours(1)});
+  ASSERT_TRUE(orphan.ok()) << orphan.status();
+  // Its admin grant no longer passes even a global check.
+  const grpc::Status global = List(orphan->secret);
+  EXPECT_EQ(global.error_code(), grpc::StatusCode::PERMISSION_DENIED) << global.error_message();
+
+  const std::string district_admin =
+      server_.TokenFor(MakePrincipal("admin.huyen", onestop::v1::ROLE_ADMIN, kDistrict));
+  auto listed_ids = [this](const std::string& token) {
+    onestop::v1::ListTokensResponse response;
+    EXPECT_TRUE(stub_->ListTokens(ContextWith(token).get(), {}, &response).ok());
+    std::vector<std::string> ids;
+    for (const auto& info : response.tokens()) ids.push_back(info.id());
+    return ids;
+  };
+  EXPECT_THAT(listed_ids(district_admin), ::testing::Not(::testing::Contains(orphan->info.id())));
+  EXPECT_THAT(listed_ids(admin_), ::testing::Contains(orphan->info.id()));
+
+  onestop::v1::RevokeTokenRequest revoke;
+  revoke.set_token_id(orphan->info.id());
+  onestop::v1::RevokeTokenResponse revoked;
+  const grpc::Status refused =
+      stub_->RevokeToken(ContextWith(district_admin).get(), revoke, &revoked);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("no longer in the catalogue"));
+  const grpc::Status done = stub_->RevokeToken(ContextWith(admin_).get(), revoke, &revoked);
+  ASSERT_TRUE(done.ok()) << done.error_message();
+  EXPECT_TRUE(revoked.token().has_revoke_time());
+  EXPECT_EQ(List(orphan->secret).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
 TEST_F(SecurityServiceTest, BootstrapAdminTokenAdministersEveryRoot) {
   auto created = service::auth::CreateBootstrapAdminToken(&server_.store(), &server_.clock(),
                                                           server_.catalogue(), "admin",

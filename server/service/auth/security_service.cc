@@ -1,5 +1,6 @@
 #include "server/service/auth/security_service.h"
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -94,7 +95,7 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::ListTokens(grpc::CallbackServerCo
     // agencies): a commune's admin does not see the province's principals.
     const std::shared_ptr<const core::Catalogue> catalogue = catalogue_();
     for (TokenInfo& token : tokens) {
-      if (Administers(admin, token, *catalogue)) *response->add_tokens() = std::move(token);
+      if (Administers(admin, token, *catalogue).ok()) *response->add_tokens() = std::move(token);
     }
     return absl::OkStatus();
   });
@@ -121,9 +122,10 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::RevokeToken(grpc::CallbackServerC
         store_->ListTokens({.include_inactive = true, .now = clock_->Now()}));
     for (const TokenInfo& token : tokens) {
       if (token.id() != request->token_id()) continue;
-      for (const Grant& grant : token.principal().grants()) {
-        ONESTOP_RETURN_IF_ERROR(guard_->Authorize(admin, core::Permission::kManageTokens,
-                                                  {grant.agency_code()}, call));
+      if (absl::Status administers = Administers(admin, token, *catalogue_());
+          !administers.ok()) {
+        guard_->RecordOutcome(admin, call, administers);  // a denial, audited
+        return administers;
       }
     }
     absl::StatusOr<TokenInfo> revoked = store_->RevokeToken(request->token_id(), clock_->Now());
@@ -158,15 +160,27 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::ListAudit(grpc::CallbackServerCon
   });
 }
 
-bool SecurityServiceImpl::Administers(const core::Principal& admin, const TokenInfo& token,
-                                      const core::Catalogue& catalogue) {
+absl::Status SecurityServiceImpl::Administers(const core::Principal& admin,
+                                              const TokenInfo& token,
+                                              const core::Catalogue& catalogue) {
   for (const Grant& grant : token.principal().grants()) {
-    if (!core::Authorize(admin, core::Permission::kManageTokens, {grant.agency_code()}, catalogue)
-             .ok()) {
-      return false;
+    if (catalogue.FindAgency(grant.agency_code()) != nullptr) {
+      ONESTOP_RETURN_IF_ERROR(core::Authorize(admin, core::Permission::kManageTokens,
+                                              {grant.agency_code()}, catalogue));
+      continue;
+    }
+    std::vector<std::string> roots;
+    for (const Agency& agency : catalogue.agencies()) {
+      if (agency.parent_code().empty()) roots.push_back(agency.code());
+    }
+    if (!core::Authorize(admin, core::Permission::kManageTokens, roots, catalogue).ok()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          admin.id, " may not manage token ", token.id(), ": its grant on ", grant.agency_code(),
+          ", an agency no longer in the catalogue, is managed by an admin of a top-level "
+          "agency"));
     }
   }
-  return true;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<storage::CreatedToken> CreateBootstrapAdminToken(storage::SecurityStore* store,

@@ -48,9 +48,15 @@ class SecurityServiceImpl final : public onestop::v1::SecurityService::CallbackS
                                       onestop::v1::ListAuditResponse* response) override;
 
  private:
-  // True if every grant of `token` lies in `admin`'s manage_tokens scope.
-  static bool Administers(const core::Principal& admin, const onestop::v1::TokenInfo& token,
-                          const core::Catalogue& catalogue);
+  // OK if `admin` may list and revoke `token`: every grant of it on an
+  // agency the catalogue knows lies in the admin's manage_tokens scope, and
+  // a grant on an agency that left the catalogue (a merged desk: it belongs
+  // to no desk now, and confers nothing) is the province's, so only an
+  // admin of a top-level agency administers it. PERMISSION_DENIED
+  // otherwise, saying which grant.
+  static absl::Status Administers(const core::Principal& admin,
+                                  const onestop::v1::TokenInfo& token,
+                                  const core::Catalogue& catalogue);
 
   const AccessGuard* const guard_;
   storage::SecurityStore* const store_;
