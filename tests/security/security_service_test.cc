@@ -324,6 +324,43 @@ TEST_F(SecurityServiceTest, GrantOnAnAgencyThatLeftTheCatalogueIsTheProvincesToR
   EXPECT_EQ(List(orphan->secret).error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(SecurityServiceTest, PrincipalIdNamesOnePrincipalWhileItHasActiveTokens) {
+  auto create = [&](const onestop::v1::Principal& principal,
+                    onestop::v1::CreateTokenResponse* response) {
+    onestop::v1::CreateTokenRequest request;
+    *request.mutable_principal() = principal;
+    return stub_->CreateToken(ContextWith(admin_).get(), request, response);
+  };
+  onestop::v1::Principal clerk = MakePrincipal("clerk.lienson", onestop::v1::ROLE_CLERK, kCommune);
+  onestop::v1::CreateTokenResponse first, rotated, other;
+  ASSERT_TRUE(create(clerk, &first).ok());
+  // A rotation: the same powers under the same id.
+  ASSERT_TRUE(create(clerk, &rotated).ok());
+  // Other powers under a taken id: refused, audited, nothing created.
+  const size_t tokens_before =
+      server_.store().ListTokens({.include_inactive = true, .now = server_.clock().Now()})->size();
+  const grpc::Status taken =
+      create(MakePrincipal("clerk.lienson", onestop::v1::ROLE_ADMIN, kDistrict), &other);
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(taken.error_message(), HasSubstr("\"clerk.lienson\" already belongs"));
+  EXPECT_EQ(
+      server_.store().ListTokens({.include_inactive = true, .now = server_.clock().Now()})->size(),
+      tokens_before);
+  auto audit = server_.store().ListAudit({.limit = 1000});
+  ASSERT_TRUE(audit.ok());
+  EXPECT_EQ(audit->records.back().rpc(), "CreateToken");
+  EXPECT_EQ(audit->records.back().result_code(), 6);  // ALREADY_EXISTS
+  // Once the id's tokens are revoked, it may be given other powers.
+  for (const auto* token : {&first, &rotated}) {
+    onestop::v1::RevokeTokenRequest revoke;
+    revoke.set_token_id(token->token().id());
+    onestop::v1::RevokeTokenResponse revoked;
+    ASSERT_TRUE(stub_->RevokeToken(ContextWith(admin_).get(), revoke, &revoked).ok());
+  }
+  EXPECT_TRUE(create(MakePrincipal("clerk.lienson", onestop::v1::ROLE_OFFICER, kCommune), &other)
+                  .ok());
+}
+
 TEST_F(SecurityServiceTest, BootstrapAdminTokenAdministersEveryRoot) {
   auto created = service::auth::CreateBootstrapAdminToken(&server_.store(), &server_.clock(),
                                                           server_.catalogue(), "admin",

@@ -1,10 +1,12 @@
 #include "server/service/auth/security_service.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/core/validation.h"
 #include "server/service/auth/principals.h"
 #include "server/service/unary_call.h"
@@ -14,6 +16,25 @@
 namespace onestop::service::auth {
 
 using namespace onestop::v1;  // NOLINT: handler signatures are long enough
+
+namespace {
+
+// A principal's grants and service writes in one order: two tokens with the
+// same id must carry the same powers.
+std::string Powers(const Principal& principal) {
+  std::vector<std::string> parts;
+  for (const Grant& grant : principal.grants()) {
+    parts.push_back(absl::StrCat("grant ", grant.role(), " ", grant.agency_code()));
+  }
+  for (const std::string& write : principal.service_writes()) {
+    parts.push_back(absl::StrCat("write ", write));
+  }
+  std::sort(parts.begin(), parts.end());
+  parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
+  return absl::StrJoin(parts, "\n");
+}
+
+}  // namespace
 
 SecurityServiceImpl::SecurityServiceImpl(const AccessGuard* guard, storage::SecurityStore* store,
                                          CatalogueSource catalogue, const Clock* clock,
@@ -65,8 +86,25 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
           guard_->Authorize(admin, core::Permission::kManageTokens, {grant.agency_code}, call));
     }
     const absl::Time now = clock_->Now();
+    // A principal id names one person or service in history, audit and the
+    // stream limit: a second active token for it (a rotation) must carry
+    // the same powers. Revoked and expired tokens do not hold their id.
+    const Principal stored = PrincipalToProto(principal);
+    ONESTOP_ASSIGN_OR_RETURN(std::vector<TokenInfo> active,
+                             store_->ListTokens({.include_inactive = false, .now = now}));
+    for (const TokenInfo& token : active) {
+      if (token.principal().id() == stored.id() &&
+          Powers(token.principal()) != Powers(stored)) {
+        const absl::Status taken = absl::AlreadyExistsError(absl::StrCat(
+            "principal id \"", stored.id(),
+            "\" already belongs to an active token with other grants; choose another id, or "
+            "revoke that token first"));
+        guard_->RecordOutcome(admin, call, taken);
+        return taken;
+      }
+    }
     absl::StatusOr<storage::CreatedToken> created =
-        store_->CreateToken({.principal = PrincipalToProto(principal),
+        store_->CreateToken({.principal = stored,
                              .label = request->label(),
                              .created = now,
                              .expires = now + ttl});
