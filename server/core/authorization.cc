@@ -218,7 +218,7 @@ Permission AttachPermission(DocumentKind kind) {
 
 absl::Status Authorize(const Principal& principal, Permission permission,
                        const std::vector<std::string>& target_agencies,
-                       const Catalogue& catalogue) {
+                       const Catalogue& catalogue, absl::string_view targets_named_as) {
   std::vector<std::string> holding_agencies;
   for (const Grant& grant : principal.grants) {
     if (!GrantHolds(principal, grant, permission)) continue;
@@ -251,9 +251,11 @@ absl::Status Authorize(const Principal& principal, Permission permission,
       targets.push_back(target);
     }
   }
+  const bool named = !targets_named_as.empty();
   return absl::PermissionDeniedError(absl::StrCat(
-      who, " may not ", PermissionName(permission), " on ", absl::StrJoin(targets, ", "), ": ",
-      targets.size() == 1 ? "it is" : "they are", " outside your agencies (",
+      who, " may not ", PermissionName(permission), " on ",
+      named ? std::string(targets_named_as) : absl::StrJoin(targets, ", "), ": ",
+      named || targets.size() == 1 ? "it is" : "they are", " outside your agencies (",
       absl::StrJoin(holding_agencies, ", "), ")"));
 }
 

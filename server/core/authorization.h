@@ -161,9 +161,13 @@ Permission AttachPermission(DocumentKind kind);
 // A principal with no grants is denied everything, and a grant on an
 // agency the catalogue no longer knows (a merged or dissolved desk) confers
 // nothing, not even global operations.
+// `targets_named_as`, if not empty, stands for the targets in a denial
+// ("… on dossier 000.31.01.H15-200106-0001: it is outside your agencies
+// (…)"): a caller who may not see a dossier must not learn from the
+// refusal where it is.
 absl::Status Authorize(const Principal& principal, Permission permission,
                        const std::vector<std::string>& target_agencies,
-                       const Catalogue& catalogue);
+                       const Catalogue& catalogue, absl::string_view targets_named_as = "");
 
 // The agencies a dossier concerns — receiving, holder, deciding and every
 // stage task's agency, each once, empty codes left out: the targets of a

@@ -151,8 +151,9 @@ class DocumentServiceImpl::Upload final
     const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(const Dossier dossier, service_->manager_->Get(header.code()));
     const core::ComponentDeclaration declared = DeclarationOf(header);
-    ONESTOP_RETURN_IF_ERROR(service_->guard_->Authorize(
-        principal, core::AttachPermission(declared.kind), core::DossierAgencies(dossier), call_));
+    ONESTOP_RETURN_IF_ERROR(service_->guard_->AuthorizeOnDossier(
+        principal, core::AttachPermission(declared.kind), dossier, core::DossierAgencies(dossier),
+        call_));
     principal_ = caller;  // from here on, outcomes are audited
     if (header.etag() <= 0) {
       return InvalidFieldError("header.etag",
@@ -336,8 +337,9 @@ class DocumentServiceImpl::Download final
                              service_->guard_->Authenticate(*context_, call));
     const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(const Dossier dossier, service_->manager_->Get(request_.code()));
-    ONESTOP_RETURN_IF_ERROR(service_->guard_->Authorize(
-        principal, core::Permission::kFetchComponent, core::DossierAgencies(dossier), call));
+    ONESTOP_RETURN_IF_ERROR(service_->guard_->AuthorizeOnDossier(
+        principal, core::Permission::kFetchComponent, dossier, core::DossierAgencies(dossier),
+        call));
     ONESTOP_RETURN_IF_ERROR(core::ValidateText("component_id", request_.component_id(),
                                                core::kMaxCodeBytes,
                                                core::Requirement::kRequired));

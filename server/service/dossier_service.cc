@@ -93,8 +93,8 @@ grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* c
           } else if (targets.size() == 1) {
             c.call.agency_code = targets.front();
           }
-          ONESTOP_RETURN_IF_ERROR(guard_->Authorize(
-              *c.principal, ActionPermission(kind, current.status()), targets, c.call));
+          ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeOnDossier(
+              *c.principal, ActionPermission(kind, current.status()), current, targets, c.call));
           c.authorized = true;
           return absl::OkStatus();
         },
@@ -150,8 +150,8 @@ grpc::ServerUnaryReactor* DossierServiceImpl::GetDossier(grpc::CallbackServerCon
                              guard_->Authenticate(*context, call));
     const core::Principal& principal = *caller;
     ONESTOP_ASSIGN_OR_RETURN(Dossier dossier, manager_->Get(request->code()));
-    ONESTOP_RETURN_IF_ERROR(guard_->Authorize(principal, core::Permission::kGetDossier,
-                                              core::DossierAgencies(dossier), call));
+    ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeOnDossier(
+        principal, core::Permission::kGetDossier, dossier, core::DossierAgencies(dossier), call));
     MaskFor(principal, &dossier);
     *response->mutable_dossier() = std::move(dossier);
     return absl::OkStatus();

@@ -1269,6 +1269,13 @@ TEST_F(DaemonMatrixTest, OnlyTheHoldersOfficerTakesProcessingActions) {
   const Dossier unchanged = MustGet(dossier.code());
   EXPECT_EQ(unchanged.etag(), dossier.etag());
   EXPECT_EQ(unchanged.status(), DOSSIER_STATUS_PROCESSING);
+  // The receiving officer may see the dossier: its denial says whose turn it is.
+  {
+    Dossier ignored;
+    const grpc::Status status = Act(receiving_officer->stubs->dossiers.get(),
+                                    ACTION_KIND_RECORD_DECISION, dossier, "", &ignored);
+    EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("on ", kOtherCommune)));
+  }
 
   auto holding_officer = NewCaller(Kind::kOfficer, kOtherCommune);
   Dossier decided;
@@ -1276,6 +1283,37 @@ TEST_F(DaemonMatrixTest, OnlyTheHoldersOfficerTakesProcessingActions) {
                                   ACTION_KIND_RECORD_DECISION, dossier, "", &decided);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(decided.decision().agency_code(), kOtherCommune);
+}
+
+// A caller who may not see a dossier learns from a refusal neither where
+// the dossier is now nor where it went: the denial names its code (which
+// carries the receiving desk by design) and the caller's own agencies.
+TEST_F(DaemonMatrixTest, DenialToACallerWhoMayNotSeeTheDossierDoesNotSayWhereItIs) {
+  Dossier dossier = MustSubmit(testing::kCommuneProcedure, kCommune, true);
+  HandOverDossierRequest hand_over;
+  hand_over.set_to_agency_code(kDistrict);
+  ASSERT_TRUE(SendAction(&DossierService::Stub::HandOverDossier, setup_->dossiers.get(),
+                         hand_over, dossier, &dossier)
+                  .ok());
+  ASSERT_EQ(dossier.holder_agency_code(), kDistrict);
+  auto outsider = NewCaller(Kind::kOfficer, kOtherCommune);
+  std::vector<grpc::Status> denials;
+  {
+    auto context = NewContext();
+    GetDossierRequest request;
+    request.set_code(dossier.code());
+    GetDossierResponse response;
+    denials.push_back(outsider->stubs->dossiers->GetDossier(context.get(), request, &response));
+  }
+  Dossier ignored;
+  denials.push_back(Act(outsider->stubs->dossiers.get(), ACTION_KIND_RECORD_DECISION, dossier, "",
+                        &ignored));
+  for (const grpc::Status& status : denials) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat("on dossier ", dossier.code())));
+    EXPECT_THAT(status.error_message(), HasSubstr(kOtherCommune));  // the caller's own
+    EXPECT_THAT(status.error_message(), ::testing::Not(HasSubstr(kDistrict)));
+  }
 }
 
 TEST_F(DaemonMatrixTest, UnfilteredListOfACommuneClerkHoldsOnlyItsCommune) {

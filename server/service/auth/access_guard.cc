@@ -1,7 +1,9 @@
 #include "server/service/auth/access_guard.h"
 
+#include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "server/util/log.h"
 #include "server/util/proto_time.h"
 
@@ -55,6 +57,24 @@ absl::Status AccessGuard::Authorize(const core::Principal& principal,
                                     const CallInfo& call) const {
   absl::Status status = core::Authorize(principal, permission, target_agencies, *catalogue_());
   if (!status.ok()) Append(principal.id, call, status);
+  return status;
+}
+
+absl::Status AccessGuard::AuthorizeOnDossier(const core::Principal& principal,
+                                             core::Permission permission,
+                                             const onestop::v1::Dossier& dossier,
+                                             const std::vector<std::string>& targets,
+                                             const CallInfo& call) const {
+  const std::shared_ptr<const core::Catalogue> catalogue = catalogue_();
+  absl::Status status = core::Authorize(principal, permission, targets, *catalogue);
+  if (status.ok()) return status;
+  if (!core::Authorize(principal, core::Permission::kGetDossier, core::DossierAgencies(dossier),
+                       *catalogue)
+           .ok()) {
+    status = core::Authorize(principal, permission, targets, *catalogue,
+                             absl::StrCat("dossier ", dossier.code()));
+  }
+  Append(principal.id, call, status);
   return status;
 }
 

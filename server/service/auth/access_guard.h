@@ -71,6 +71,17 @@ class AccessGuard {
                          const std::vector<std::string>& target_agencies,
                          const CallInfo& call) const;
 
+  // Authorize on an existing dossier: `targets` are the agencies the
+  // permission is needed at (core::DossierAgencies, or for a processing
+  // action core::ActingAgencyCandidates). The denial names those agencies
+  // only to a caller who may see the dossier (get_dossier at one of its
+  // agencies); to anyone else it names the dossier's code, not where the
+  // dossier is.
+  absl::Status AuthorizeOnDossier(const core::Principal& principal, core::Permission permission,
+                                  const onestop::v1::Dossier& dossier,
+                                  const std::vector<std::string>& targets,
+                                  const CallInfo& call) const;
+
   // Authorize on an agency the request names (a submission's receiving
   // agency, a list or watch filter, a report's agency). An agency the
   // catalogue does not know is checked for the role only: the call then
