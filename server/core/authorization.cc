@@ -216,13 +216,27 @@ Permission AttachPermission(DocumentKind kind) {
                                        : Permission::kAttachComponent;
 }
 
+bool ActsOnTheWholeDaemon(Permission permission) {
+  return permission == Permission::kControlClock || permission == Permission::kReadAudit ||
+         permission == Permission::kAdministerDaemon;
+}
+
 absl::Status Authorize(const Principal& principal, Permission permission,
                        const std::vector<std::string>& target_agencies,
                        const Catalogue& catalogue, absl::string_view targets_named_as) {
   std::vector<std::string> holding_agencies;
+  const bool whole_daemon = ActsOnTheWholeDaemon(permission);
   for (const Grant& grant : principal.grants) {
     if (!GrantHolds(principal, grant, permission)) continue;
-    if (catalogue.FindAgency(grant.agency_code) == nullptr) continue;  // left the catalogue
+    const onestop::v1::Agency* agency = catalogue.FindAgency(grant.agency_code);
+    if (agency == nullptr) continue;  // left the catalogue
+    if (whole_daemon && !agency->parent_code().empty()) {
+      if (std::find(holding_agencies.begin(), holding_agencies.end(), grant.agency_code) ==
+          holding_agencies.end()) {
+        holding_agencies.push_back(grant.agency_code);
+      }
+      continue;
+    }
     if (target_agencies.empty()) return absl::OkStatus();
     for (const std::string& target : target_agencies) {
       if (!target.empty() && catalogue.IsInSubtree(target, grant.agency_code)) {
@@ -243,6 +257,12 @@ absl::Status Authorize(const Principal& principal, Permission permission,
     std::string whose = roles.empty() ? "nobody's" : absl::StrJoin(roles, " or ");
     return absl::PermissionDeniedError(absl::StrCat(who, " may not ", PermissionName(permission),
                                                     ": that is ", whose, " action"));
+  }
+  if (whole_daemon) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        who, " may not ", PermissionName(permission),
+        ": it acts on the whole daemon, for an admin of a top-level agency (yours: ",
+        absl::StrJoin(holding_agencies, ", "), ")"));
   }
   std::vector<std::string> targets;
   for (const std::string& target : target_agencies) {

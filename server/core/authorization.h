@@ -4,7 +4,9 @@
 // set of permissions (RoleHolds; the table in docs/SECURITY.md); a grant
 // covers its agency's whole subtree (Catalogue::IsInSubtree). A call is
 // allowed when ONE grant both holds the permission and covers one of the
-// call's target agencies (or the call has no target agency). Nothing here
+// call's target agencies (or the call has no target agency; for the
+// permissions that act on the whole daemon, ActsOnTheWholeDaemon, the grant
+// must then be at a top-level agency). Nothing here
 // reads credentials, clocks or storage: server/service/auth/ authenticates
 // and calls these functions.
 //
@@ -136,6 +138,14 @@ std::optional<Permission> ParsePermission(absl::string_view name);
 // True if `role` holds `permission` by the fixed roles table. A kService
 // grant may hold more through Principal::service_writes.
 bool RoleHolds(Role role, Permission permission);
+
+// True for the permissions that act on the whole daemon rather than on an
+// agency's dossiers — control_clock, read_audit, administer_daemon (the
+// clock every deadline reads, every desk's audit records, the whole
+// database's backup and configuration): held only through a grant at a
+// top-level agency (no parent: the province's administrators), never by a
+// district's or a commune's admin.
+bool ActsOnTheWholeDaemon(Permission permission);
 
 // True for the dossier writes a service principal may be granted
 // (kSubmitDossier … kImportDossiers); false for reads and administration.

@@ -62,6 +62,13 @@ const std::map<std::string, std::string>& DocumentedTable() {
   return *table;
 }
 
+// docs/SECURITY.md: the permissions that act on the whole daemon, held
+// only through a grant at a top-level agency.
+bool DocumentedAsWholeDaemon(Permission permission) {
+  const std::string name(PermissionName(permission));
+  return name == "control_clock" || name == "read_audit" || name == "administer_daemon";
+}
+
 char Letter(Role role) {
   switch (role) {
     case Role::kClerk: return 'C';
@@ -144,10 +151,17 @@ TEST_P(AuthorizationMatrixTest, MatchesTheDocumentedTable) {
   const absl::Status status = Authorize(principal, c.permission, targets, *catalogue_);
   const bool held = Documented(c.role, c.permission);
   EXPECT_EQ(RoleHolds(c.role, c.permission), held);
+  EXPECT_EQ(ActsOnTheWholeDaemon(c.permission), DocumentedAsWholeDaemon(c.permission));
   if (!held) {
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied,
                                  HasSubstr(absl::StrCat(principal.id, " may not ",
                                                         PermissionName(c.permission), ": that is "))));
+  } else if (DocumentedAsWholeDaemon(c.permission)) {
+    // The grant is the district's: not a top-level agency, in any scope.
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied,
+                                 HasSubstr(absl::StrCat("it acts on the whole daemon, for an admin "
+                                                        "of a top-level agency (yours: ",
+                                                        testing::kDistrict, ")"))));
   } else if (c.scope == Scope::kOutOfScope) {
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kPermissionDenied,
                                  HasSubstr(absl::StrCat(testing::kProvince,
@@ -172,6 +186,25 @@ class AuthorizationTest : public ::testing::Test {
  protected:
   std::shared_ptr<const Catalogue> catalogue_ = TestCatalogue();
 };
+
+TEST_F(AuthorizationTest, OnlyATopLevelAdminActsOnTheWholeDaemon) {
+  const Principal province = One(Role::kAdmin, testing::kProvince);
+  const Principal commune = One(Role::kAdmin, testing::kCommune);
+  // Holding a top-level grant besides a local one is enough.
+  Principal both = commune;
+  both.grants.push_back(Grant{Role::kAdmin, testing::kProvince});
+  for (Permission permission : kAllPermissions) {
+    if (!ActsOnTheWholeDaemon(permission)) continue;
+    EXPECT_THAT(Authorize(province, permission, {}, *catalogue_), IsOk());
+    EXPECT_THAT(Authorize(both, permission, {}, *catalogue_), IsOk());
+    EXPECT_THAT(Authorize(commune, permission, {}, *catalogue_),
+                StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("whole daemon")));
+  }
+  // Other global operations stay the role's alone.
+  EXPECT_THAT(Authorize(commune, Permission::kReadClock, {}, *catalogue_), IsOk());
+  EXPECT_THAT(Authorize(commune, Permission::kImportDossiers, {}, *catalogue_), IsOk());
+  EXPECT_THAT(Authorize(commune, Permission::kManageTokens, {}, *catalogue_), IsOk());
+}
 
 TEST_F(AuthorizationTest, MessagesNameTheRoleOrTheAgencies) {
   const Principal clerk{"clerk.lienson", {Grant{Role::kClerk, testing::kCommune}}, {}};
