@@ -447,6 +447,12 @@ class AdminServiceImpl::Import final
       } else if (absl::IsAlreadyExists(status)) {
         response.set_already_present(response.already_present() + 1);
       } else {
+        if (absl::IsPermissionDenied(status)) {
+          // A record outside the caller's scope is a denial like any other:
+          // audited on its own, ahead of the request's record.
+          service_->guard_->RecordOutcome(
+              principal, {.rpc = "ImportDossiers", .dossier_code = batch.codes[i]}, status);
+        }
         onestop::v1::ImportFailure* failure = response.add_failures();
         failure->set_index(static_cast<int>(i));
         failure->set_code(batch.codes[i]);

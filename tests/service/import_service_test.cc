@@ -374,6 +374,20 @@ TEST_F(ImportServiceTest, AnImporterScopedToOneDeskCannotWriteIntoAnothersBooks)
   GetDossierResponse response;
   EXPECT_EQ(dossiers_->GetDossier(&context, request, &response).error_code(),
             grpc::StatusCode::NOT_FOUND);
+  // The refused record is audited as a denial of its own, before the
+  // request's record with the counts.
+  absl::StatusOr<storage::AuditPage> page = auth_->store()->ListAudit({.limit = 100});
+  ASSERT_TRUE(page.ok()) << page.status();
+  std::vector<AuditRecord> imports;
+  for (const AuditRecord& record : page->records) {
+    if (record.rpc() == "ImportDossiers") imports.push_back(record);
+  }
+  ASSERT_EQ(imports.size(), 2u);
+  EXPECT_EQ(imports[0].principal_id(), "admin.lienson");
+  EXPECT_EQ(imports[0].dossier_code(), foreign.code());
+  EXPECT_EQ(imports[0].result_code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(imports[1].result_code(), 0);
+  EXPECT_EQ(imports[1].message(), "request 1: 1 imported, 0 already present, 1 failed");
 }
 
 TEST_F(ImportServiceTest, OversizedAndEmptyBatchesEndTheStream) {
