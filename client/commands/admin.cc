@@ -51,7 +51,9 @@ absl::Status CallClock(
 
 void RegisterAdmin(CLI::App& app, CommandRegistry& registry) {
   CLI::App* admin = app.add_subcommand(
-      "admin", "Operator controls: clock, reload, backup, tokens, audit log");
+      "admin",
+      "Operator controls: clock, reload, backup, tokens, audit log (moving the clock, reload, "
+      "backup and the audit log need an admin of a top-level agency)");
   admin->require_subcommand(1);
   CLI::App* clock = admin->add_subcommand(
       "clock",

@@ -154,7 +154,7 @@ void RegisterAudit(CLI::App& admin, CommandRegistry& registry) {
   CLI::App* audit = admin.add_subcommand(
       "audit",
       "Read the audit log: every mutating call and every denial, oldest first "
-      "(admin only)");
+      "(an admin of a top-level agency only)");
   audit->footer(
       "RESULT is the gRPC code of the answer; PRINCIPAL \"(none)\" is a call "
       "without valid\ncredentials. A full page ends with the --after value of "

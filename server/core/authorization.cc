@@ -226,10 +226,14 @@ absl::Status Authorize(const Principal& principal, Permission permission,
                        const Catalogue& catalogue, absl::string_view targets_named_as) {
   std::vector<std::string> holding_agencies;
   const bool whole_daemon = ActsOnTheWholeDaemon(permission);
+  std::vector<std::string> departed;  // agencies of holding grants no longer in the catalogue
   for (const Grant& grant : principal.grants) {
     if (!GrantHolds(principal, grant, permission)) continue;
     const onestop::v1::Agency* agency = catalogue.FindAgency(grant.agency_code);
-    if (agency == nullptr) continue;  // left the catalogue
+    if (agency == nullptr) {  // left the catalogue: confers nothing
+      departed.push_back(grant.agency_code);
+      continue;
+    }
     if (whole_daemon && !agency->parent_code().empty()) {
       if (std::find(holding_agencies.begin(), holding_agencies.end(), grant.agency_code) ==
           holding_agencies.end()) {
@@ -249,6 +253,11 @@ absl::Status Authorize(const Principal& principal, Permission permission,
     }
   }
   const std::string who = principal.id.empty() ? "this caller" : principal.id;
+  if (holding_agencies.empty() && !departed.empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        who, " may not ", PermissionName(permission), ": your grants for it are on ",
+        absl::StrJoin(departed, ", "), ", no longer in the catalogue"));
+  }
   if (holding_agencies.empty()) {
     std::vector<std::string> roles;
     for (Role role : kAllRoles) {
@@ -308,8 +317,10 @@ std::vector<std::string> VisibleAgencies(const Principal& principal, Permission 
   return visible;
 }
 
-bool MaySeePersonalData(const Principal& principal, const PrivacyPolicy& policy) {
+bool MaySeePersonalData(const Principal& principal, const PrivacyPolicy& policy,
+                        const Catalogue& catalogue) {
   for (const Grant& grant : principal.grants) {
+    if (catalogue.FindAgency(grant.agency_code) == nullptr) continue;  // left the catalogue
     if (std::find(policy.roles_seeing_personal_data.begin(),
                   policy.roles_seeing_personal_data.end(),
                   grant.role) != policy.roles_seeing_personal_data.end()) {

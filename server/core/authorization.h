@@ -199,8 +199,11 @@ struct PrivacyPolicy {
   std::vector<Role> roles_seeing_personal_data = {Role::kClerk, Role::kOfficer};
 };
 
-// True if one of the principal's grants has a role listed in `policy`.
-bool MaySeePersonalData(const Principal& principal, const PrivacyPolicy& policy = {});
+// True if one of the principal's grants on an agency `catalogue` knows has
+// a role listed in `policy` (a grant on an agency that left the catalogue
+// confers nothing, as in Authorize).
+bool MaySeePersonalData(const Principal& principal, const PrivacyPolicy& policy,
+                        const Catalogue& catalogue);
 
 // "0912345678" → "******5678": every character but the last four becomes
 // '*' (counted in UTF-8 characters); four or fewer characters are masked

@@ -30,10 +30,10 @@ struct AdminHooks {
 };
 
 // Every call first authenticates and authorizes the caller on the executor
-// (the token table is in SQLite): GetClock needs read_clock (every role),
-// SetClock/AdvanceClock/ResetClock control_clock, ReloadConfig and
-// BackupDatabase administer_daemon (admins of a top-level agency only:
-// core::ActsOnTheWholeDaemon). Changes are audited.
+// (the token table is in SQLite): GetClock needs read_clock (every role);
+// SetClock/AdvanceClock/ResetClock control_clock and ReloadConfig and
+// BackupDatabase administer_daemon, both held by admins of a top-level
+// agency only (core::ActsOnTheWholeDaemon). Changes are audited.
 class AdminServiceImpl final : public onestop::v1::AdminService::CallbackService {
  public:
   // `clock` is the daemon's clock; `controlled` is the same object when the

@@ -266,7 +266,8 @@ class DocumentServiceImpl::Upload final
       if (c.sha256() == stored->sha256) component = &c;
     }
     if (component != nullptr) *response_->mutable_component() = *component;
-    if (!core::MaySeePersonalData(*principal_, service_->options_.privacy)) {
+    if (!core::MaySeePersonalData(*principal_, service_->options_.privacy,
+                                  *service_->manager_->catalogue())) {
       core::MaskPersonalData(&*acted);
     }
     *response_->mutable_dossier() = *std::move(acted);

@@ -44,7 +44,9 @@ core::Permission ActionPermission(ActionKind kind, DossierStatus status) {
 }  // namespace
 
 void DossierServiceImpl::MaskFor(const core::Principal& principal, Dossier* dossier) const {
-  if (!core::MaySeePersonalData(principal, privacy_)) core::MaskPersonalData(dossier);
+  if (!core::MaySeePersonalData(principal, privacy_, *manager_->catalogue())) {
+    core::MaskPersonalData(dossier);
+  }
 }
 
 template <typename Request, typename Response, typename Fill>

@@ -74,9 +74,12 @@ struct WatchAccess {
   std::string principal;
   // Asks again whether the watcher may go on (its token not revoked or
   // expired since the watch started); called every
-  // FeedOptions::recheck_interval. An error ends the watch with it, except
-  // UNAVAILABLE (the store busy), which is asked again at the next
-  // interval. Null: never asked.
+  // FeedOptions::recheck_interval, between writes (a client that stops
+  // reading is not asked until its pending write completes). An error ends
+  // the watch with it, except UNAVAILABLE (the store busy), which is asked
+  // again at the next interval. Null: never asked. It may borrow the call's
+  // context: the watch calls it only from its own thread, before it
+  // finishes.
   std::function<absl::Status()> recheck;
 };
 

@@ -68,8 +68,8 @@ WatchGate WatchGateFor(const auth::AccessGuard* guard, auth::StreamLimiter* stre
       return guard->Authenticate(context, call).status();
     };
     access.hold = std::shared_ptr<auth::StreamLease>(std::move(*lease));
-    access.mask_personal_data = !core::MaySeePersonalData(*principal, privacy);
     const std::shared_ptr<const core::Catalogue> catalogue = catalogue_source();
+    access.mask_personal_data = !core::MaySeePersonalData(*principal, privacy, *catalogue);
     std::vector<std::string> visible =
         core::VisibleAgencies(*principal, core::Permission::kWatchEvents, *catalogue);
     if (visible.size() < catalogue->agencies().size()) {

@@ -334,14 +334,21 @@ TEST(PrivacyTest, MaskPersonalDataMasksIdAndPhoneOnly) {
 }
 
 TEST(PrivacyTest, PolicyDecidesWhoSeesPersonalData) {
+  const std::shared_ptr<const Catalogue> catalogue = TestCatalogue();
   for (Role role : kAllRoles) {
     const bool expected = role == Role::kClerk || role == Role::kOfficer;
-    EXPECT_EQ(MaySeePersonalData(One(role, "a")), expected) << RoleName(role);
-    EXPECT_EQ(MaySeePersonalData(One(role, "a"), PrivacyPolicy{{Role::kSupervisor}}),
+    EXPECT_EQ(MaySeePersonalData(One(role, testing::kCommune), {}, *catalogue), expected)
+        << RoleName(role);
+    EXPECT_EQ(MaySeePersonalData(One(role, testing::kCommune),
+                                 PrivacyPolicy{{Role::kSupervisor}}, *catalogue),
               role == Role::kSupervisor)
         << RoleName(role);
   }
-  EXPECT_FALSE(MaySeePersonalData(Principal{"n", {}, {}}));
+  EXPECT_FALSE(MaySeePersonalData(Principal{"n", {}, {}}, {}, *catalogue));
+  // A clerk grant on a desk that left the catalogue unmasks nothing.
+  Principal supervisor = One(Role::kSupervisor, testing::kDistrict);
+  supervisor.grants.push_back(Grant{Role::kClerk, "000.31.99.H15"});
+  EXPECT_FALSE(MaySeePersonalData(supervisor, {}, *catalogue));
 }
 
 TEST(PrivacyTest, LastFourMatchesPhoneOrIdDigits) {

@@ -301,6 +301,7 @@ TEST_F(SecurityServiceTest, GrantOnAnAgencyThatLeftTheCatalogueIsTheProvincesToR
   // Its admin grant no longer passes even a global check.
   const grpc::Status global = List(orphan->secret);
   EXPECT_EQ(global.error_code(), grpc::StatusCode::PERMISSION_DENIED) << global.error_message();
+  EXPECT_THAT(global.error_message(), HasSubstr(absl::StrCat(kGone, ", no longer in the catalogue")));
 
   const std::string district_admin =
       server_.TokenFor(MakePrincipal("admin.huyen", onestop::v1::ROLE_ADMIN, kDistrict));

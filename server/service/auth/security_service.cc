@@ -89,10 +89,17 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
     // A principal id names one person or service in history, audit and the
     // stream limit: a second active token for it (a rotation) must carry
     // the same powers. Revoked and expired tokens do not hold their id.
+    // One check-then-create at a time in this daemon, so that two creates
+    // of one id cannot both pass the check.
     const Principal stored = PrincipalToProto(principal);
-    ONESTOP_ASSIGN_OR_RETURN(std::vector<TokenInfo> active,
-                             store_->ListTokens({.include_inactive = false, .now = now}));
-    for (const TokenInfo& token : active) {
+    absl::MutexLock lock(&create_mu_);
+    absl::StatusOr<std::vector<TokenInfo>> active =
+        store_->ListTokens({.include_inactive = false, .now = now});
+    if (!active.ok()) {
+      guard_->RecordOutcome(admin, call, active.status());
+      return active.status();
+    }
+    for (const TokenInfo& token : *active) {
       if (token.principal().id() == stored.id() &&
           Powers(token.principal()) != Powers(stored)) {
         const absl::Status taken = absl::AlreadyExistsError(absl::StrCat(

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "onestop/v1/security_service.grpc.pb.h"
 #include "server/core/catalogue.h"
@@ -64,6 +65,8 @@ class SecurityServiceImpl final : public onestop::v1::SecurityService::CallbackS
   const Clock* const clock_;
   Executor* const executor_;
   const SecurityServiceOptions options_;
+  // Serialises CreateToken's check of the principal id and its insert.
+  absl::Mutex create_mu_;
 };
 
 // Creates a token for principal `principal_id` holding ROLE_ADMIN at every
