@@ -374,6 +374,14 @@ class DocumentServiceImpl::Download final
     if (context_->IsCancelled()) {
       return End(absl::CancelledError("the client cancelled the download"));
     }
+    if (absl::Now() >= last_check_ + service_->options_.download_recheck_interval) {
+      const absl::Status still =
+          service_->guard_->Authenticate(*context_, {.rpc = "DownloadComponent",
+                                                     .dossier_code = request_.code()})
+              .status();
+      last_check_ = absl::Now();
+      if (!still.ok() && !absl::IsUnavailable(still)) return End(still);
+    }
     absl::StatusOr<std::optional<std::string>> chunk = reader_->Next();
     if (!chunk.ok()) return End(chunk.status());
     if (!chunk->has_value()) return End(absl::OkStatus());  // verified
@@ -387,6 +395,7 @@ class DocumentServiceImpl::Download final
   const DownloadComponentRequest request_;
   DownloadComponentResponse response_;
   std::unique_ptr<storage::BlobReader> reader_;
+  absl::Time last_check_ = absl::Now();  // the caller was authenticated (Open)
 };
 
 // ---- Service ---------------------------------------------------------------

@@ -27,7 +27,8 @@
 // Every outcome after authorization is audited (RecordOutcome). A cancelled
 // or failed upload deletes its staged chunks.
 //
-// Download: authenticate, read the dossier, authorize fetch_component,
+// Download: authenticate (and again every download_recheck_interval while
+// the chunks go out), read the dossier, authorize fetch_component,
 // find the component (NOT_FOUND), open its blob (missing: DATA_LOSS), send
 // the component record, then the chunks; a verification failure ends the
 // stream with DATA_LOSS and calls `on_data_loss`.
@@ -40,6 +41,7 @@
 #include <cstddef>
 #include <functional>
 
+#include "absl/time/time.h"
 #include "onestop/v1/document_service.grpc.pb.h"
 #include "server/core/authorization.h"
 #include "server/core/documents.h"
@@ -64,6 +66,11 @@ struct DocumentServiceOptions {
   // Called once for every download that ends in DATA_LOSS (for a metrics
   // counter); may be empty. Runs on an executor thread; must not block.
   std::function<void()> on_data_loss;
+  // A download authenticates its caller again before a chunk once this
+  // long (real time) has passed since the last check: a token revoked or
+  // expired mid-download ends it UNAUTHENTICATED (a busy token store does
+  // not; it is asked again at the next chunk).
+  absl::Duration download_recheck_interval = absl::Seconds(5);
 };
 
 class DocumentServiceImpl final : public onestop::v1::DocumentService::CallbackService {

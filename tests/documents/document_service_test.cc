@@ -140,6 +140,8 @@ class DocumentServiceTest : public ::testing::Test {
     service::DocumentServiceOptions options;
     options.policy.max_size_bytes = 60 << 20;
     options.on_data_loss = [this] { data_losses_.fetch_add(1); };
+    // Downloads authenticate again before every chunk (the default: every 5 s).
+    options.download_recheck_interval = absl::ZeroDuration();
     service_ = std::make_unique<service::DocumentServiceImpl>(
         manager_.get(), blobs_.get(), guard_.get(), executor_.get(), options);
     grpc::ServerBuilder builder;
@@ -676,6 +678,33 @@ TEST_F(DocumentServiceTest, TokenRevokedDuringAnUploadStoresNothing) {
   EXPECT_EQ(refusal.principal_id(), "");
   EXPECT_EQ(refusal.dossier_code(), dossier.code());
   EXPECT_EQ(refusal.result_code(), static_cast<int>(grpc::StatusCode::UNAUTHENTICATED));
+}
+
+TEST_F(DocumentServiceTest, TokenRevokedDuringADownloadEndsIt) {
+  const Dossier dossier = Submit();
+  const TestFile file = TestFile::Of(Bytes(24'000'000, 12));
+  UploadComponentResponse uploaded;
+  ASSERT_TRUE(Upload(clerk_, Header(dossier, file), file, &uploaded).ok());
+  auto created = security_->CreateToken(
+      {.principal = MakePrincipal("clerk.reader", ROLE_CLERK, testing::kCommune),
+       .created = clock_.Now(),
+       .expires = clock_.Now() + absl::Hours(8)});
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto context = Context(created->secret);
+  DownloadComponentRequest request;
+  request.set_code(dossier.code());
+  request.set_component_id(uploaded.component().id());
+  auto stream = stub_->DownloadComponent(context.get(), request);
+  DownloadComponentResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(response.has_component());
+  ASSERT_TRUE(security_->RevokeToken(created->info.id(), clock_.Now()).ok());
+  int64_t received = 0;
+  while (stream->Read(&response)) received += static_cast<int64_t>(response.chunk().size());
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  // What flow control let through before the check, not the file.
+  EXPECT_LT(received, file.size);
 }
 
 TEST_F(DocumentServiceTest, DownloadNeedsAKnownComponentAndPermission) {
