@@ -170,14 +170,17 @@ class DocumentServiceTest : public ::testing::Test {
     executor_.reset();
   }
 
-  std::string TokenFor(const Principal& principal) {
+  // A token for `principal`, valid for 8 hours: its secret and its id.
+  storage::CreatedToken MintToken(const Principal& principal) {
     auto created = security_->CreateToken(
         {.principal = principal,
          .created = clock_.Now(),
          .expires = clock_.Now() + absl::Hours(8)});
     EXPECT_TRUE(created.ok()) << created.status();
-    return created.ok() ? created->secret : "";
+    return created.ok() ? *std::move(created) : storage::CreatedToken{};
   }
+
+  std::string TokenFor(const Principal& principal) { return MintToken(principal).secret; }
 
   std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -636,12 +639,10 @@ TEST_F(DocumentServiceTest, AnAttachmentWhoseAnswerWasLostKeepsItsBytes) {
 TEST_F(DocumentServiceTest, TokenRevokedDuringAnUploadStoresNothing) {
   const Dossier dossier = Submit();
   const TestFile file = TestFile::Of(Bytes(3'000'000, 11));
-  auto created = security_->CreateToken(
-      {.principal = MakePrincipal("clerk.revoked", ROLE_CLERK, testing::kCommune),
-       .created = clock_.Now(),
-       .expires = clock_.Now() + absl::Hours(8)});
-  ASSERT_TRUE(created.ok()) << created.status();
-  auto context = Context(created->secret);
+  const storage::CreatedToken created =
+      MintToken(MakePrincipal("clerk.revoked", ROLE_CLERK, testing::kCommune));
+  ASSERT_FALSE(created.secret.empty());
+  auto context = Context(created.secret);
   UploadComponentResponse response;
   auto stream = stub_->UploadComponent(context.get(), &response);
   UploadComponentRequest request;
@@ -657,7 +658,7 @@ TEST_F(DocumentServiceTest, TokenRevokedDuringAnUploadStoresNothing) {
   ASSERT_EQ(Stats().staged_uploads, 1);
   auto audit_head = security_->ListAudit({.limit = 1000});
   ASSERT_TRUE(audit_head.ok()) << audit_head.status();
-  ASSERT_TRUE(security_->RevokeToken(created->info.id(), clock_.Now()).ok());
+  ASSERT_TRUE(security_->RevokeToken(created.info.id(), clock_.Now()).ok());
   for (int64_t at = 1 << 20; at < file.size; at += 1 << 20) {
     request.set_chunk(file.bytes(at, std::min<int64_t>(1 << 20, file.size - at)));
     if (!stream->Write(request)) break;
@@ -685,12 +686,10 @@ TEST_F(DocumentServiceTest, TokenRevokedDuringADownloadEndsIt) {
   const TestFile file = TestFile::Of(Bytes(24'000'000, 12));
   UploadComponentResponse uploaded;
   ASSERT_TRUE(Upload(clerk_, Header(dossier, file), file, &uploaded).ok());
-  auto created = security_->CreateToken(
-      {.principal = MakePrincipal("clerk.reader", ROLE_CLERK, testing::kCommune),
-       .created = clock_.Now(),
-       .expires = clock_.Now() + absl::Hours(8)});
-  ASSERT_TRUE(created.ok()) << created.status();
-  auto context = Context(created->secret);
+  const storage::CreatedToken created =
+      MintToken(MakePrincipal("clerk.reader", ROLE_CLERK, testing::kCommune));
+  ASSERT_FALSE(created.secret.empty());
+  auto context = Context(created.secret);
   DownloadComponentRequest request;
   request.set_code(dossier.code());
   request.set_component_id(uploaded.component().id());
@@ -698,7 +697,7 @@ TEST_F(DocumentServiceTest, TokenRevokedDuringADownloadEndsIt) {
   DownloadComponentResponse response;
   ASSERT_TRUE(stream->Read(&response));
   ASSERT_TRUE(response.has_component());
-  ASSERT_TRUE(security_->RevokeToken(created->info.id(), clock_.Now()).ok());
+  ASSERT_TRUE(security_->RevokeToken(created.info.id(), clock_.Now()).ok());
   int64_t received = 0;
   while (stream->Read(&response)) received += static_cast<int64_t>(response.chunk().size());
   const grpc::Status status = stream->Finish();

@@ -452,6 +452,17 @@ class DaemonMatrixTest : public ::testing::Test {
     server_.reset();
   }
 
+  // A dossier received at kCommune and handed over to `agency`.
+  Dossier ReceivedAndHandedOverTo(const std::string& agency) {
+    Dossier dossier = MustSubmit(testing::kCommuneProcedure, kCommune, true);
+    HandOverDossierRequest hand_over;
+    hand_over.set_to_agency_code(agency);
+    const grpc::Status status = SendAction(&DossierService::Stub::HandOverDossier,
+                                           setup_->dossiers.get(), hand_over, dossier, &dossier);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return dossier;
+  }
+
   // A caller holding `kind` at `agency` (one grant).
   std::unique_ptr<Caller> NewCaller(Kind kind, const std::string& agency) {
     auto caller = std::make_unique<Caller>();
@@ -1265,12 +1276,7 @@ TEST_F(DaemonMatrixTest, HistoryRecordsThePrincipalNotTheActorHeader) {
 // (a procedure without a route ignores it), and gets PERMISSION_DENIED
 // with nothing changed; the holder's officer may.
 TEST_F(DaemonMatrixTest, OnlyTheHoldersOfficerTakesProcessingActions) {
-  Dossier dossier = MustSubmit(testing::kCommuneProcedure, kCommune, true);
-  HandOverDossierRequest hand_over;
-  hand_over.set_to_agency_code(kOtherCommune);
-  ASSERT_TRUE(SendAction(&DossierService::Stub::HandOverDossier, setup_->dossiers.get(),
-                         hand_over, dossier, &dossier)
-                  .ok());
+  const Dossier dossier = ReceivedAndHandedOverTo(kOtherCommune);
   ASSERT_EQ(dossier.holder_agency_code(), kOtherCommune);
   ASSERT_EQ(dossier.receiving_agency_code(), kCommune);
 
@@ -1308,12 +1314,7 @@ TEST_F(DaemonMatrixTest, OnlyTheHoldersOfficerTakesProcessingActions) {
 // the dossier is now nor where it went: the denial names its code (which
 // carries the receiving desk by design) and the caller's own agencies.
 TEST_F(DaemonMatrixTest, DenialToACallerWhoMayNotSeeTheDossierDoesNotSayWhereItIs) {
-  Dossier dossier = MustSubmit(testing::kCommuneProcedure, kCommune, true);
-  HandOverDossierRequest hand_over;
-  hand_over.set_to_agency_code(kDistrict);
-  ASSERT_TRUE(SendAction(&DossierService::Stub::HandOverDossier, setup_->dossiers.get(),
-                         hand_over, dossier, &dossier)
-                  .ok());
+  const Dossier dossier = ReceivedAndHandedOverTo(kDistrict);
   ASSERT_EQ(dossier.holder_agency_code(), kDistrict);
   auto outsider = NewCaller(Kind::kOfficer, kOtherCommune);
   std::vector<grpc::Status> denials;

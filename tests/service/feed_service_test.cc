@@ -533,12 +533,14 @@ class FeedFollowersTest : public ::testing::Test {
     store_ = std::make_unique<HoldableReads>(sqlite_.get());
     service::FeedOptions options;
     options.progress_interval = absl::Milliseconds(200);
+    options.recheck_interval = absl::Milliseconds(10);
     feed_ = std::make_unique<service::FeedServiceImpl>(
         store_.get(), &notifier_, [this] { return catalogue_; },
-        [](const grpc::CallbackServerContext&,
-           const WatchEventsRequest&) -> absl::StatusOr<service::WatchAccess> {
+        [this](const grpc::CallbackServerContext&,
+               const WatchEventsRequest&) -> absl::StatusOr<service::WatchAccess> {
           service::WatchAccess access;
           access.principal = "desk.lienson";
+          access.recheck = recheck_;
           return access;
         },
         options);
@@ -607,6 +609,8 @@ class FeedFollowersTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::shared_ptr<const core::Catalogue> catalogue_;
+  // Given to the watches opened after it is set (null: never re-checked).
+  std::function<absl::Status()> recheck_;
   std::unique_ptr<storage::SqliteDossierStore> sqlite_;
   std::unique_ptr<HoldableReads> store_;
   storage::FeedNotifier notifier_;
@@ -658,6 +662,28 @@ TEST_F(FeedFollowersTest, SnapshotShowsEachWatchPositionAndItsLagBehindTheNewest
   reader->Finish().IgnoreError();
   ASSERT_TRUE(feed_->AwaitActiveWatches(0, absl::Seconds(10)));
   EXPECT_TRUE(feed_->Followers().followers.empty());
+}
+
+// The re-check of an open watch: a busy store (UNAVAILABLE) keeps the
+// watch and is asked again; any other refusal ends it with its code.
+TEST_F(FeedFollowersTest, ABusyRecheckKeepsTheWatchAndARefusalEndsIt) {
+  std::atomic<int> asked{0};
+  recheck_ = [&asked]() -> absl::Status {
+    return ++asked < 3 ? absl::UnavailableError("the token store is busy")
+                       : absl::UnauthenticatedError("invalid or expired token");
+  };
+  Write();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub_->WatchEvents(&context, WatchEventsRequest());
+  WatchEventsResponse response;
+  while (reader->Read(&response)) {
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              ::testing::HasSubstr("the watch was ended: invalid or expired token"));
+  EXPECT_EQ(asked.load(), 3);
 }
 
 TEST_F(FeedFollowersTest, AWatchStartingLaterIsNumberedNextAndBehindFromItsStart) {
