@@ -268,6 +268,11 @@ class DossierStore {
   virtual void UpdateAsync(UpdateDossierWrite write, WriteDone done) {
     std::move(done)(Update(write));
   }
+  // True if CreateAsync and UpdateAsync never block the caller on I/O
+  // (they queue the write and answer later): a handler may then start a
+  // write on gRPC's own thread. False for the defaults above, which write
+  // on the calling thread.
+  virtual bool QueuesAsyncWrites() const { return false; }
 
   // Replaces a dossier's state if `expected_etag` is current and appends
   // the entry. Returns the stored dossier (etag bumped, full history).
@@ -275,6 +280,12 @@ class DossierStore {
 
   // Returns the dossier with its full history, oldest entry first.
   virtual absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) = 0;
+  // Get's dossier if the store holds it in memory (SQLite: the recently
+  // updated dossiers), else nullopt — also for an unknown code. Never blocks
+  // on I/O: a handler may call it on gRPC's own thread. Default: nullopt.
+  virtual std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) {
+    return std::nullopt;
+  }
 
   virtual absl::StatusOr<DossierPage> List(const DossierQuery& query) = 0;
 

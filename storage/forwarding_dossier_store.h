@@ -8,7 +8,9 @@
 // DossierStore's default (this decorator's Create or Update, then `done`),
 // so a decorator that changes Create or Update cannot be bypassed by the
 // asynchronous path. A decorator that keeps the base's asynchronous writes
-// overrides them and forwards (base().CreateAsync).
+// overrides them and forwards (base().CreateAsync), and forwards
+// QueuesAsyncWrites with them. GetFromMemory likewise keeps the default
+// (nullopt: ask Get); a decorator that leaves Get alone forwards it.
 //
 // Ownership: does not own `base` unless constructed from a unique_ptr; the
 // base must outlive a non-owning decorator.
@@ -80,6 +82,7 @@ class ForwardingDossierStore : public DossierStore {
  protected:
   // The wrapped store.
   DossierStore& base() { return *base_; }
+  const DossierStore& base() const { return *base_; }
 
  private:
   const std::unique_ptr<DossierStore> owned_;  // null if not owned

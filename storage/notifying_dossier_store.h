@@ -32,6 +32,11 @@ class NotifyingDossierStore final : public ForwardingDossierStore {
   // Publishes before `done` runs (on the thread that answers it).
   void CreateAsync(CreateDossierWrite write, WriteDone done) override;
   void UpdateAsync(UpdateDossierWrite write, WriteDone done) override;
+  bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
+  // Forwarded: this decorator does not change Get.
+  std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) override {
+    return base().GetFromMemory(code);
+  }
   absl::StatusOr<onestop::v1::Dossier> Update(const UpdateDossierWrite& write) override;
   // Publishes once per call in which at least one record was imported.
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(

@@ -22,14 +22,19 @@ void RecentDossiers::Put(std::shared_ptr<const onestop::v1::Dossier> dossier) {
   }
 }
 
-std::shared_ptr<const onestop::v1::Dossier> RecentDossiers::Find(const std::string& code) {
+std::shared_ptr<const onestop::v1::Dossier> RecentDossiers::Find(const std::string& code,
+                                                                 MissCount miss) {
   std::shared_ptr<const onestop::v1::Dossier> found;
   {
     absl::ReaderMutexLock lock(&mu_);
     auto it = entries_.find(code);
     if (it != entries_.end()) found = it->second.dossier;
   }
-  (found != nullptr ? hits_ : misses_).fetch_add(1, std::memory_order_relaxed);
+  if (found != nullptr) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+  } else if (miss == MissCount::kCount) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+  }
   return found;
 }
 

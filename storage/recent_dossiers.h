@@ -52,8 +52,12 @@ class RecentDossiers {
   // it) as the latest committed version of its code. A version whose etag
   // is not above the kept one's is ignored.
   void Put(std::shared_ptr<const onestop::v1::Dossier> dossier);
-  // The kept version of `code`, or null.
-  std::shared_ptr<const onestop::v1::Dossier> Find(const std::string& code);
+  // The kept version of `code`, or null. kSkip leaves a miss uncounted:
+  // for a look that a counted one follows (SqliteDossierStore::
+  // GetFromMemory, then Get), so each read counts once.
+  enum class MissCount { kCount, kSkip };
+  std::shared_ptr<const onestop::v1::Dossier> Find(const std::string& code,
+                                                   MissCount miss = MissCount::kCount);
   // Drops `code`: the writer drops the kept version of a dossier before it
   // commits a newer one, so that no reader finds the old version once the
   // new one is visible in the database.

@@ -42,6 +42,11 @@ class MetricsDossierStore final : public storage::ForwardingDossierStore {
   // Times from the call to the answer (the commit), like Create.
   void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override;
   void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override;
+  bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
+  // Forwarded: this decorator does not change Get.
+  std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) override {
+    return base().GetFromMemory(code);
+  }
   absl::StatusOr<onestop::v1::Dossier> Update(
       const storage::UpdateDossierWrite& write) override;
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(

@@ -49,6 +49,11 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
   // NOT_FOUND for an unknown dossier).
   absl::StatusOr<onestop::v1::Dossier> Update(const storage::UpdateDossierWrite& write) override;
   void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override;
+  bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
+  // Forwarded: this decorator does not change Get.
+  std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) override {
+    return base().GetFromMemory(code);
+  }
   // Adds each imported dossier's whole contribution (from nothing to its
   // final state, as Create does) to its record's counter_deltas; the store
   // applies them only for records it imports. Errors: the base store's.

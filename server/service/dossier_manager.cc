@@ -272,6 +272,12 @@ void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& reques
     std::move(done)(Submit(request, fingerprint, actor));
     return;
   }
+  SubmitReserved(request, std::move(fingerprint), actor, std::move(done));
+}
+
+void DossierManager::SubmitReserved(const onestop::v1::SubmitDossierRequest& request,
+                                    std::string fingerprint, const std::string& actor,
+                                    WriteDone done) {
   absl::StatusOr<PreparedSubmit> prepared = PrepareSubmit(request, fingerprint, actor);
   if (AnsweredWithoutWrite(prepared, done)) return;
   store_->CreateAsync(std::move(prepared->write),
@@ -280,13 +286,38 @@ void DossierManager::SubmitAsync(const onestop::v1::SubmitDossierRequest& reques
                                          /*keep_alive=*/nullptr, std::move(done)));
 }
 
+bool DossierManager::TrySubmitWithoutWaiting(const onestop::v1::SubmitDossierRequest& request,
+                                             const std::string& fingerprint,
+                                             const std::string& actor, WriteDone& done) {
+  if (!request.request_id().empty() || !store_->QueuesAsyncWrites() || !ReserveAsyncWrite()) {
+    return false;
+  }
+  SubmitReserved(request, fingerprint, actor, std::move(done));
+  return true;
+}
+
+bool DossierManager::TryActWithoutWaiting(const ActionCommand& command, const std::string& actor,
+                                          ActAuthorizer authorize, WriteDone& done) {
+  if (!command.request_id.empty() || !store_->QueuesAsyncWrites() ||
+      !ValidateCode(command.code).ok()) {
+    return false;
+  }
+  std::optional<Dossier> loaded = store_->GetFromMemory(command.code);
+  if (!loaded.has_value() || !ReserveAsyncWrite()) return false;
+  ActReserved(command, actor, authorize, std::move(loaded), std::move(done));
+  return true;
+}
+
 absl::StatusOr<DossierManager::PreparedAct> DossierManager::PrepareAct(
-    const ActionCommand& command, const std::string& actor, ActAuthorizer authorize) {
+    const ActionCommand& command, const std::string& actor, ActAuthorizer authorize,
+    std::optional<Dossier> loaded) {
   ONESTOP_RETURN_IF_ERROR(ValidateCode(command.code));
   // One read serves the authorization and the action (the etag check below
   // and the store's conditional write keep it safe).
   PreparedAct out;
-  {
+  if (loaded.has_value()) {
+    out.current = std::make_unique<Dossier>(*std::move(loaded));
+  } else {
     ONESTOP_ASSIGN_OR_RETURN(Dossier read, LoadDossier(*store_, command.code));
     out.current = std::make_unique<Dossier>(std::move(read));
   }
@@ -350,7 +381,14 @@ void DossierManager::ActAsync(const ActionCommand& command, const std::string& a
     std::move(done)(Act(command, actor, authorize));
     return;
   }
-  absl::StatusOr<PreparedAct> prepared = PrepareAct(command, actor, authorize);
+  ActReserved(command, actor, authorize, /*loaded=*/std::nullopt, std::move(done));
+}
+
+void DossierManager::ActReserved(const ActionCommand& command, const std::string& actor,
+                                 ActAuthorizer authorize, std::optional<Dossier> loaded,
+                                 WriteDone done) {
+  absl::StatusOr<PreparedAct> prepared =
+      PrepareAct(command, actor, authorize, std::move(loaded));
   if (AnsweredWithoutWrite(prepared, done)) return;
   store_->UpdateAsync(std::move(prepared->write),
                       ContinueOnExecutor(command.request_id, command.fingerprint, prepared->now,

@@ -10,7 +10,8 @@
 //
 // Thread-safe; methods block on the store (SubmitAsync and ActAsync on its
 // reads, not on the write's commit), so call them from executor threads,
-// never from a gRPC reaction.
+// never from a gRPC reaction — except TrySubmitWithoutWaiting and
+// TryActWithoutWaiting, which never block.
 #ifndef ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 #define ONESTOP_SERVER_SERVICE_DOSSIER_MANAGER_H_
 
@@ -83,6 +84,16 @@ class DossierManager {
   using WriteDone = storage::DossierStore::WriteDone;
   void SubmitAsync(const onestop::v1::SubmitDossierRequest& request, std::string fingerprint,
                    const std::string& actor, WriteDone done);
+  // SubmitAsync when it needs no wait at all on the calling thread: no
+  // request_id (its replay is a read), a store that queues asynchronous
+  // writes (DossierStore::QueuesAsyncWrites) and room for another one. Otherwise returns false having done nothing (`done` untouched):
+  // call SubmitAsync from an executor thread instead. For a handler on
+  // gRPC's own thread (docs/PERFORMANCE.md, "Calls started on gRPC's
+  // thread"); `done` may then run on the calling thread (an error before
+  // the write).
+  bool TrySubmitWithoutWaiting(const onestop::v1::SubmitDossierRequest& request,
+                               const std::string& fingerprint, const std::string& actor,
+                               WriteDone& done);
 
   // Checks that the caller may act on the dossier as stored (before any
   // decoration); its error is returned as is.
@@ -108,6 +119,13 @@ class DossierManager {
   // write or a replay).
   void ActAsync(const ActionCommand& command, const std::string& actor, ActAuthorizer authorize,
                 WriteDone done);
+  // ActAsync when it needs no wait on the calling thread, as
+  // TrySubmitWithoutWaiting: no request_id, a store that queues
+  // asynchronous writes, the dossier in its memory
+  // (DossierStore::GetFromMemory) and room for another asynchronous write. Otherwise false, having done nothing (`authorize` not called,
+  // `done` untouched).
+  bool TryActWithoutWaiting(const ActionCommand& command, const std::string& actor,
+                            ActAuthorizer authorize, WriteDone& done);
 
   // Imports one batch of historical dossiers (AdminService.ImportDossiers,
   // docs/IMPORT.md). Each record is checked by core::PrepareImport and must
@@ -182,8 +200,16 @@ class DossierManager {
     std::unique_ptr<onestop::v1::Dossier> current;
     storage::UpdateDossierWrite write;
   };
+  // `loaded`: the dossier as already read (GetFromMemory), else read here.
   absl::StatusOr<PreparedAct> PrepareAct(const ActionCommand& command, const std::string& actor,
-                                         ActAuthorizer authorize);
+                                         ActAuthorizer authorize,
+                                         std::optional<onestop::v1::Dossier> loaded = {});
+  // SubmitAsync's and ActAsync's parts after the reservation.
+  void SubmitReserved(const onestop::v1::SubmitDossierRequest& request, std::string fingerprint,
+                      const std::string& actor, WriteDone done);
+  void ActReserved(const ActionCommand& command, const std::string& actor,
+                   ActAuthorizer authorize, std::optional<onestop::v1::Dossier> loaded,
+                   WriteDone done);
   // The part after a write: a lost race for the same request_id replays
   // the winner's result; decorates the dossier.
   absl::StatusOr<onestop::v1::Dossier> FinishWrite(absl::StatusOr<onestop::v1::Dossier> written,

@@ -53,94 +53,146 @@ template <typename Request, typename Response, typename Fill>
 grpc::ServerUnaryReactor* DossierServiceImpl::Act(grpc::CallbackServerContext* context,
                                                   const Request* request, Response* response,
                                                   ActionKind kind, Fill fill) {
-  // Asynchronous like SubmitDossier (DossierManager::ActAsync).
-  return RunUnaryAsync(context, executor_, [=](UnaryFinish finish) {
-    ActionCommand command;
-    command.code = request->code();
-    command.etag = request->etag();
-    command.request_id = request->request_id();
-    command.fingerprint = Fingerprint(Request::descriptor()->name(), *request);
-    command.action.kind = kind;
-    fill(*request, command.action);
-    // Filled before the write by the authorization below, read by the
-    // continuation after it.
-    struct Caller {
-      auth::PrincipalPtr principal;
-      auth::CallInfo call;
-      bool authorized = false;
-    };
-    auto caller = std::make_unique<Caller>();
-    caller->call = {.rpc = Request::descriptor()->name(), .dossier_code = request->code()};
-    caller->call.rpc.resize(caller->call.rpc.size() - std::string_view("Request").size());
-    absl::StatusOr<auth::PrincipalPtr> principal = guard_->Authenticate(*context, caller->call);
-    if (!principal.ok()) return finish(principal.status());
-    caller->principal = *std::move(principal);
-    Caller& c = *caller;
-    manager_->ActAsync(
-        command, c.principal->id,
-        [&](const Dossier& current) -> absl::Status {
-          // A processing action needs its permission at the agency the
-          // workflow acts as (core::ActingAgencyCandidates): an officer of
-          // the receiving commune may not decide for the district holding
-          // the dossier. A reception action, at any of its agencies.
-          std::vector<std::string> targets =
-              core::ActingAgencyCandidates(current, command.action);
-          if (targets.empty()) {
-            targets = core::DossierAgencies(current);
-            if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
-                targets.end()) {
-              targets = {command.action.acting_agency_code};
-              c.call.agency_code = command.action.acting_agency_code;
-            }
-          } else if (targets.size() == 1) {
-            c.call.agency_code = targets.front();
-          }
-          ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeOnDossier(
-              *c.principal, ActionPermission(kind, current.status()), current, targets, c.call));
-          c.authorized = true;
-          return absl::OkStatus();
-        },
-        [this, response, finish, caller = std::move(caller)](absl::StatusOr<Dossier> acted) {
-          // A denial is audited by Authorize; an unknown or malformed code
-          // (before any authorization) is not a write.
-          if (caller->authorized) guard_->RecordOutcome(*caller->principal, caller->call,
-                                                        acted.status());
-          if (!acted.ok()) return finish(acted.status());
-          MaskFor(*caller->principal, &*acted);
-          *response->mutable_dossier() = *std::move(acted);
-          finish(absl::OkStatus());
-        });
-  });
+  ActionCommand command;
+  command.code = request->code();
+  command.etag = request->etag();
+  command.request_id = request->request_id();
+  command.fingerprint = Fingerprint(Request::descriptor()->name(), *request);
+  command.action.kind = kind;
+  fill(*request, command.action);
+  std::string rpc = Request::descriptor()->name();
+  rpc.resize(rpc.size() - std::string_view("Request").size());
+  // Started here on gRPC's thread when nothing in it waits, else on the
+  // executor (StartAct, docs/PERFORMANCE.md "Calls started on gRPC's
+  // thread"). Asynchronous like SubmitDossier (DossierManager::ActAsync).
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!context->IsCancelled() &&
+      StartAct(*context, command, rpc, response->mutable_dossier(), UnaryFinish(reactor),
+               /*without_waiting=*/true)) {
+    return reactor;
+  }
+  return RunUnaryAsyncOn(reactor, context, executor_,
+                         [this, context, command = std::move(command), rpc = std::move(rpc),
+                          response](UnaryFinish finish) {
+                           StartAct(*context, command, rpc, response->mutable_dossier(), finish,
+                                    /*without_waiting=*/false);
+                         });
+}
+
+bool DossierServiceImpl::StartAct(const grpc::CallbackServerContext& context,
+                                  const ActionCommand& command, const std::string& rpc,
+                                  Dossier* answer, UnaryFinish finish, bool without_waiting) {
+  // Filled before the write by the authorization below, read by the
+  // continuation after it.
+  struct Caller {
+    auth::PrincipalPtr principal;
+    auth::CallInfo call;
+    bool authorized = false;
+  };
+  auto caller = std::make_unique<Caller>();
+  caller->call = {.rpc = rpc, .dossier_code = command.code};
+  std::optional<absl::StatusOr<auth::PrincipalPtr>> principal =
+      without_waiting ? guard_->AuthenticateFromMemory(context, caller->call)
+                      : guard_->Authenticate(context, caller->call);
+  if (!principal.has_value()) return false;
+  if (!principal->ok()) {
+    finish(principal->status());
+    return true;
+  }
+  caller->principal = **std::move(principal);
+  Caller& c = *caller;
+  auto authorize = [&](const Dossier& current) -> absl::Status {
+    // A processing action needs its permission at the agency the
+    // workflow acts as (core::ActingAgencyCandidates): an officer of
+    // the receiving commune may not decide for the district holding
+    // the dossier. A reception action, at any of its agencies.
+    std::vector<std::string> targets = core::ActingAgencyCandidates(current, command.action);
+    if (targets.empty()) {
+      targets = core::DossierAgencies(current);
+      if (std::find(targets.begin(), targets.end(), command.action.acting_agency_code) !=
+          targets.end()) {
+        targets = {command.action.acting_agency_code};
+        c.call.agency_code = command.action.acting_agency_code;
+      }
+    } else if (targets.size() == 1) {
+      c.call.agency_code = targets.front();
+    }
+    ONESTOP_RETURN_IF_ERROR(guard_->AuthorizeOnDossier(
+        *c.principal, ActionPermission(command.action.kind, current.status()), current, targets,
+        c.call));
+    c.authorized = true;
+    return absl::OkStatus();
+  };
+  DossierManager::WriteDone done = [this, answer, finish, caller = std::move(caller)](
+                                       absl::StatusOr<Dossier> acted) {
+    // A denial is audited by Authorize; an unknown or malformed code
+    // (before any authorization) is not a write.
+    if (caller->authorized) guard_->RecordOutcome(*caller->principal, caller->call,
+                                                  acted.status());
+    if (!acted.ok()) return finish(acted.status());
+    MaskFor(*caller->principal, &*acted);
+    *answer = *std::move(acted);
+    finish(absl::OkStatus());
+  };
+  const std::string& actor = c.principal->id;
+  if (without_waiting) return manager_->TryActWithoutWaiting(command, actor, authorize, done);
+  manager_->ActAsync(command, actor, authorize, std::move(done));
+  return true;
 }
 
 grpc::ServerUnaryReactor* DossierServiceImpl::SubmitDossier(
     grpc::CallbackServerContext* context, const SubmitDossierRequest* request,
     SubmitDossierResponse* response) {
-  // Asynchronous: the executor thread does not wait for the group commit
-  // (DossierManager::SubmitAsync); the answer is finished from the
-  // continuation.
-  return RunUnaryAsync(context, executor_, [=](UnaryFinish finish) {
-    auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request->receiving_agency_code()};
-    absl::StatusOr<auth::PrincipalPtr> principal = guard_->Authenticate(*context, call);
-    if (!principal.ok()) return finish(principal.status());
-    if (absl::Status allowed = guard_->AuthorizeNamedAgency(
-            **principal, core::Permission::kSubmitDossier, request->receiving_agency_code(), call);
-        !allowed.ok()) {
-      return finish(allowed);
-    }
-    const std::string actor = (*principal)->id;
-    manager_->SubmitAsync(
-        *request, Fingerprint("SubmitDossier", *request), actor,
-        [this, response, finish, call = std::move(call), principal = *std::move(principal)](
-            absl::StatusOr<Dossier> submitted) mutable {
-          if (submitted.ok()) call.dossier_code = submitted->code();
-          guard_->RecordOutcome(*principal, call, submitted.status());
-          if (!submitted.ok()) return finish(submitted.status());
-          MaskFor(*principal, &*submitted);
-          *response->mutable_dossier() = *std::move(submitted);
-          finish(absl::OkStatus());
-        });
+  // Started here on gRPC's thread when nothing in it waits, else on the
+  // executor (StartSubmit). Either way the executor thread does not wait
+  // for the group commit (DossierManager::SubmitAsync); the answer is
+  // finished from the write's continuation.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (!context->IsCancelled() &&
+      StartSubmit(*context, *request, response, UnaryFinish(reactor), /*without_waiting=*/true)) {
+    return reactor;
+  }
+  return RunUnaryAsyncOn(reactor, context, executor_, [=](UnaryFinish finish) {
+    StartSubmit(*context, *request, response, finish, /*without_waiting=*/false);
   });
+}
+
+bool DossierServiceImpl::StartSubmit(const grpc::CallbackServerContext& context,
+                                     const SubmitDossierRequest& request,
+                                     SubmitDossierResponse* response, UnaryFinish finish,
+                                     bool without_waiting) {
+  auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request.receiving_agency_code()};
+  std::optional<absl::StatusOr<auth::PrincipalPtr>> principal =
+      without_waiting ? guard_->AuthenticateFromMemory(context, call)
+                      : guard_->Authenticate(context, call);
+  if (!principal.has_value()) return false;
+  if (!principal->ok()) {
+    finish(principal->status());
+    return true;
+  }
+  if (absl::Status allowed = guard_->AuthorizeNamedAgency(
+          ***principal, core::Permission::kSubmitDossier, request.receiving_agency_code(), call);
+      !allowed.ok()) {
+    finish(allowed);
+    return true;
+  }
+  const std::string actor = (**principal)->id;
+  const std::string fingerprint = Fingerprint("SubmitDossier", request);
+  DossierManager::WriteDone done =
+      [this, response, finish, call = std::move(call), principal = **std::move(principal)](
+          absl::StatusOr<Dossier> submitted) mutable {
+        if (submitted.ok()) call.dossier_code = submitted->code();
+        guard_->RecordOutcome(*principal, call, submitted.status());
+        if (!submitted.ok()) return finish(submitted.status());
+        MaskFor(*principal, &*submitted);
+        *response->mutable_dossier() = *std::move(submitted);
+        finish(absl::OkStatus());
+      };
+  if (without_waiting) {
+    return manager_->TrySubmitWithoutWaiting(request, fingerprint, actor, done);
+  }
+  manager_->SubmitAsync(request, fingerprint, actor, std::move(done));
+  return true;
 }
 
 grpc::ServerUnaryReactor* DossierServiceImpl::GetDossier(grpc::CallbackServerContext* context,

@@ -1,7 +1,9 @@
 // gRPC handlers for onestop.v1.DossierService: check the caller (AccessGuard:
 // authenticate, authorize on the dossier's agencies, audit), translate
-// requests into DossierManager calls on the executor, mask personal data the
-// caller may not see, and map errors. No business logic.
+// requests into DossierManager calls on the executor (a submission or an
+// action starts on gRPC's own thread instead when none of its steps would
+// wait: StartSubmit, StartAct), mask personal data the caller may not see,
+// and map errors. No business logic.
 //
 // Order for an action on a dossier: authenticate (UNAUTHENTICATED), read the
 // dossier (NOT_FOUND — an authenticated caller may learn that a code exists,
@@ -18,6 +20,7 @@
 #include "server/service/auth/access_guard.h"
 #include "server/service/dossier_manager.h"
 #include "server/service/executor.h"
+#include "server/service/unary_call.h"
 
 namespace onestop::service {
 
@@ -91,6 +94,21 @@ class DossierServiceImpl final : public onestop::v1::DossierService::CallbackSer
   grpc::ServerUnaryReactor* Act(grpc::CallbackServerContext* context,
                                 const Request* request, Response* response,
                                 onestop::v1::ActionKind kind, Fill fill);
+
+  // Authenticate, authorize and start the call's write; the write's
+  // continuation finishes the call. With `without_waiting` (on gRPC's
+  // thread) they return false, having done and answered nothing, as soon
+  // as a step would wait for the database (a token not in memory, a
+  // request_id to replay, a dossier not in memory, no room for another
+  // asynchronous write): the handler then runs them on the executor.
+  // Otherwise they return true.
+  bool StartAct(const grpc::CallbackServerContext& context, const ActionCommand& command,
+                const std::string& rpc, onestop::v1::Dossier* answer, UnaryFinish finish,
+                bool without_waiting);
+  bool StartSubmit(const grpc::CallbackServerContext& context,
+                   const onestop::v1::SubmitDossierRequest& request,
+                   onestop::v1::SubmitDossierResponse* response, UnaryFinish finish,
+                   bool without_waiting);
 
   // Masks the applicant's numbers unless the principal may see them.
   void MaskFor(const core::Principal& principal, onestop::v1::Dossier* dossier) const;

@@ -28,14 +28,17 @@ class UnaryFinish {
   grpc::ServerUnaryReactor* reactor_;
 };
 
-// Posts `work` (void(UnaryFinish)) to `executor`; `work` finishes the call,
-// there or later from another thread (an asynchronous write's
-// continuation). A full queue answers UNAVAILABLE at once; a call the
-// client already cancelled is not started, so it writes nothing.
+// Posts `work` (void(UnaryFinish)) to `executor`; `work` finishes the call
+// on `reactor`, there or later from another thread (an asynchronous
+// write's continuation). A full queue answers UNAVAILABLE at once; a call
+// the client already cancelled is not started, so it writes nothing.
+// `reactor` is the call's default reactor, which a handler takes once
+// (context->DefaultReactor()): a handler that tried to start the call on
+// gRPC's thread first passes the one it took.
 template <typename Work>
-grpc::ServerUnaryReactor* RunUnaryAsync(grpc::CallbackServerContext* context,
-                                        Executor* executor, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+grpc::ServerUnaryReactor* RunUnaryAsyncOn(grpc::ServerUnaryReactor* reactor,
+                                          grpc::CallbackServerContext* context,
+                                          Executor* executor, Work work) {
   const bool queued = executor->TrySubmit(
       [reactor, context, work = std::move(work)]() mutable {
         if (context->IsCancelled()) {
@@ -49,6 +52,13 @@ grpc::ServerUnaryReactor* RunUnaryAsync(grpc::CallbackServerContext* context,
         WithReason(absl::UnavailableError("the server is busy; retry shortly"), kReasonServerBusy)));
   }
   return reactor;
+}
+
+// RunUnaryAsyncOn the call's default reactor.
+template <typename Work>
+grpc::ServerUnaryReactor* RunUnaryAsync(grpc::CallbackServerContext* context,
+                                        Executor* executor, Work work) {
+  return RunUnaryAsyncOn(context->DefaultReactor(), context, executor, std::move(work));
 }
 
 // RunUnaryAsync for `work` (absl::Status()) that is done when it returns:

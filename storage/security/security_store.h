@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,6 +83,16 @@ class SecurityStore {
   // (SQLite answers from a cache that every revocation clears). Never null.
   virtual absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
                                                        absl::Time now) = 0;
+  // Authenticate's answer when it needs no database read (a malformed
+  // secret, or a token the store keeps in memory: SQLite's cache), or
+  // nullopt: then ask Authenticate. Never blocks on I/O, so a handler may
+  // call it on gRPC's own thread (docs/PERFORMANCE.md, "Calls started on
+  // gRPC's thread"). The answer is the one Authenticate would give at
+  // `now`. Default: nullopt (PostgreSQL reads every time).
+  virtual std::optional<absl::StatusOr<SharedPrincipal>> AuthenticateFromMemory(
+      absl::string_view secret, absl::Time now) {
+    return std::nullopt;
+  }
 
   // Tokens, newest first, without secrets or hashes.
   virtual absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(

@@ -226,6 +226,28 @@ absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& to
   return created;
 }
 
+std::optional<absl::StatusOr<SharedPrincipal>> SqliteSecurityStore::AuthenticateFromMemory(
+    absl::string_view secret, absl::Time now) {
+  // Without the dossier store's writer, a denial's audit record would be
+  // appended synchronously (AppendAuditLater): leave the call to the
+  // executor.
+  if (shared_writer_ == nullptr) return std::nullopt;
+  if (!security_internal::LooksLikeTokenSecret(secret)) {
+    return absl::UnauthenticatedError(kUnauthenticated);
+  }
+  return FromCache(security_internal::Sha256(secret), now, nullptr);
+}
+
+std::optional<absl::StatusOr<SharedPrincipal>> SqliteSecurityStore::FromCache(
+    const std::string& hash, absl::Time now, int64_t* generation) {
+  absl::ReaderMutexLock lock(&cache_mu_);
+  if (generation != nullptr) *generation = cache_generation_;
+  const auto cached = token_cache_.find(hash);
+  if (cached == token_cache_.end()) return std::nullopt;
+  if (cached->second.expires <= now) return absl::UnauthenticatedError(kUnauthenticated);
+  return cached->second.principal;
+}
+
 absl::StatusOr<SharedPrincipal> SqliteSecurityStore::Authenticate(absl::string_view secret,
                                                                   absl::Time now) {
   if (!security_internal::LooksLikeTokenSecret(secret)) {
@@ -233,14 +255,8 @@ absl::StatusOr<SharedPrincipal> SqliteSecurityStore::Authenticate(absl::string_v
   }
   std::string hash = security_internal::Sha256(secret);
   int64_t generation = 0;
-  {
-    absl::ReaderMutexLock lock(&cache_mu_);
-    generation = cache_generation_;
-    const auto cached = token_cache_.find(hash);
-    if (cached != token_cache_.end()) {
-      if (cached->second.expires <= now) return absl::UnauthenticatedError(kUnauthenticated);
-      return cached->second.principal;
-    }
+  if (std::optional<absl::StatusOr<SharedPrincipal>> cached = FromCache(hash, now, &generation)) {
+    return *std::move(cached);
   }
   CachedToken token;
   {

@@ -30,6 +30,7 @@
 #define ONESTOP_STORAGE_SECURITY_SQLITE_SECURITY_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -89,6 +90,11 @@ class SqliteSecurityStore final : public SecurityStore {
   absl::StatusOr<CreatedToken> CreateToken(const NewToken& token) override;
   absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
                                                absl::Time now) override;
+  // Answers from the token cache (a malformed secret too); nullopt on a
+  // miss, and always without a shared writer (AppendAuditLater would then
+  // block the caller).
+  std::optional<absl::StatusOr<SharedPrincipal>> AuthenticateFromMemory(
+      absl::string_view secret, absl::Time now) override;
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
       const TokenQuery& query) override;
   absl::StatusOr<onestop::v1::TokenInfo> RevokeToken(const std::string& id,
@@ -129,6 +135,11 @@ class SqliteSecurityStore final : public SecurityStore {
   absl::Mutex cache_mu_;
   absl::flat_hash_map<std::string, CachedToken> token_cache_ ABSL_GUARDED_BY(cache_mu_);
   int64_t cache_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  // The cached answer for `hash` at `now`, nullopt on a miss; `generation`
+  // (if not null) gets the cache generation the lookup saw.
+  std::optional<absl::StatusOr<SharedPrincipal>> FromCache(const std::string& hash,
+                                                           absl::Time now, int64_t* generation)
+      ABSL_LOCKS_EXCLUDED(cache_mu_);
   const SecurityDurability durability_;
   sqlite_internal::SharedWriter* const shared_writer_;
 };

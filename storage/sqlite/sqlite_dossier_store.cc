@@ -1286,6 +1286,12 @@ class SqliteDossierStore::ReadLease {
   Connection* connection_ = nullptr;
 };
 
+std::optional<Dossier> SqliteDossierStore::GetFromMemory(const std::string& code) {
+  std::shared_ptr<const Dossier> recent = recent_.Find(code, RecentDossiers::MissCount::kSkip);
+  if (recent == nullptr) return std::nullopt;
+  return Dossier(*recent);
+}
+
 absl::StatusOr<Dossier> SqliteDossierStore::Get(const std::string& code) {
   if (std::shared_ptr<const Dossier> recent = recent_.Find(code); recent != nullptr) {
     return Dossier(*recent);

@@ -259,6 +259,11 @@ class SqliteDossierStore final : public DossierStore, public sqlite_internal::Sh
   absl::StatusOr<std::vector<absl::Status>> ImportDossiers(
       std::vector<ImportDossierWrite> writes) override;
   absl::StatusOr<onestop::v1::Dossier> Get(const std::string& code) override;
+  // CreateAsync and UpdateAsync only queue the write for the writer.
+  bool QueuesAsyncWrites() const override { return true; }
+  // From the recently updated dossiers (a miss is not counted in
+  // GetRecentDossierStats: the Get that follows counts it).
+  std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) override;
   absl::StatusOr<DossierPage> List(const DossierQuery& query) override;
   absl::StatusOr<std::optional<RecordedRequest>> FindRequest(
       const std::string& request_id) override;

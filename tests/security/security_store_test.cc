@@ -239,6 +239,37 @@ TEST_P(SecurityStoreTest, RevocationTakesEffectImmediatelyAndIsIdempotent) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("tk_000000000000")));
 }
 
+// AuthenticateFromMemory (what a handler on gRPC's thread may ask): the
+// SQLite store with the dossier store's writer answers tokens it has
+// looked up, exactly as Authenticate would; the others never answer.
+TEST_P(SecurityStoreTest, AnswersFromMemoryAreAuthenticatesOrNone) {
+  const CreatedToken created = Create("clerk.lienson", absl::Minutes(10));
+  const bool answers = std::string(GetParam().name) == "SqliteSharedWriter";
+  EXPECT_EQ(store_->AuthenticateFromMemory(created.secret, kT0), std::nullopt);
+  ASSERT_THAT(store_->Authenticate(created.secret, kT0), IsOk());
+  auto remembered = store_->AuthenticateFromMemory(created.secret, kT0);
+  ASSERT_EQ(remembered.has_value(), answers);
+  auto malformed = store_->AuthenticateFromMemory("not-a-token", kT0);
+  ASSERT_EQ(malformed.has_value(), answers);
+  if (answers) {
+    ASSERT_THAT(*remembered, IsOk());
+    EXPECT_EQ((**remembered)->id(), "clerk.lienson");
+    EXPECT_THAT(*malformed, StatusIs(absl::StatusCode::kUnauthenticated,
+                                     "invalid or expired token"));
+    // Expiry is checked on every answer.
+    auto expired = store_->AuthenticateFromMemory(created.secret, kT0 + absl::Minutes(10));
+    ASSERT_TRUE(expired.has_value());
+    EXPECT_THAT(*expired, StatusIs(absl::StatusCode::kUnauthenticated,
+                                   "invalid or expired token"));
+  }
+  // A revocation empties the memory: the next answer is the database's.
+  ASSERT_THAT(store_->RevokeToken(created.info.id(), kT0 + absl::Seconds(1)), IsOk());
+  EXPECT_EQ(store_->AuthenticateFromMemory(created.secret, kT0 + absl::Seconds(1)),
+            std::nullopt);
+  EXPECT_THAT(store_->Authenticate(created.secret, kT0 + absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
 // Lookups racing a revocation (the SQLite store answers repeat tokens from
 // a cache): once RevokeToken has returned, no lookup that starts afterwards
 // succeeds, whatever the lookups in flight did.

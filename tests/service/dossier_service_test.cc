@@ -84,7 +84,9 @@ class DossierServiceTest : public ::testing::Test {
     deps.catalogue = catalogue_;
     deps.clock = clock_.get();
     deps.controlled_clock = clock_.get();
-    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"));
+    // As in the daemon: the security store writes through the dossier
+    // store's writer, so calls by a token in memory start on gRPC's thread.
+    auth_ = testing::MustOpenTestAuth(dir_.File("onestop.db"), store_.get());
     deps.security_store = auth_->store();
     if (token_.empty()) token_ = testing::MustToken(auth_->AllRolesToken(*deps.catalogue, "clerk.lienson"));
     auto server = service::OnestopServer::Start(options, deps);
@@ -103,6 +105,7 @@ class DossierServiceTest : public ::testing::Test {
   void StopServer() {
     if (server_) server_->Shutdown(absl::Seconds(5));
     server_.reset();
+    auth_.reset();  // it writes through store_
     store_.reset();
   }
 
@@ -607,6 +610,227 @@ TEST(DossierManagerAsyncTest, WritesBeyondTheLimitBlockInsteadOfQueuing) {
   store.Release();
   ASSERT_TRUE(third.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   EXPECT_THAT(third.result, ::testing::Property(&absl::StatusOr<Dossier>::ok, true));
+}
+
+// What a handler on gRPC's thread may start (TrySubmitWithoutWaiting,
+// TryActWithoutWaiting): only what waits for nothing. Anything else is
+// left untouched (no authorization, no answer) for the executor.
+TEST(DossierManagerAsyncTest, TryWithoutWaitingStartsOnlyWhatNeedsNoRead) {
+  auto catalogue = config::LoadConfigText(testing::kTestConfig, "test.textproto");
+  ASSERT_TRUE(catalogue.ok()) << catalogue.status();
+  ControlledClock clock(VnTime(2020, 1, 6, 8, 0), SystemClock::Get());
+  auto sqlite = storage::SqliteDossierStore::Open({.path = ":memory:"});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  std::unique_ptr<service::Handoff> handoff;  // destroyed after the executor joined
+  service::Executor executor(service::ExecutorOptions{.threads = 2});
+  handoff = std::make_unique<service::Handoff>(&executor);
+  service::DossierManagerOptions options;
+  options.handoff = handoff.get();
+  service::DossierManager manager(sqlite->get(), *catalogue, &clock, options);
+
+  struct Answer {
+    absl::Notification done;
+    absl::StatusOr<Dossier> result = absl::UnknownError("not answered");
+  };
+  auto answer_to = [](Answer& answer) -> service::DossierManager::WriteDone {
+    return [&answer](absl::StatusOr<Dossier> result) {
+      answer.result = std::move(result);
+      answer.done.Notify();
+    };
+  };
+  auto awaited = [](Answer& answer) -> absl::StatusOr<Dossier> {
+    if (!answer.done.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+      return absl::DeadlineExceededError("no answer");
+    }
+    return answer.result;
+  };
+
+  // A request_id means a replay read: not started, `done` kept.
+  SubmitDossierRequest with_id = BirthRegistration();
+  with_id.set_request_id("retry-1");
+  Answer refused;
+  service::DossierManager::WriteDone kept = answer_to(refused);
+  EXPECT_FALSE(manager.TrySubmitWithoutWaiting(with_id, "fp", "canbo", kept));
+  ASSERT_TRUE(static_cast<bool>(kept));
+  EXPECT_FALSE(refused.done.HasBeenNotified());
+
+  Answer submitted;
+  service::DossierManager::WriteDone submit_done = answer_to(submitted);
+  ASSERT_TRUE(manager.TrySubmitWithoutWaiting(BirthRegistration(), "fp", "canbo", submit_done));
+  absl::StatusOr<Dossier> d = awaited(submitted);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->code(), "000.31.01.H15-200106-0001");  // the refused one wrote nothing
+
+  service::ActionCommand hand_over;
+  hand_over.code = d->code();
+  hand_over.etag = d->etag();
+  hand_over.action.kind = ACTION_KIND_HAND_OVER;
+  int authorized = 0;
+  auto authorize = [&](const Dossier&) {
+    ++authorized;
+    return absl::OkStatus();
+  };
+  // Only updated dossiers are kept in memory: a new one needs a read.
+  Answer not_started;
+  service::DossierManager::WriteDone act_done = answer_to(not_started);
+  EXPECT_FALSE(manager.TryActWithoutWaiting(hand_over, "canbo", authorize, act_done));
+  EXPECT_EQ(authorized, 0);
+  ASSERT_TRUE(static_cast<bool>(act_done));
+  Answer handed;
+  manager.ActAsync(hand_over, "canbo", authorize, answer_to(handed));
+  d = awaited(handed);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(authorized, 1);
+
+  // Now in memory: started here, authorized once, answered like ActAsync.
+  service::ActionCommand decide;
+  decide.code = d->code();
+  decide.etag = d->etag();
+  decide.action.kind = ACTION_KIND_RECORD_DECISION;
+  decide.action.outcome = DECISION_OUTCOME_APPROVED;
+  decide.request_id = "decide-1";
+  EXPECT_FALSE(manager.TryActWithoutWaiting(decide, "canbo", authorize, act_done));
+  EXPECT_EQ(authorized, 1);
+  decide.request_id.clear();
+  Answer decided;
+  service::DossierManager::WriteDone decide_done = answer_to(decided);
+  ASSERT_TRUE(manager.TryActWithoutWaiting(decide, "canbo", authorize, decide_done));
+  d = awaited(decided);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(authorized, 2);
+  EXPECT_EQ(d->history_size(), 3);
+  // A stale etag is answered at once, on the calling thread.
+  Answer stale;
+  service::DossierManager::WriteDone stale_done = answer_to(stale);
+  ASSERT_TRUE(manager.TryActWithoutWaiting(decide, "canbo", authorize, stale_done));
+  ASSERT_TRUE(stale.done.HasBeenNotified());
+  EXPECT_EQ(stale.result.status().code(), absl::StatusCode::kAborted);
+
+  // No room for another asynchronous write, or a store whose asynchronous
+  // writes run on the caller: not started.
+  service::DossierManagerOptions full = options;
+  full.max_async_writes = 0;
+  service::DossierManager saturated(sqlite->get(), *catalogue, &clock, full);
+  EXPECT_FALSE(saturated.TrySubmitWithoutWaiting(BirthRegistration(), "fp", "canbo", kept));
+  storage::ForwardingDossierStore writes_on_caller(sqlite->get());
+  service::DossierManager blocking(&writes_on_caller, *catalogue, &clock, options);
+  EXPECT_FALSE(blocking.TrySubmitWithoutWaiting(BirthRegistration(), "fp", "canbo", kept));
+  ASSERT_TRUE(static_cast<bool>(kept));
+  EXPECT_FALSE(refused.done.HasBeenNotified());
+}
+
+// A store whose reads wait at a gate the test opens: GetDossier calls then
+// hold the executor's threads and fill its queue.
+class GatedReadsStore final : public storage::ForwardingDossierStore {
+ public:
+  using ForwardingDossierStore::ForwardingDossierStore;
+
+  absl::StatusOr<Dossier> Get(const std::string& code) override {
+    waiting_.fetch_add(1);
+    gate_.WaitForNotification();
+    return base().Get(code);
+  }
+  // Asynchronous writes stay the base's (queued for its writer).
+  void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override {
+    base().CreateAsync(std::move(write), std::move(done));
+  }
+  void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override {
+    base().UpdateAsync(std::move(write), std::move(done));
+  }
+  bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
+
+  int waiting() const { return waiting_.load(); }
+  void Open() { gate_.Notify(); }
+
+ private:
+  std::atomic<int> waiting_{0};
+  absl::Notification gate_;
+};
+
+// With the executor's only thread held, a call that needs the executor
+// waits in its queue, but a submission by a token in memory starts on
+// gRPC's thread: its write commits at once, and its answer follows once
+// the thread is free (docs/PERFORMANCE.md, "Calls started on gRPC's
+// thread").
+TEST(DossierServiceStartTest, ASubmissionByATokenInMemoryStartsWithoutTheExecutor) {
+  auto catalogue = config::LoadConfigText(testing::kTestConfig, "test.textproto");
+  ASSERT_TRUE(catalogue.ok()) << catalogue.status();
+  ControlledClock clock(VnTime(2020, 1, 6, 8, 0), SystemClock::Get());
+  testing::TempDir dir;
+  auto sqlite = storage::SqliteDossierStore::Open({.path = dir.File("onestop.db")});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  GatedReadsStore gated(sqlite->get());
+  auto auth = testing::MustOpenTestAuth(dir.File("onestop.db"), sqlite->get());
+  const std::string token = testing::MustToken(auth->AllRolesToken(**catalogue, "clerk.lienson"));
+  service::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  options.executor.threads = 1;
+  testing::UseInsecureLoopback(options);
+  service::ServerDependencies deps;
+  deps.store = &gated;
+  deps.catalogue = *catalogue;
+  deps.clock = &clock;
+  deps.controlled_clock = &clock;
+  deps.security_store = auth->store();
+  auto server = service::OnestopServer::Start(options, deps);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = DossierService::NewStub(testing::AuthorizedChannel((*server)->address(), token));
+  auto submit = [&](const SubmitDossierRequest& request, Dossier* out) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    SubmitDossierResponse response;
+    grpc::Status status = stub->SubmitDossier(&context, request, &response);
+    *out = response.dossier();
+    return status;
+  };
+  auto last_revision = [&] { return (*sqlite)->LastRevision().value_or(-1); };
+
+  Dossier first;  // authenticates on the executor: the token is now in memory
+  ASSERT_TRUE(submit(BirthRegistration(), &first).ok());
+  ASSERT_EQ(last_revision(), 1);
+
+  // A read holds the executor's only thread at the gate.
+  grpc::Status read_status;
+  std::thread reader([&] {
+    grpc::ClientContext context;
+    GetDossierRequest request;
+    request.set_code(first.code());
+    GetDossierResponse response;
+    read_status = stub->GetDossier(&context, request, &response);
+  });
+  for (int spin = 0; gated.waiting() == 0 && spin < 3000; ++spin) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(gated.waiting(), 1);
+
+  // With a request_id (a replay read) the submission waits for the
+  // executor; without one it starts here and commits.
+  SubmitDossierRequest with_id = BirthRegistration("Y Bhim Niê");
+  with_id.set_request_id("needs-the-executor");
+  Dossier queued;
+  grpc::Status queued_status;
+  std::thread queued_submitter([&] { queued_status = submit(with_id, &queued); });
+  Dossier started;
+  grpc::Status started_status;
+  std::thread submitter([&] { started_status = submit(BirthRegistration(), &started); });
+  for (int spin = 0; last_revision() < 2 && spin < 3000; ++spin) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(last_revision(), 2) << "the submission did not start while the executor was held";
+  EXPECT_EQ(gated.waiting(), 1);
+
+  gated.Open();
+  submitter.join();
+  queued_submitter.join();
+  reader.join();
+  ASSERT_TRUE(started_status.ok()) << started_status.error_message();
+  ASSERT_TRUE(queued_status.ok()) << queued_status.error_message();
+  EXPECT_TRUE(read_status.ok()) << read_status.error_message();
+  EXPECT_EQ(started.code(), "000.31.01.H15-200106-0002");  // committed first
+  EXPECT_EQ(queued.code(), "000.31.01.H15-200106-0003");
+  EXPECT_EQ(queued.applicant().full_name(), "Y Bhim Niê");
+  EXPECT_EQ(last_revision(), 3);
+  (*server)->Shutdown(absl::Seconds(5));
 }
 
 }  // namespace

@@ -294,6 +294,21 @@ TEST_F(SqliteDossierStoreTest, RecentlyUpdatedDossiersAnswerGetsAsTheDatabaseWou
     stale.expected_etag = 1;
     EXPECT_THAT((*store)->Update(stale), StatusIs(absl::StatusCode::kAborted));
 
+    // GetFromMemory answers exactly the kept ones, and its misses are not
+    // counted (the Get that follows one counts it).
+    const RecentDossierStats unlooked = (*store)->GetRecentDossierStats();
+    EXPECT_EQ((*store)->GetFromMemory(updated[0].code()), std::nullopt);  // dropped
+    EXPECT_EQ((*store)->GetFromMemory(updated[3].code()), std::nullopt);  // created only
+    EXPECT_EQ((*store)->GetFromMemory("000.00.00.H15-000000-0000"), std::nullopt);
+    for (int i : {1, 2}) {
+      std::optional<Dossier> kept = (*store)->GetFromMemory(updated[i].code());
+      ASSERT_TRUE(kept.has_value()) << i;
+      EXPECT_THAT(*kept, EqualsProto(updated[i]));
+    }
+    EXPECT_EQ((*store)->GetRecentDossierStats().misses, unlooked.misses);
+    EXPECT_EQ((*store)->GetRecentDossierStats().hits, unlooked.hits + 2);
+    EXPECT_TRUE((*store)->QueuesAsyncWrites());
+
     const RecentDossierStats before = (*store)->GetRecentDossierStats();
     EXPECT_EQ(before.entries, 2);  // the second and third; the first was dropped
     for (const Dossier& d : updated) {

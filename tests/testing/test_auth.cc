@@ -44,13 +44,15 @@ class BearerInterceptorFactory final
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TestAuth>> TestAuth::Open(const std::string& db_path) {
+absl::StatusOr<std::unique_ptr<TestAuth>> TestAuth::Open(
+    const std::string& db_path, storage::sqlite_internal::SharedWriter* shared_writer) {
   absl::StatusOr<std::unique_ptr<storage::SqliteSecurityStore>> store =
       storage::SqliteSecurityStore::Open(
           {.path = db_path,
            .check = db_path == ":memory:" ? storage::DatabaseCheck::kStandalone
                                           : storage::DatabaseCheck::kRequireOnestopDatabase,
-           .durability = storage::SecurityDurability::kNormal});
+           .durability = storage::SecurityDurability::kNormal,
+           .shared_writer = shared_writer});
   if (!store.ok()) return store.status();
   return std::unique_ptr<TestAuth>(new TestAuth(std::move(*store)));
 }
@@ -64,8 +66,9 @@ absl::StatusOr<std::string> TestAuth::TokenFor(const onestop::v1::Principal& pri
   return created->secret;
 }
 
-std::unique_ptr<TestAuth> MustOpenTestAuth(const std::string& db_path) {
-  absl::StatusOr<std::unique_ptr<TestAuth>> auth = TestAuth::Open(db_path);
+std::unique_ptr<TestAuth> MustOpenTestAuth(const std::string& db_path,
+                                           storage::sqlite_internal::SharedWriter* shared_writer) {
+  absl::StatusOr<std::unique_ptr<TestAuth>> auth = TestAuth::Open(db_path, shared_writer);
   if (!auth.ok()) {
     std::cerr << "cannot open the security tables of " << db_path << ": " << auth.status()
               << std::endl;

@@ -23,8 +23,12 @@ namespace onestop::testing {
 class TestAuth {
  public:
   // Opens them on `db_path` (a file the dossier store opened first, or
-  // ":memory:").
-  static absl::StatusOr<std::unique_ptr<TestAuth>> Open(const std::string& db_path);
+  // ":memory:"). With `shared_writer` (that dossier store; it must outlive
+  // this object) token and audit writes go through its writer as in the
+  // daemon (server/ops/storage_backend.cc), and handlers may start calls
+  // on gRPC's thread (SecurityStore::AuthenticateFromMemory).
+  static absl::StatusOr<std::unique_ptr<TestAuth>> Open(
+      const std::string& db_path, storage::sqlite_internal::SharedWriter* shared_writer = nullptr);
 
   storage::SqliteSecurityStore* store() const { return store_.get(); }
 
@@ -43,7 +47,8 @@ class TestAuth {
 };
 
 // Open, or abort the test binary with the reason (for fixtures).
-std::unique_ptr<TestAuth> MustOpenTestAuth(const std::string& db_path);
+std::unique_ptr<TestAuth> MustOpenTestAuth(
+    const std::string& db_path, storage::sqlite_internal::SharedWriter* shared_writer = nullptr);
 // The value, or abort the test binary with the status.
 std::string MustToken(const absl::StatusOr<std::string>& token);
 

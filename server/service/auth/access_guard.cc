@@ -44,7 +44,19 @@ void AccessGuard::Append(const std::string& principal_id, const CallInfo& call,
 
 absl::StatusOr<PrincipalPtr> AccessGuard::Authenticate(const grpc::ServerContextBase& context,
                                                        const CallInfo& call) const {
-  absl::StatusOr<PrincipalPtr> principal = authenticator_->Authenticate(context);
+  return Audited(authenticator_->Authenticate(context), call);
+}
+
+std::optional<absl::StatusOr<PrincipalPtr>> AccessGuard::AuthenticateFromMemory(
+    const grpc::ServerContextBase& context, const CallInfo& call) const {
+  std::optional<absl::StatusOr<PrincipalPtr>> principal =
+      authenticator_->AuthenticateFromMemory(context);
+  if (!principal.has_value()) return std::nullopt;
+  return Audited(*std::move(principal), call);
+}
+
+absl::StatusOr<PrincipalPtr> AccessGuard::Audited(absl::StatusOr<PrincipalPtr> principal,
+                                                  const CallInfo& call) const {
   if (!principal.ok() && principal.status().code() == absl::StatusCode::kUnauthenticated) {
     Append("", call, principal.status());
   }

@@ -16,7 +16,9 @@
 // append that fails is logged (JSON line, no personal data) and does not
 // change the call's answer.
 //
-// Thread safety: thread-safe. Blocking (SQLite): call on the executor.
+// Thread safety: thread-safe. Blocking (SQLite): call on the executor,
+// except AuthenticateFromMemory and, after it, the Authorize* methods and
+// RecordOutcome (they only queue audit records).
 #ifndef ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
 #define ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
 
@@ -24,6 +26,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +68,11 @@ class AccessGuard {
   // The caller, or the audited UNAUTHENTICATED.
   absl::StatusOr<PrincipalPtr> Authenticate(const grpc::ServerContextBase& context,
                                             const CallInfo& call) const;
+  // Authenticate if that needs no database read
+  // (Authenticator::AuthenticateFromMemory), else nullopt. Never blocks on
+  // I/O (a denial's audit record is queued): callable on a gRPC thread.
+  std::optional<absl::StatusOr<PrincipalPtr>> AuthenticateFromMemory(
+      const grpc::ServerContextBase& context, const CallInfo& call) const;
 
   // core::Authorize, auditing a PERMISSION_DENIED.
   absl::Status Authorize(const core::Principal& principal, core::Permission permission,
@@ -102,6 +110,9 @@ class AccessGuard {
                             const absl::Status& result) const;
 
  private:
+  // `principal`, after queuing an UNAUTHENTICATED for the audit log.
+  absl::StatusOr<PrincipalPtr> Audited(absl::StatusOr<PrincipalPtr> principal,
+                                       const CallInfo& call) const;
   void Append(const std::string& principal_id, const CallInfo& call,
               const absl::Status& result, bool wait = false) const;
 

@@ -40,6 +40,11 @@ absl::StatusOr<PrincipalPtr> Authenticator::Convert(
 
 absl::StatusOr<PrincipalPtr> Authenticator::AuthenticateBearer(
     absl::string_view header) const {
+  return *AnswerBearer(header, /*from_memory_only=*/false);
+}
+
+std::optional<absl::StatusOr<PrincipalPtr>> Authenticator::AnswerBearer(
+    absl::string_view header, bool from_memory_only) const {
   constexpr absl::string_view kScheme = "bearer ";
   if (header.size() <= kScheme.size() ||
       !absl::EqualsIgnoreCase(header.substr(0, kScheme.size()), kScheme)) {
@@ -47,7 +52,15 @@ absl::StatusOr<PrincipalPtr> Authenticator::AuthenticateBearer(
         "malformed authorization header: expected 'Bearer <token>'");
   }
   const absl::string_view secret = absl::StripAsciiWhitespace(header.substr(kScheme.size()));
-  absl::StatusOr<storage::SharedPrincipal> stored = store_->Authenticate(secret, clock_->Now());
+  absl::StatusOr<storage::SharedPrincipal> stored;
+  if (from_memory_only) {
+    std::optional<absl::StatusOr<storage::SharedPrincipal>> cached =
+        store_->AuthenticateFromMemory(secret, clock_->Now());
+    if (!cached.has_value()) return std::nullopt;
+    stored = *std::move(cached);
+  } else {
+    stored = store_->Authenticate(secret, clock_->Now());
+  }
   if (!stored.ok()) return stored.status();
   return Convert(*stored);
 }
@@ -65,10 +78,21 @@ absl::StatusOr<PrincipalPtr> Authenticator::AuthenticateCertificate(
 
 absl::StatusOr<PrincipalPtr> Authenticator::Authenticate(
     const grpc::ServerContextBase& context) const {
+  return *Answer(context, /*from_memory_only=*/false);
+}
+
+std::optional<absl::StatusOr<PrincipalPtr>> Authenticator::AuthenticateFromMemory(
+    const grpc::ServerContextBase& context) const {
+  return Answer(context, /*from_memory_only=*/true);
+}
+
+std::optional<absl::StatusOr<PrincipalPtr>> Authenticator::Answer(
+    const grpc::ServerContextBase& context, bool from_memory_only) const {
   const auto& metadata = context.client_metadata();
   const auto header = metadata.find("authorization");
   if (header != metadata.end()) {
-    return AuthenticateBearer(absl::string_view(header->second.data(), header->second.size()));
+    return AnswerBearer(absl::string_view(header->second.data(), header->second.size()),
+                        from_memory_only);
   }
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {

@@ -13,7 +13,8 @@
 // with 22 grants cost ~50 allocations per call when each call copied it.
 //
 // Thread safety: thread-safe. Authenticate reads the SecurityStore
-// (SQLite): call it on an executor thread, never on a gRPC reaction thread.
+// (SQLite): call it on an executor thread, never on a gRPC reaction thread;
+// AuthenticateFromMemory may be called anywhere.
 #ifndef ONESTOP_SERVER_SERVICE_AUTH_AUTHENTICATOR_H_
 #define ONESTOP_SERVER_SERVICE_AUTH_AUTHENTICATOR_H_
 
@@ -21,6 +22,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,12 @@ class Authenticator {
   // mapped to a principal"); UNAVAILABLE if the store is busy.
   // Never null when OK.
   absl::StatusOr<PrincipalPtr> Authenticate(const grpc::ServerContextBase& context) const;
+  // Authenticate's answer if it needs no database read (a certificate, a
+  // missing or malformed header, a token the store answers from memory:
+  // SecurityStore::AuthenticateFromMemory), or nullopt. Never blocks on
+  // I/O: callable on a gRPC thread.
+  std::optional<absl::StatusOr<PrincipalPtr>> AuthenticateFromMemory(
+      const grpc::ServerContextBase& context) const;
 
   // The parts of Authenticate, for tests and other transports.
   // `header` is the authorization metadata value.
@@ -72,6 +80,12 @@ class Authenticator {
   // `stored` converted, from conversions_ when the store handed out the
   // same copy before. INTERNAL if it does not convert.
   absl::StatusOr<PrincipalPtr> Convert(const storage::SharedPrincipal& stored) const;
+  // Authenticate (from_memory_only false: never nullopt) or
+  // AuthenticateFromMemory.
+  std::optional<absl::StatusOr<PrincipalPtr>> Answer(const grpc::ServerContextBase& context,
+                                                     bool from_memory_only) const;
+  std::optional<absl::StatusOr<PrincipalPtr>> AnswerBearer(absl::string_view header,
+                                                           bool from_memory_only) const;
 
   storage::SecurityStore* const store_;
   const Clock* const clock_;
