@@ -49,6 +49,9 @@ class AggregatingDossierStore final : public storage::ForwardingDossierStore {
   // NOT_FOUND for an unknown dossier).
   absl::StatusOr<onestop::v1::Dossier> Update(const storage::UpdateDossierWrite& write) override;
   void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override;
+  // Forwarded: UpdateAsync reads only for a `before` that is not the
+  // expected version, which DossierManager never sends (it checks the etag
+  // against the dossier it read first).
   bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
   // Forwarded: this decorator does not change Get.
   std::optional<onestop::v1::Dossier> GetFromMemory(const std::string& code) override {

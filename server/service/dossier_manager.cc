@@ -286,24 +286,29 @@ void DossierManager::SubmitReserved(const onestop::v1::SubmitDossierRequest& req
                                          /*keep_alive=*/nullptr, std::move(done)));
 }
 
+bool DossierManager::MayStartWithoutWaiting(const std::string& request_id) const {
+  return request_id.empty() && options_.handoff != nullptr && store_->QueuesAsyncWrites();
+}
+
 bool DossierManager::TrySubmitWithoutWaiting(const onestop::v1::SubmitDossierRequest& request,
                                              const std::string& fingerprint,
                                              const std::string& actor, WriteDone& done) {
-  if (!request.request_id().empty() || !store_->QueuesAsyncWrites() || !ReserveAsyncWrite()) {
-    return false;
-  }
+  if (!MayStartWithoutWaiting(request.request_id()) || !ReserveAsyncWrite()) return false;
   SubmitReserved(request, fingerprint, actor, std::move(done));
   return true;
 }
 
 bool DossierManager::TryActWithoutWaiting(const ActionCommand& command, const std::string& actor,
                                           ActAuthorizer authorize, WriteDone& done) {
-  if (!command.request_id.empty() || !store_->QueuesAsyncWrites() ||
-      !ValidateCode(command.code).ok()) {
+  if (!MayStartWithoutWaiting(command.request_id) || !ValidateCode(command.code).ok() ||
+      !ReserveAsyncWrite()) {
     return false;
   }
   std::optional<Dossier> loaded = store_->GetFromMemory(command.code);
-  if (!loaded.has_value() || !ReserveAsyncWrite()) return false;
+  if (!loaded.has_value()) {
+    ReleaseAsyncWrite();
+    return false;
+  }
   ActReserved(command, actor, authorize, std::move(loaded), std::move(done));
   return true;
 }

@@ -84,13 +84,17 @@ class DossierManager {
   using WriteDone = storage::DossierStore::WriteDone;
   void SubmitAsync(const onestop::v1::SubmitDossierRequest& request, std::string fingerprint,
                    const std::string& actor, WriteDone done);
-  // SubmitAsync when it needs no wait at all on the calling thread: no
-  // request_id (its replay is a read), a store that queues asynchronous
-  // writes (DossierStore::QueuesAsyncWrites) and room for another one. Otherwise returns false having done nothing (`done` untouched):
-  // call SubmitAsync from an executor thread instead. For a handler on
-  // gRPC's own thread (docs/PERFORMANCE.md, "Calls started on gRPC's
-  // thread"); `done` may then run on the calling thread (an error before
-  // the write).
+  // Whether a write with this request_id may start on the calling thread
+  // at all: none (its replay is a read), a handoff, and a store that
+  // queues asynchronous writes (DossierStore::QueuesAsyncWrites). A
+  // handler asks before it authenticates on gRPC's thread.
+  bool MayStartWithoutWaiting(const std::string& request_id) const;
+  // SubmitAsync when it needs no wait at all on the calling thread:
+  // MayStartWithoutWaiting and room for another asynchronous write.
+  // Otherwise returns false having done nothing (`done` untouched): call
+  // SubmitAsync from an executor thread instead. For a handler on gRPC's
+  // own thread (docs/PERFORMANCE.md, "Calls started on gRPC's thread");
+  // `done` may then run on the calling thread (an error before the write).
   bool TrySubmitWithoutWaiting(const onestop::v1::SubmitDossierRequest& request,
                                const std::string& fingerprint, const std::string& actor,
                                WriteDone& done);
@@ -120,10 +124,10 @@ class DossierManager {
   void ActAsync(const ActionCommand& command, const std::string& actor, ActAuthorizer authorize,
                 WriteDone done);
   // ActAsync when it needs no wait on the calling thread, as
-  // TrySubmitWithoutWaiting: no request_id, a store that queues
-  // asynchronous writes, the dossier in its memory
-  // (DossierStore::GetFromMemory) and room for another asynchronous write. Otherwise false, having done nothing (`authorize` not called,
-  // `done` untouched).
+  // TrySubmitWithoutWaiting: MayStartWithoutWaiting, room for another
+  // asynchronous write and the dossier in the store's memory
+  // (DossierStore::GetFromMemory). Otherwise false, having done nothing
+  // (`authorize` not called, `done` untouched).
   bool TryActWithoutWaiting(const ActionCommand& command, const std::string& actor,
                             ActAuthorizer authorize, WriteDone& done);
 

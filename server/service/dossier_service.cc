@@ -89,6 +89,7 @@ bool DossierServiceImpl::StartAct(const grpc::CallbackServerContext& context,
     auth::CallInfo call;
     bool authorized = false;
   };
+  if (without_waiting && !manager_->MayStartWithoutWaiting(command.request_id)) return false;
   auto caller = std::make_unique<Caller>();
   caller->call = {.rpc = rpc, .dossier_code = command.code};
   std::optional<absl::StatusOr<auth::PrincipalPtr>> principal =
@@ -161,6 +162,7 @@ bool DossierServiceImpl::StartSubmit(const grpc::CallbackServerContext& context,
                                      const SubmitDossierRequest& request,
                                      SubmitDossierResponse* response, UnaryFinish finish,
                                      bool without_waiting) {
+  if (without_waiting && !manager_->MayStartWithoutWaiting(request.request_id())) return false;
   auth::CallInfo call{.rpc = "SubmitDossier", .agency_code = request.receiving_agency_code()};
   std::optional<absl::StatusOr<auth::PrincipalPtr>> principal =
       without_waiting ? guard_->AuthenticateFromMemory(context, call)

@@ -158,8 +158,13 @@ absl::StatusOr<std::unique_ptr<OnestopServer>> OnestopServer::Start(
                                                            current_catalogue, options.report);
   server->report_service_ = std::make_unique<ReportServiceImpl>(server->reporter_.get(), executor,
                                                                 guard, current_catalogue);
+  auth::SecurityServiceOptions tokens = options.tokens;
+  for (const auth::CertificatePrincipal& mapped :
+       options.authentication.certificate_principals) {
+    tokens.certificate_principals.push_back(mapped.principal);
+  }
   server->security_service_ = std::make_unique<auth::SecurityServiceImpl>(
-      guard, deps.security_store, current_catalogue, deps.clock, executor, options.tokens);
+      guard, deps.security_store, current_catalogue, deps.clock, executor, std::move(tokens));
   if (deps.blob_store != nullptr) {
     DocumentServiceOptions documents = options.documents;
     documents.privacy = options.privacy;

@@ -131,6 +131,11 @@ class SecurityStore {
                                 absl::AnyInvocable<void(absl::Status) &&> done) {
     std::move(done)(AppendAudit(record).status());
   }
+  // True if AppendAuditLater never waits (it queues the record and
+  // returns): a call on gRPC's own thread may then audit a denial
+  // (auth::AccessGuard::AuthenticateFromMemory). False for the default
+  // above and for PostgreSQL (its queue makes a caller wait when full).
+  virtual bool AppendsAuditWithoutWaiting() const { return false; }
 
   // Records with sequence > after_sequence matching the filter, oldest
   // first, at most `limit`. INVALID_ARGUMENT for a limit outside 1–1000 or

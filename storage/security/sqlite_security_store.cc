@@ -228,10 +228,6 @@ absl::StatusOr<CreatedToken> SqliteSecurityStore::CreateToken(const NewToken& to
 
 std::optional<absl::StatusOr<SharedPrincipal>> SqliteSecurityStore::AuthenticateFromMemory(
     absl::string_view secret, absl::Time now) {
-  // Without the dossier store's writer, a denial's audit record would be
-  // appended synchronously (AppendAuditLater): leave the call to the
-  // executor.
-  if (shared_writer_ == nullptr) return std::nullopt;
   if (!security_internal::LooksLikeTokenSecret(secret)) {
     return absl::UnauthenticatedError(kUnauthenticated);
   }

@@ -91,8 +91,7 @@ class SqliteSecurityStore final : public SecurityStore {
   absl::StatusOr<SharedPrincipal> Authenticate(absl::string_view secret,
                                                absl::Time now) override;
   // Answers from the token cache (a malformed secret too); nullopt on a
-  // miss, and always without a shared writer (AppendAuditLater would then
-  // block the caller).
+  // miss.
   std::optional<absl::StatusOr<SharedPrincipal>> AuthenticateFromMemory(
       absl::string_view secret, absl::Time now) override;
   absl::StatusOr<std::vector<onestop::v1::TokenInfo>> ListTokens(
@@ -103,6 +102,8 @@ class SqliteSecurityStore final : public SecurityStore {
   // With a SharedWriter: queued into the dossier store's next batch.
   void AppendAuditLater(onestop::v1::AuditRecord record,
                         absl::AnyInvocable<void(absl::Status) &&> done) override;
+  // With a SharedWriter only: AppendAuditLater then queues the record.
+  bool AppendsAuditWithoutWaiting() const override { return shared_writer_ != nullptr; }
   // With a SharedWriter, first waits for the AppendAuditLater records
   // queued before the call.
   absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) override;

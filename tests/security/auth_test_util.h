@@ -55,12 +55,18 @@ class AuthTestServer {
         {.path = dir_.File("onestop.db"), .durability = storage::SecurityDurability::kNormal});
     EXPECT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
+    authenticator_options_ = options.authenticator;
     authenticator_ = std::make_unique<service::auth::Authenticator>(
         store_.get(), &clock_, std::move(options.authenticator));
     guard_ = std::make_unique<service::auth::AccessGuard>(authenticator_.get(), store_.get(),
                                                           [c = catalogue_] { return c; }, &clock_);
+    service::auth::SecurityServiceOptions tokens;
+    for (const auto& mapped : authenticator_options_.certificate_principals) {
+      tokens.certificate_principals.push_back(mapped.principal);
+    }
     security_ = std::make_unique<service::auth::SecurityServiceImpl>(
-        guard_.get(), store_.get(), [c = catalogue_] { return c; }, &clock_, &executor_);
+        guard_.get(), store_.get(), [c = catalogue_] { return c; }, &clock_, &executor_,
+        std::move(tokens));
     limiter_ = std::make_unique<service::auth::RateLimiter>(&clock_, options.rate);
     citizen_ = std::make_unique<service::auth::CitizenServiceImpl>(std::move(options.lookup),
                                                                    limiter_.get(), &executor_);
@@ -98,6 +104,7 @@ class AuthTestServer {
   ControlledClock clock_;
   std::shared_ptr<const core::Catalogue> catalogue_ = SecurityTestCatalogue();
   std::unique_ptr<storage::SqliteDossierStore> dossiers_;
+  service::auth::AuthenticatorOptions authenticator_options_;
   std::unique_ptr<storage::SqliteSecurityStore> store_;
   std::unique_ptr<service::auth::Authenticator> authenticator_;
   std::unique_ptr<service::auth::AccessGuard> guard_;

@@ -15,6 +15,8 @@
 #include "server/service/auth/principals.h"
 #include "server/service/auth/transport.h"
 #include "storage/security/sqlite_security_store.h"
+#include "storage/sqlite/sqlite_dossier_store.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_config.h"
 
@@ -228,6 +230,52 @@ TEST_F(AuthenticatorTest, BearerTokenUntilExpiryOrRevocation) {
   EXPECT_EQ((*cert)->id, "portal");
   EXPECT_THAT(authenticator.AuthenticateCertificate({"intruder"}),
               StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("\"intruder\"")));
+}
+
+// What may be answered on gRPC's thread: the authenticator answers a call
+// without credentials at once, but the guard answers it (and audits the
+// denial) only where the audit store never waits; elsewhere it leaves the
+// call to the executor, auditing nothing.
+TEST_F(AuthenticatorTest, FromMemoryOnlyWhereTheAuditNeverWaits) {
+  onestop::config::v1::Config config;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
+  auto built = core::Catalogue::Build(config);
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
+  const auto catalogue = std::get<std::shared_ptr<const core::Catalogue>>(built);
+  grpc::ServerContext no_credentials;
+  const CallInfo call{.rpc = "SubmitDossier"};
+
+  // :memory:, no dossier store's writer: audit appends are synchronous.
+  Authenticator authenticator(store_.get(), &clock_, {});
+  auto answered = authenticator.AuthenticateFromMemory(no_credentials);
+  ASSERT_TRUE(answered.has_value());
+  EXPECT_THAT(*answered, StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("no credentials")));
+  ASSERT_FALSE(store_->AppendsAuditWithoutWaiting());
+  AccessGuard guard(&authenticator, store_.get(), [catalogue] { return catalogue; }, &clock_);
+  EXPECT_EQ(guard.AuthenticateFromMemory(no_credentials, call), std::nullopt);
+  auto audit = store_->ListAudit({.limit = 10});
+  ASSERT_THAT(audit, IsOk());
+  EXPECT_TRUE(audit->records.empty());
+
+  // The daemon's SQLite setup: audit records ride the dossier writer.
+  testing::TempDir dir;
+  auto dossiers = storage::SqliteDossierStore::Open({.path = dir.File("onestop.db")});
+  ASSERT_THAT(dossiers, IsOk());
+  auto shared = storage::SqliteSecurityStore::Open(
+      {.path = dir.File("onestop.db"), .shared_writer = dossiers->get()});
+  ASSERT_THAT(shared, IsOk());
+  ASSERT_TRUE((*shared)->AppendsAuditWithoutWaiting());
+  Authenticator shared_authenticator(shared->get(), &clock_, {});
+  AccessGuard shared_guard(&shared_authenticator, shared->get(),
+                           [catalogue] { return catalogue; }, &clock_);
+  auto denied = shared_guard.AuthenticateFromMemory(no_credentials, call);
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_THAT(*denied, StatusIs(absl::StatusCode::kUnauthenticated));
+  audit = (*shared)->ListAudit({.limit = 10});
+  ASSERT_THAT(audit, IsOk());
+  ASSERT_EQ(audit->records.size(), 1u);
+  EXPECT_EQ(audit->records[0].rpc(), "SubmitDossier");
+  EXPECT_EQ(audit->records[0].result_code(), 16);  // UNAUTHENTICATED
 }
 
 TEST_F(AuthenticatorTest, RevocationIsSeenByTheNextCall) {

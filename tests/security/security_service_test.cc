@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "onestop/v1/security_service.grpc.pb.h"
+#include "server/service/auth/principals.h"
 #include "tests/security/auth_test_util.h"
 
 namespace onestop::testing {
@@ -363,6 +364,37 @@ TEST_F(SecurityServiceTest, PrincipalIdNamesOnePrincipalWhileItHasActiveTokens) 
   }
   EXPECT_TRUE(create(MakePrincipal("clerk.lienson", onestop::v1::ROLE_OFFICER, kCommune), &other)
                   .ok());
+}
+
+// A client certificate's principal (configuration) holds its id too: a
+// token may carry it only with the same powers.
+TEST(SecurityServiceCertificateTest, ACertificatesPrincipalIdIsRefusedWithOtherPowers) {
+  const onestop::v1::Principal portal =
+      MakePrincipal("portal.sync", onestop::v1::ROLE_SERVICE, kProvince);
+  AuthServerOptions options;
+  absl::StatusOr<core::Principal> mapped = service::auth::PrincipalFromProto(portal);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  options.authenticator.certificate_principals.push_back({"portal-sync.daklak.gov.vn", *mapped});
+  AuthTestServer server(std::move(options));
+  const std::string admin =
+      server.TokenFor(MakePrincipal("admin.tinh", onestop::v1::ROLE_ADMIN, kProvince));
+  auto stub = SecurityService::NewStub(
+      grpc::CreateChannel(server.Address(), grpc::InsecureChannelCredentials()));
+  auto create = [&](const onestop::v1::Principal& principal) {
+    onestop::v1::CreateTokenRequest request;
+    *request.mutable_principal() = principal;
+    onestop::v1::CreateTokenResponse response;
+    return stub->CreateToken(ContextWith(admin).get(), request, &response);
+  };
+  const grpc::Status taken =
+      create(MakePrincipal("portal.sync", onestop::v1::ROLE_ADMIN, kProvince));
+  EXPECT_EQ(taken.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(taken.error_message(), HasSubstr("client certificate"));
+  EXPECT_EQ(
+      server.store().ListTokens({.include_inactive = true, .now = server.clock().Now()})->size(),
+      1u);  // the admin's only
+  // The same powers: a token standing in for the certificate is fine.
+  EXPECT_TRUE(create(portal).ok());
 }
 
 TEST_F(SecurityServiceTest, BootstrapAdminTokenAdministersEveryRoot) {

@@ -49,6 +49,9 @@ absl::StatusOr<PrincipalPtr> AccessGuard::Authenticate(const grpc::ServerContext
 
 std::optional<absl::StatusOr<PrincipalPtr>> AccessGuard::AuthenticateFromMemory(
     const grpc::ServerContextBase& context, const CallInfo& call) const {
+  // Whatever follows on this thread may audit a denial: only where that
+  // never waits.
+  if (!audit_->AppendsAuditWithoutWaiting()) return std::nullopt;
   std::optional<absl::StatusOr<PrincipalPtr>> principal =
       authenticator_->AuthenticateFromMemory(context);
   if (!principal.has_value()) return std::nullopt;

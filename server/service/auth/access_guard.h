@@ -17,8 +17,9 @@
 // change the call's answer.
 //
 // Thread safety: thread-safe. Blocking (SQLite): call on the executor,
-// except AuthenticateFromMemory and, after it, the Authorize* methods and
-// RecordOutcome (they only queue audit records).
+// except AuthenticateFromMemory and, after it answered, the Authorize*
+// methods and RecordOutcome (its answer means the audit store only queues
+// records).
 #ifndef ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
 #define ONESTOP_SERVER_SERVICE_AUTH_ACCESS_GUARD_H_
 
@@ -69,8 +70,10 @@ class AccessGuard {
   absl::StatusOr<PrincipalPtr> Authenticate(const grpc::ServerContextBase& context,
                                             const CallInfo& call) const;
   // Authenticate if that needs no database read
-  // (Authenticator::AuthenticateFromMemory), else nullopt. Never blocks on
-  // I/O (a denial's audit record is queued): callable on a gRPC thread.
+  // (Authenticator::AuthenticateFromMemory) and the audit store appends
+  // without waiting (SecurityStore::AppendsAuditWithoutWaiting: this
+  // denial's record, and those of the checks after it, are then only
+  // queued), else nullopt. Never blocks on I/O: callable on a gRPC thread.
   std::optional<absl::StatusOr<PrincipalPtr>> AuthenticateFromMemory(
       const grpc::ServerContextBase& context, const CallInfo& call) const;
 

@@ -87,8 +87,9 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
     }
     const absl::Time now = clock_->Now();
     // A principal id names one person or service in history, audit and the
-    // stream limit: a second active token for it (a rotation) must carry
-    // the same powers. Revoked and expired tokens do not hold their id.
+    // stream limit: a second active token for it (a rotation), or a token
+    // for a client certificate's principal, must carry the same powers.
+    // Revoked and expired tokens do not hold their id.
     // One check-then-create at a time in this daemon, so that two creates
     // of one id cannot both pass the check.
     const Principal stored = PrincipalToProto(principal);
@@ -99,16 +100,28 @@ grpc::ServerUnaryReactor* SecurityServiceImpl::CreateToken(grpc::CallbackServerC
       guard_->RecordOutcome(admin, call, active.status());
       return active.status();
     }
+    // Who holds the id with other powers, if anyone.
+    std::string holder;
     for (const TokenInfo& token : *active) {
       if (token.principal().id() == stored.id() &&
           Powers(token.principal()) != Powers(stored)) {
-        const absl::Status taken = absl::AlreadyExistsError(absl::StrCat(
-            "principal id \"", stored.id(),
-            "\" already belongs to an active token with other grants; choose another id, or "
-            "revoke that token first"));
-        guard_->RecordOutcome(admin, call, taken);
-        return taken;
+        holder = "an active token with other grants; choose another id, or revoke that token "
+                 "first";
+        break;
       }
+    }
+    for (const core::Principal& mapped : options_.certificate_principals) {
+      if (holder.empty() && mapped.id == stored.id() &&
+          Powers(PrincipalToProto(mapped)) != Powers(stored)) {
+        holder = "a client certificate (the daemon's configuration) with other grants; choose "
+                 "another id";
+      }
+    }
+    if (!holder.empty()) {
+      const absl::Status taken = absl::AlreadyExistsError(
+          absl::StrCat("principal id \"", stored.id(), "\" already belongs to ", holder));
+      guard_->RecordOutcome(admin, call, taken);
+      return taken;
     }
     absl::StatusOr<storage::CreatedToken> created =
         store_->CreateToken({.principal = stored,

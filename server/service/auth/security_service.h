@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -26,6 +27,9 @@ struct SecurityServiceOptions {
   absl::Duration default_token_ttl = absl::Hours(24 * 90);
   // Longest lifetime a token may be given.
   absl::Duration max_token_ttl = absl::Hours(24 * 366);
+  // The principals client certificates stand for (the configuration's,
+  // AuthenticatorOptions): CreateToken refuses their ids with other powers.
+  std::vector<core::Principal> certificate_principals = {};
 };
 
 class SecurityServiceImpl final : public onestop::v1::SecurityService::CallbackService {
