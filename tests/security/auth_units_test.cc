@@ -27,6 +27,17 @@ using ::onestop::testing::IsOk;
 using ::onestop::testing::StatusIs;
 using ::testing::HasSubstr;
 
+// The test configuration's catalogue; null if it does not build.
+std::shared_ptr<const core::Catalogue> TestCatalogue() {
+  onestop::config::v1::Config config;
+  if (!google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config)) {
+    return nullptr;
+  }
+  auto built = core::Catalogue::Build(config);
+  if (!std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built)) return nullptr;
+  return std::get<std::shared_ptr<const core::Catalogue>>(built);
+}
+
 TEST(TransportTest, LoopbackAddresses) {
   for (const char* address : {"127.0.0.1:7600", "127.1.2.3:1", "[::1]:7600", "localhost:7600",
                               "127.0.0.1", "::1", "localhost"}) {
@@ -150,11 +161,9 @@ TEST(PrincipalsTest, RoundTripsAndRejectsBadShapes) {
 }
 
 TEST(PrincipalsTest, CertificatePrincipalsFileParsesAndNamesTheBadLine) {
-  onestop::config::v1::Config config;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
-  auto built = core::Catalogue::Build(config);
-  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
-  const core::Catalogue& catalogue = *std::get<std::shared_ptr<const core::Catalogue>>(built);
+  const std::shared_ptr<const core::Catalogue> built = TestCatalogue();
+  ASSERT_NE(built, nullptr);
+  const core::Catalogue& catalogue = *built;
 
   auto parsed = ParseCertificatePrincipals(
       "# mutual TLS principals\n"
@@ -237,11 +246,8 @@ TEST_F(AuthenticatorTest, BearerTokenUntilExpiryOrRevocation) {
 // denial) only where the audit store never waits; elsewhere it leaves the
 // call to the executor, auditing nothing.
 TEST_F(AuthenticatorTest, FromMemoryOnlyWhereTheAuditNeverWaits) {
-  onestop::config::v1::Config config;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
-  auto built = core::Catalogue::Build(config);
-  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
-  const auto catalogue = std::get<std::shared_ptr<const core::Catalogue>>(built);
+  const std::shared_ptr<const core::Catalogue> catalogue = TestCatalogue();
+  ASSERT_NE(catalogue, nullptr);
   grpc::ServerContext no_credentials;
   const CallInfo call{.rpc = "SubmitDossier"};
 
@@ -420,11 +426,8 @@ class HeldBackAudit final : public ForwardingSecurityStore {
 // RecordOutcome answers before its record is committed; RecordOutcomeAndWait
 // (each ImportDossiers request) only once it is in the log.
 TEST_F(AuthenticatorTest, RecordOutcomeQueuesAndRecordOutcomeAndWaitCommits) {
-  onestop::config::v1::Config config;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(testing::kTestConfig, &config));
-  auto built = core::Catalogue::Build(config);
-  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const core::Catalogue>>(built));
-  const auto catalogue = std::get<std::shared_ptr<const core::Catalogue>>(built);
+  const std::shared_ptr<const core::Catalogue> catalogue = TestCatalogue();
+  ASSERT_NE(catalogue, nullptr);
   HeldBackAudit audit(store_.get());
   Authenticator authenticator(store_.get(), &clock_, {});
   AccessGuard guard(&authenticator, &audit, [catalogue] { return catalogue; }, &clock_);

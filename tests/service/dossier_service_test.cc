@@ -2,7 +2,6 @@
 // server on loopback. The only double is the clock (ControlledClock).
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -718,21 +717,38 @@ TEST(DossierManagerAsyncTest, TryWithoutWaitingStartsOnlyWhatNeedsNoRead) {
   storage::ForwardingDossierStore writes_on_caller(sqlite->get());
   service::DossierManager blocking(&writes_on_caller, *catalogue, &clock, options);
   EXPECT_FALSE(blocking.TrySubmitWithoutWaiting(BirthRegistration(), "fp", "canbo", kept));
+  // A miss in memory gives its reservation back: with room for one
+  // asynchronous write, a submission still starts after it.
+  service::DossierManagerOptions one = options;
+  one.max_async_writes = 1;
+  service::DossierManager single(sqlite->get(), *catalogue, &clock, one);
+  absl::StatusOr<Dossier> fresh = single.Submit(BirthRegistration(), "", "canbo");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  hand_over.code = fresh->code();
+  hand_over.etag = fresh->etag();
+  EXPECT_FALSE(single.TryActWithoutWaiting(hand_over, "canbo", authorize, kept));
+  Answer after_miss;
+  service::DossierManager::WriteDone after_miss_done = answer_to(after_miss);
+  ASSERT_TRUE(single.TrySubmitWithoutWaiting(BirthRegistration(), "fp", "canbo", after_miss_done));
+  EXPECT_TRUE(awaited(after_miss).ok()) << after_miss.result.status();
   ASSERT_TRUE(static_cast<bool>(kept));
   EXPECT_FALSE(refused.done.HasBeenNotified());
 }
 
 // A store whose reads, once Close()d, wait until Open(): GetDossier calls
 // then hold the executor's threads. Its writes and the dossiers it holds in
-// memory stay the base's.
+// memory stay the base's; it counts the writes its base answered.
 class GatedReadsStore final : public storage::ForwardingDossierStore {
  public:
   using ForwardingDossierStore::ForwardingDossierStore;
 
   absl::StatusOr<Dossier> Get(const std::string& code) override {
-    if (closed_.load()) {
-      waiting_.fetch_add(1);
-      gate_.WaitForNotification();
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) {
+        ++waiting_;
+        mu_.Await(absl::Condition(+[](bool* closed) { return !*closed; }, &closed_));
+      }
     }
     return base().Get(code);
   }
@@ -740,24 +756,54 @@ class GatedReadsStore final : public storage::ForwardingDossierStore {
     return base().GetFromMemory(code);
   }
   void CreateAsync(storage::CreateDossierWrite write, WriteDone done) override {
-    base().CreateAsync(std::move(write), std::move(done));
+    base().CreateAsync(std::move(write), Counted(std::move(done)));
   }
   void UpdateAsync(storage::UpdateDossierWrite write, WriteDone done) override {
-    base().UpdateAsync(std::move(write), std::move(done));
+    base().UpdateAsync(std::move(write), Counted(std::move(done)));
   }
   bool QueuesAsyncWrites() const override { return base().QueuesAsyncWrites(); }
 
-  void Close() { closed_.store(true); }
-  void Open() {
-    closed_.store(false);
-    if (!gate_.HasBeenNotified()) gate_.Notify();
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
   }
-  int waiting() const { return waiting_.load(); }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    closed_ = false;
+  }
+  // Wait (up to 30 s) until `n` reads wait at the gate / `n` writes were
+  // answered; false on the timeout.
+  bool AwaitWaiting(int n) { return AwaitAtLeast(&waiting_, n); }
+  bool AwaitAnswered(int n) { return AwaitAtLeast(&answered_, n); }
+  int waiting() {
+    absl::MutexLock lock(&mu_);
+    return waiting_;
+  }
+  int answered() {
+    absl::MutexLock lock(&mu_);
+    return answered_;
+  }
 
  private:
-  std::atomic<bool> closed_{false};
-  std::atomic<int> waiting_{0};
-  absl::Notification gate_;
+  WriteDone Counted(WriteDone done) {
+    return [this, done = std::move(done)](absl::StatusOr<Dossier> result) mutable {
+      {
+        absl::MutexLock lock(&mu_);
+        ++answered_;
+      }
+      std::move(done)(std::move(result));
+    };
+  }
+  bool AwaitAtLeast(const int* count, int n) {
+    absl::MutexLock lock(&mu_);
+    auto reached = [count, n] { return *count >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
+  }
+
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  int answered_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // With the executor's only thread held, a call that needs the executor
@@ -825,6 +871,7 @@ TEST(DossierServiceStartTest, CallsThatNeedNoReadStartWithoutTheExecutor) {
     first = response.dossier();
   }
   ASSERT_EQ(last_revision(), 2);
+  ASSERT_EQ(gated.answered(), 2);
 
   // A read holds the executor's only thread at the gate.
   std::vector<std::thread> callers;
@@ -841,10 +888,7 @@ TEST(DossierServiceStartTest, CallsThatNeedNoReadStartWithoutTheExecutor) {
     GetDossierResponse response;
     read_status = stub->GetDossier(&context, request, &response);
   });
-  for (int spin = 0; gated.waiting() == 0 && spin < 3000; ++spin) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ASSERT_EQ(gated.waiting(), 1);
+  ASSERT_TRUE(gated.AwaitWaiting(1));
 
   // With a request_id (a replay read) the submission waits for the
   // executor; without one it starts here and commits, and so does the
@@ -856,10 +900,9 @@ TEST(DossierServiceStartTest, CallsThatNeedNoReadStartWithoutTheExecutor) {
   callers.emplace_back([&] { queued_status = submit(with_id, &queued); });
   callers.emplace_back([&] { started_status = submit(BirthRegistration(), &started); });
   callers.emplace_back([&] { decided_status = decide(first, &decided); });
-  for (int spin = 0; last_revision() < 4 && spin < 3000; ++spin) {
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  EXPECT_EQ(last_revision(), 4) << "the calls did not start while the executor was held";
+  EXPECT_TRUE(gated.AwaitAnswered(4)) << "the calls did not start while the executor was held";
+  EXPECT_EQ(gated.answered(), 4);
+  EXPECT_EQ(last_revision(), 4);
   EXPECT_EQ(gated.waiting(), 1);
 
   std::move(release).Invoke();
